@@ -1,0 +1,156 @@
+/**
+ * Loads every .proto under the user's import roots, plus the bundled Google proto families, into one
+ * protobufjs reflection Root.
+ *
+ * Why protobufjs directly rather than @grpc/proto-loader's PackageDefinition: proto-loader is a thin layer
+ * over exactly this (protobufjs `Root` + include-path resolution) and then throws the reflection tree away,
+ * keeping only serializers and descriptor bytes. attache needs the tree itself — field descriptors,
+ * json_name, method options (google.api.http, idempotency_level), oneofs and map fields — to compile its
+ * routes and JSON codecs at start-up. So we do what proto-loader does internally, keep the Root, and add the
+ * error reporting (file and line) that `--check` needs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+/** The folder holding the bundled google/{api,rpc,type,longrunning,protobuf} protos. */
+export const BUNDLED_PROTOS_DIR = fileURLToPath(new URL('../../third_party/googleapis', import.meta.url));
+
+/** Files every registry loads, whatever the user ships: error details need them to render. */
+const ALWAYS_LOADED = [
+  'google/protobuf/any.proto',
+  'google/protobuf/duration.proto',
+  'google/protobuf/empty.proto',
+  'google/protobuf/field_mask.proto',
+  'google/protobuf/struct.proto',
+  'google/protobuf/timestamp.proto',
+  'google/protobuf/wrappers.proto',
+  'google/rpc/status.proto',
+  'google/rpc/error_details.proto',
+  'google/rpc/code.proto',
+  'google/api/annotations.proto',
+] as const;
+
+/** The loaded protos. Immutable after `loadRegistry` returns. */
+export interface Registry {
+  /** The protobufjs reflection root, fully resolved (`resolveAll()` has run). */
+  readonly root: protobuf.Root;
+  /** The user's .proto files, as paths relative to their import root, sorted. */
+  readonly userFiles: readonly string[];
+  /** Import name (e.g. `payments/v1/payments.proto`) → absolute path it was loaded from. */
+  readonly resolved: ReadonlyMap<string, string>;
+}
+
+/** A proto that could not be loaded: a syntax error, a missing import, an unresolvable type. */
+export class RegistryError extends Error {
+  readonly code = 'ATTACHE_E_PROTO';
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly reason: string,
+  ) {
+    super(`${file}${line === undefined ? '' : `:${line}`}: ${reason}`);
+    this.name = 'RegistryError';
+  }
+}
+
+/** Every `.proto` under `dir`, relative to it, sorted for a deterministic load order. */
+function listProtos(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const child = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules' && !e.name.startsWith('.')) walk(child);
+      } else if (e.name.endsWith('.proto')) {
+        out.push(child);
+      }
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+/** The 1-based line of `needle` in `file`, when it can be found. */
+function lineOf(file: string, needle: string): number | undefined {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    const idx = text.indexOf(needle);
+    return idx < 0 ? undefined : text.slice(0, idx).split('\n').length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** protobufjs reports syntax errors as "… (file, line N)"; lift the file and line out. */
+function fromProtobufError(err: Error, fallbackFile: string): RegistryError {
+  const m = /^(.*) \(([^,()]+), line (\d+)\)$/.exec(err.message);
+  if (m) return new RegistryError(m[2]!, Number(m[3]), m[1]!);
+  return new RegistryError(fallbackFile, undefined, err.message);
+}
+
+/**
+ * Loads the protos under `roots` (and the bundled Google families) into a resolved Root.
+ * A user file under the same import path as a bundled one takes precedence.
+ * @throws RegistryError naming the file (and line where known) of the first problem.
+ */
+export function loadRegistry(roots: readonly string[]): Registry {
+  const absRoots = roots.map((r) => path.resolve(r));
+  for (const r of absRoots) {
+    if (!fs.existsSync(r) || !fs.statSync(r).isDirectory()) {
+      throw new RegistryError(r, undefined, 'proto root is not a readable directory');
+    }
+  }
+  const searchDirs = [...absRoots, BUNDLED_PROTOS_DIR];
+  const resolved = new Map<string, string>();
+  const byAbsolute = new Map<string, string>();
+
+  const root = new protobuf.Root();
+  root.resolvePath = (origin: string, target: string): string => {
+    if (path.isAbsolute(target)) return target;
+    const known = resolved.get(target);
+    if (known !== undefined) return known;
+    for (const dir of searchDirs) {
+      const candidate = path.join(dir, target);
+      if (fs.existsSync(candidate)) {
+        resolved.set(target, candidate);
+        byAbsolute.set(candidate, target);
+        return candidate;
+      }
+    }
+    const from = origin === '' ? target : origin;
+    throw new RegistryError(
+      from,
+      origin === '' ? undefined : lineOf(origin, `"${target}"`),
+      `import "${target}" not found under the --protos roots (${roots.join(', ')}) or the bundled Google protos`,
+    );
+  };
+
+  const userFiles = [...new Set(absRoots.flatMap((r) => listProtos(r)))].sort();
+  const load = (name: string): void => {
+    try {
+      root.loadSync(name, { keepCase: true, alternateCommentMode: false });
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      throw fromProtobufError(err as Error, resolved.get(name) ?? name);
+    }
+  };
+  for (const f of ALWAYS_LOADED) load(f);
+  for (const f of userFiles) load(f);
+  try {
+    root.resolveAll();
+  } catch (err) {
+    const msg = (err as Error).message;
+    // "no such type: x.Y in Type .a.B" — name the file that declared the referring type.
+    const m = /in \w+ \.?([\w.]+)$/.exec(msg);
+    let file = 'protos';
+    if (m) {
+      const owner = root.lookup(m[1]!);
+      if (owner?.filename) file = owner.filename;
+    }
+    throw new RegistryError(file, undefined, msg);
+  }
+  return Object.freeze({ root, userFiles: Object.freeze(userFiles), resolved });
+}
