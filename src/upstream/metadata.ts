@@ -1,0 +1,159 @@
+/**
+ * HTTP headers ↔ gRPC metadata (the contract's "Headers in / Headers out"). An allow-list goes in —
+ * Authorization, X-Request-Id, the trace headers and `Grpc-Metadata-*` — never every header: forwarding all
+ * of them leaks hop-by-hop fields and `host`, and any name grpc-js does not accept makes `Metadata` throw.
+ * Keys and values are validated here first, the way grpc-gateway's isValidGRPCMetadataKey does, so the
+ * request path gets an RpcStatus instead of an exception.
+ */
+import { randomUUID } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
+import { Code, RpcStatus } from '../status/status.js';
+import {
+  AUTHORIZATION,
+  BINARY_KEY_SUFFIX,
+  GRPC_METADATA_PREFIX,
+  TRACE_HEADERS,
+  X_REQUEST_ID,
+  isUnforwardableKey,
+} from './headers.js';
+
+/** Node's IncomingHttpHeaders, read-only: lower-case names, a string or (for a few headers) an array. */
+export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** A legal gRPC metadata key (PROTOCOL-HTTP2.md: Header-Name → 1*( %x30-39 / %x61-7A / "_" / "-" / ".")). */
+const LEGAL_KEY = /^[0-9a-z_.-]+$/;
+/** A legal ASCII metadata value (PROTOCOL-HTTP2.md: ASCII-Value → 1*( %x20-%x7E )); grpc-js checks the same. */
+const LEGAL_ASCII_VALUE = /^[\x20-\x7e]*$/;
+/** Base64, standard or URL-safe alphabet, padded or not (PROTOCOL-HTTP2.md: "MUST accept padded and un-padded"). */
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+/** A value Node puts in an HTTP header without throwing (its checkInvalidHeaderChar: VCHAR, SP, HTAB, obs-text). */
+const LEGAL_HTTP_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** An HTTP field name (RFC 9110 §5.1: token). */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** X-Request-Id we echo: 1–128 visible ASCII characters (RFC 5234 VCHAR), so it is safe in logs and headers. */
+const ECHOABLE_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+function invalid(header: string, why: string): RpcStatus {
+  return new RpcStatus(Code.INVALID_ARGUMENT, `invalid header "${header}": ${why}`);
+}
+
+/** The values of a header as a list; an absent header gives []. */
+function valuesOf(v: string | string[] | undefined): readonly string[] {
+  if (v === undefined) return [];
+  return typeof v === 'string' ? [v] : v;
+}
+
+/**
+ * Decodes one base64 metadata value, or undefined when it is not base64. Buffer.from(…, 'base64') accepts
+ * both alphabets but silently skips characters it does not know, hence the check first.
+ */
+function decodeBase64(v: string): Buffer | undefined {
+  if (!BASE64.test(v)) return undefined;
+  const unpadded = v.replace(/=+$/, '');
+  if (unpadded.length % 4 === 1) return undefined;
+  if (unpadded.length !== v.length && v.length % 4 !== 0) return undefined;
+  return Buffer.from(v, 'base64');
+}
+
+/**
+ * Adds `values` under `key`, validating each so grpc-js never throws. `header` is the HTTP name, for the
+ * error message. Values are not echoed in messages: they may be credentials.
+ */
+function addValues(md: Metadata, key: string, header: string, values: readonly string[]): RpcStatus | undefined {
+  if (key.endsWith(BINARY_KEY_SUFFIX)) {
+    for (const joined of values) {
+      // gRPC joins repeated binary values with ',' (PROTOCOL-HTTP2.md) and Node joins repeated headers with
+      // ', ', so a comma always separates values here: base64 has none.
+      for (const part of joined.split(',')) {
+        const bytes = decodeBase64(part.trim());
+        if (bytes === undefined) return invalid(header, 'a "-bin" header must hold base64 (standard or URL-safe)');
+        md.add(key, bytes);
+      }
+    }
+    return undefined;
+  }
+  for (const v of values) {
+    if (!LEGAL_ASCII_VALUE.test(v)) {
+      return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
+    }
+    md.add(key, v);
+  }
+  return undefined;
+}
+
+/**
+ * Inbound: request headers → grpc-js Metadata for the upstream call. Forwarded:
+ * - `authorization`, each value as is;
+ * - `x-request-id`, set to `requestId` (the id attache echoes; see requestIdFrom), whatever the client sent;
+ * - the trace headers (TRACE_HEADERS) as they are — telemetry may overwrite `traceparent`/`b3` afterwards;
+ * - every `grpc-metadata-<name>` header as `<name>` (prefix stripped, lower-cased).
+ * Nothing else is forwarded. A `<name>` that is reserved to gRPC (`grpc-*`, `content-type`, `te`,
+ * `user-agent`, `:`-pseudo) or hop-by-hop is dropped, not forwarded. Keys must be legal gRPC metadata keys
+ * ([0-9a-z_.-]); values printable ASCII (0x20–0x7E), except for `-bin` keys, whose value is base64 (standard
+ * or URL-safe, padded or not; comma-separated values are several values) decoded to a Buffer. Array-valued
+ * headers add each value.
+ *
+ * Returns the Metadata, or RpcStatus INVALID_ARGUMENT naming the first header with an illegal key or value
+ * (an empty name after the prefix counts as illegal). Never throws.
+ */
+export function metadataFromHeaders(headers: HttpHeaders, requestId: string): Metadata | RpcStatus {
+  const md = new Metadata();
+  const auth = addValues(md, AUTHORIZATION, AUTHORIZATION, valuesOf(headers[AUTHORIZATION]));
+  if (auth !== undefined) return auth;
+  const id = addValues(md, X_REQUEST_ID, X_REQUEST_ID, [requestId]);
+  if (id !== undefined) return id;
+  for (const name of TRACE_HEADERS) {
+    const failed = addValues(md, name, name, valuesOf(headers[name]));
+    if (failed !== undefined) return failed;
+  }
+  for (const [header, value] of Object.entries(headers)) {
+    const lower = header.toLowerCase();
+    if (!lower.startsWith(GRPC_METADATA_PREFIX)) continue;
+    const key = lower.slice(GRPC_METADATA_PREFIX.length);
+    if (key === '') return invalid(header, `the metadata name after "${GRPC_METADATA_PREFIX}" is empty`);
+    if (isUnforwardableKey(key)) continue;
+    if (!LEGAL_KEY.test(key)) {
+      return invalid(header, `"${key}" is not a legal gRPC metadata key (allowed: 0-9 a-z _ . -)`);
+    }
+    const failed = addValues(md, key, header, valuesOf(value));
+    if (failed !== undefined) return failed;
+  }
+  return md;
+}
+
+/** Adds one header value to `out`, turning a repeated name into an array. */
+function appendHeader(out: Record<string, string | string[]>, name: string, value: string): void {
+  const prev = Object.hasOwn(out, name) ? out[name] : undefined;
+  if (prev === undefined) out[name] = value;
+  else if (typeof prev === 'string') out[name] = [prev, value];
+  else prev.push(value);
+}
+
+/**
+ * Outbound: gRPC response headers → `grpc-metadata-<key>` (call with GRPC_METADATA_PREFIX), trailers →
+ * `grpc-trailer-<key>` (GRPC_TRAILER_PREFIX), written into `out`, a plain object the caller owns (no
+ * allocation of an intermediate map). Keys reserved to gRPC and hop-by-hop keys are skipped; `-bin` values
+ * are base64-encoded (standard alphabet, padded); a value Node would refuse in an HTTP header (CR, LF, NUL…)
+ * or a key that is not an HTTP token is skipped. A key with several values, or one already in `out`, becomes
+ * an array. Never throws.
+ */
+export function headersFromMetadata(md: Metadata, prefix: string, out: Record<string, string | string[]>): void {
+  for (const [key, values] of Object.entries(md.toJSON())) {
+    if (isUnforwardableKey(key) || !HTTP_TOKEN.test(key)) continue;
+    const name = prefix + key;
+    for (const v of values) {
+      const text = typeof v === 'string' ? v : v.toString('base64');
+      if (LEGAL_HTTP_VALUE.test(text)) appendHeader(out, name, text);
+    }
+  }
+}
+
+/**
+ * The request id: the client's `x-request-id` when it is 1–128 visible ASCII characters (0x21–0x7E; the first
+ * value if there are several), so it can be echoed and logged safely; otherwise a new `crypto.randomUUID()`.
+ * Never throws.
+ */
+export function requestIdFrom(headers: HttpHeaders): string {
+  const given = valuesOf(headers[X_REQUEST_ID])[0];
+  return given !== undefined && ECHOABLE_REQUEST_ID.test(given) ? given : randomUUID();
+}
