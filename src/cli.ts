@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * The command line: argv/env → config → `--help`, `--version`, `--check` (print the route table or every
+ * problem, exit 0 or 1) or a running attache with signal handlers. The only file that calls process.exit.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { helpText, loadConfig, type Config } from './config/load.js';
+import { createLogger, PACKAGE_DIR, start, StartupError } from './main.js';
+import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The route table `--check` prints: one row per route, columns aligned. */
+export function routeTable(snapshot: Snapshot): string {
+  const rows = [['METHOD', 'TEMPLATE', 'SELECTOR', 'UPSTREAM', 'DEADLINE', 'SOURCE']];
+  for (const r of snapshot.table.routes) {
+    rows.push([
+      r.httpMethod,
+      r.template.toString(),
+      r.selector,
+      `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
+      r.deadlineMs !== undefined ? `${r.deadlineMs / 1000}s` : `${snapshot.config.defaultDeadlineMs / 1000}s (default)`,
+      r.source,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+function check(config: Config): number {
+  // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
+  const effective = config.demo && config.upstream === undefined ? Object.freeze({ ...config, upstream: '127.0.0.1:0' }) : config;
+  const built = buildSnapshot(effective);
+  if (!built.ok) {
+    process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
+    return 1;
+  }
+  process.stdout.write(`${routeTable(built.snapshot)}\n\n${built.snapshot.table.routes.length} route(s) OK\n`);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const loaded = loadConfig(process.argv.slice(2), process.env);
+  if (!loaded.ok) {
+    process.stderr.write(`${loaded.errors.map((e) => e.toString()).join('\n')}\n\nRun attache --help for the flags.\n`);
+    return 1;
+  }
+  let config = loaded.config;
+  if (config.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (config.version) {
+    process.stdout.write(`attache ${version()}\n`);
+    return 0;
+  }
+  if (config.demo) {
+    // The demo serves the repo's own API wherever it is started from.
+    config = Object.freeze({
+      ...config,
+      protos: config.protos.map((p) => (p === 'protos' ? path.join(PACKAGE_DIR, 'protos') : p)),
+      mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
+    });
+  }
+  if (config.check) return check(config);
+
+  const logger = createLogger(config);
+  let running;
+  try {
+    running = await start(config, logger);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    logger.fatal({ err }, 'attache failed to start');
+    return 1;
+  }
+  if (running.demoTarget !== undefined) {
+    const base = `http://127.0.0.1:${running.port}`;
+    process.stderr.write(
+      `\nattache demo: REST on ${base}, admin on http://127.0.0.1:${running.adminPort}, demo gRPC backend on ${running.demoTarget}\n` +
+        `  curl -s ${base}/api/payments/pay_001\n` +
+        `  curl -s -X POST ${base}/api/payments/charge -d '{"customerId":"cus_alice","amountMinor":"1999","currency":"EUR"}'\n` +
+        `  curl -s -X POST ${base}/api/payments/charge -d '{"customerId":"cus_alice","amountMinor":"-5","currency":"eur"}'\n` +
+        `Press Ctrl-C to stop.\n\n`,
+    );
+  }
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'signal received, draining');
+      running.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`attache: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,148 @@
+/**
+ * The request path, top to bottom: route lookup → deadline → request message → metadata → gRPC call →
+ * response JSON (or the one error writer). Every failure becomes an RpcStatus before anything is written.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Snapshot } from '../snapshot.js';
+import { CodecError } from '../codec/index.js';
+import { buildRequest } from '../transcode/request.js';
+import { responseJson } from '../transcode/response.js';
+import { callUnary, type RunningCall } from '../upstream/call.js';
+import type { Upstreams } from '../upstream/channels.js';
+import { timeoutFrom } from '../upstream/deadline.js';
+import { GRPC_METADATA_PREFIX, GRPC_STATUS_DETAILS_BIN, GRPC_TRAILER_PREFIX, RETRY_AFTER } from '../upstream/headers.js';
+import { headersFromMetadata, metadataFromHeaders } from '../upstream/metadata.js';
+import { httpStatusOf, retryAfterSeconds } from '../status/http.js';
+import { Code, isRpcStatus, RpcStatus } from '../status/status.js';
+import { FALLBACK_STATUS_JSON, statusFromGrpc, statusToJson } from '../status/wire.js';
+
+/** A finished HTTP answer, ready to write. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: string;
+}
+
+/** The live state the pipeline reads (owned by main.ts). */
+export interface PipelineContext {
+  /** The current snapshot; read once per request. */
+  snapshot(): Snapshot;
+  readonly upstreams: Upstreams;
+  /** True once shutdown started: new requests are refused with 503. */
+  draining(): boolean;
+  /** In-flight upstream calls, so the drain can cancel what outlives the grace period. */
+  readonly inflight: Set<RunningCall>;
+}
+
+/** The inbound request as the pipeline needs it (decoupled from Fastify's types). */
+export interface InboundRequest {
+  readonly method: string;
+  /** The raw request target, e.g. `/api/x%2Fy?a=1`. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string | undefined;
+  readonly requestId: string;
+  /** The response, to notice a client that goes away before the answer. */
+  readonly res: ServerResponse;
+}
+
+const JSON_TYPE = 'application/json';
+
+/** Renders any failure as the contract's google.rpc.Status body. The single error writer. */
+export function errorAnswer(status: RpcStatus, requestId: string, extraHeaders?: Record<string, string | string[]>): HttpAnswer {
+  const headers: Record<string, string | string[]> = extraHeaders ?? {};
+  headers['content-type'] = JSON_TYPE;
+  headers['x-request-id'] = requestId;
+  const opt = status.options.headers;
+  if (opt !== undefined) for (const k of Object.keys(opt)) headers[k] = opt[k]!;
+  const retryAfter = retryAfterSeconds(status.details);
+  if (retryAfter !== undefined) headers[RETRY_AFTER] = String(retryAfter);
+  const body = statusToJson(status);
+  // statusToJson falls back to a constant INTERNAL body when a status cannot be serialised; keep the
+  // HTTP status consistent with the body it sends.
+  return { status: body === FALLBACK_STATUS_JSON ? 500 : httpStatusOf(status), headers, body };
+}
+
+/** Handles one request end to end; never throws for request-caused problems. */
+export async function handleRequest(ctx: PipelineContext, req: InboundRequest): Promise<HttpAnswer> {
+  const rid = req.requestId;
+  if (ctx.draining()) {
+    return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down', [], { headers: { connection: 'close' } }), rid);
+  }
+  const snap = ctx.snapshot();
+  const q = req.url.indexOf('?');
+  const path = q < 0 ? req.url : req.url.slice(0, q);
+  const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
+
+  const found = snap.table.matcher.lookup(req.method, path);
+  if (found.kind !== 'match') {
+    switch (found.kind) {
+      case 'notFound':
+        return errorAnswer(new RpcStatus(Code.NOT_FOUND, `no route for ${req.method} ${path}`), rid);
+      case 'methodNotAllowed':
+        return errorAnswer(
+          new RpcStatus(Code.UNIMPLEMENTED, `method ${req.method} is not allowed for ${path}; allowed: ${found.allow.join(', ')}`, [], {
+            httpStatus: 405,
+            headers: { allow: found.allow.join(', ') },
+          }),
+          rid,
+        );
+      case 'badPath':
+        return errorAnswer(new RpcStatus(Code.INVALID_ARGUMENT, `invalid request path: ${found.reason}`), rid);
+    }
+  }
+  const route = found.value;
+
+  const timeoutMs = timeoutFrom(req.headers, route.deadlineMs, snap.config.defaultDeadlineMs);
+  if (isRpcStatus(timeoutMs)) return errorAnswer(timeoutMs, rid);
+
+  const msg = buildRequest(snap.codec, route, found.bindings, rawQuery, req.body);
+  if (isRpcStatus(msg)) return errorAnswer(msg, rid);
+
+  const metadata = metadataFromHeaders(req.headers, rid);
+  if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
+
+  const bytes = snap.codec.encode(route.requestType, msg);
+  const running = callUnary(ctx.upstreams.forTarget(route.upstream), route.grpcPath, bytes, metadata, timeoutMs);
+  ctx.inflight.add(running);
+  // A client that disconnects cancels its upstream call (the server sees CANCELLED).
+  const onClose = (): void => {
+    if (!req.res.writableEnded) running.cancel();
+  };
+  req.res.once('close', onClose);
+  const outcome = await running.done;
+  req.res.removeListener('close', onClose);
+  ctx.inflight.delete(running);
+
+  const headers: Record<string, string | string[]> = {};
+  if (outcome.headers !== undefined) headersFromMetadata(outcome.headers, GRPC_METADATA_PREFIX, headers);
+  if (outcome.trailers !== undefined) headersFromMetadata(outcome.trailers, GRPC_TRAILER_PREFIX, headers);
+
+  if (outcome.error !== undefined || outcome.response === undefined) {
+    const e = outcome.error;
+    const detailsBin = e?.metadata?.get(GRPC_STATUS_DETAILS_BIN)[0];
+    const code = e?.code ?? Code.INTERNAL;
+    const status = statusFromGrpc(
+      code,
+      // grpc-js words its own deadline errors with timings and the upstream's address; say it plainly.
+      code === Code.DEADLINE_EXCEEDED && e?.details.startsWith('Deadline exceeded after')
+        ? `the upstream call did not finish within its deadline of ${timeoutMs} ms`
+        : (e?.details ?? 'upstream returned no response'),
+      typeof detailsBin === 'string' ? undefined : detailsBin,
+      snap.renderAny,
+    );
+    return errorAnswer(status, rid, headers);
+  }
+  let body: string;
+  try {
+    body = responseJson(snap.codec, route, snap.codec.decode(route.responseType, outcome.response));
+  } catch (err) {
+    if (err instanceof CodecError) {
+      return errorAnswer(new RpcStatus(Code.INTERNAL, `upstream response could not be decoded as ${route.responseType.fullName.slice(1)}: ${err.description}`), rid, headers);
+    }
+    throw err;
+  }
+  headers['content-type'] = JSON_TYPE;
+  headers['x-request-id'] = rid;
+  return { status: 200, headers, body };
+}

@@ -1,0 +1,66 @@
+/**
+ * The data-plane Fastify plugin: a raw-text body parser, one catch-all route that hands every request to
+ * the pipeline, and not-found / error handlers that end in the same error writer. Encapsulated (no `fp`):
+ * its parsers and handlers do not leak into anything else registered on the instance.
+ */
+import http from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Code, RpcStatus, toStatus } from '../status/status.js';
+import { errorAnswer, handleRequest, type HttpAnswer, type PipelineContext } from './pipeline.js';
+
+export interface TranscoderPluginOptions {
+  readonly ctx: PipelineContext;
+  readonly bodyLimitBytes: number;
+}
+
+function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean): void {
+  // While draining, keep-alive connections are told to go so the listener can close.
+  if (draining) answer.headers['connection'] = 'close';
+  reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+/** Every method Node's HTTP parser accepts, so custom HttpRule kinds (PURGE, REPORT…) reach the router. */
+const ALL_METHODS = http.METHODS.filter((m) => m !== 'CONNECT');
+
+/** Registers the transcoder on `app`. */
+export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPluginOptions): Promise<void> {
+  const { ctx } = opts;
+  // Keep the body as text: no JSON.parse may run before the message type is known, for int64 precision,
+  // unknown-field errors and __proto__ safety.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimitBytes }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  for (const m of ALL_METHODS) {
+    if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
+  }
+
+  app.route({
+    method: ALL_METHODS,
+    url: '/*',
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const answer = await handleRequest(ctx, {
+        method: request.raw.method ?? 'GET',
+        url: request.raw.url ?? '/',
+        headers: request.headers,
+        body: typeof request.body === 'string' ? request.body : undefined,
+        requestId: request.id,
+        res: reply.raw,
+      });
+      write(reply, answer, ctx.draining());
+      return reply;
+    },
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = (request.raw.url ?? '/').split('?')[0];
+    write(reply, errorAnswer(new RpcStatus(Code.NOT_FOUND, `no route for ${request.raw.method} ${path}`), request.id), ctx.draining());
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const status = toStatus(error, { bodyLimit: opts.bodyLimitBytes });
+    if (status.code === Code.INTERNAL) request.log.error({ err: error }, 'unexpected error on the request path');
+    write(reply, errorAnswer(status, request.id), ctx.draining());
+  });
+}

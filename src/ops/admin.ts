@@ -1,0 +1,19 @@
+/**
+ * The admin listener: a separate Fastify instance (it shares no plugins with the data plane) serving
+ * liveness and readiness. It reads the lifecycle state only; it never imports the transcoder.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Lifecycle } from './lifecycle.js';
+
+/** Builds (does not start) the admin server. */
+export function createAdminServer(lifecycle: Lifecycle): FastifyInstance {
+  const admin = Fastify({ logger: false, exposeHeadRoutes: true });
+  // Liveness: 200 while the process can answer at all.
+  admin.get('/healthz', async (_req, reply) => reply.code(200).send({ status: 'ok' }));
+  // Readiness: 200 once routes are loaded and both listeners are bound; 503 from the moment a drain starts.
+  admin.get('/readyz', async (_req, reply) => {
+    const phase = lifecycle.phase();
+    return reply.code(phase === 'ready' ? 200 : 503).send({ status: phase });
+  });
+  return admin;
+}

@@ -1,0 +1,339 @@
+/**
+ * Builds attache's route table: every HttpRule from the mapping files and from `google.api.http`
+ * annotations, resolved against the loaded protos into immutable `Route`s that a request only reads.
+ *
+ * Rules (CONTRACT.md "Mapping files"): a mapping-file rule replaces the annotation for the same selector;
+ * a rule naming an unknown method or field, two rules claiming the same method and path, and a template
+ * that does not parse are errors naming the file, the rule and the reason. Errors are collected, not
+ * thrown, because `--check` is a linter users run directly and wants every problem at once.
+ */
+import type protobuf from 'protobufjs';
+import type { JsonSettings } from '../config/load.js';
+import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from '../config/mapping.js';
+import { selectorMatches, selectorSpecificity } from '../config/mapping.js';
+import type { ReadOptions, WriteOptions } from '../codec/index.js';
+import type { Registry } from '../registry/load.js';
+import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
+import { buildMatcher, type Matcher, type RouteEntry } from './matcher.js';
+import { parseTemplate, TemplateError, type Template } from './template.js';
+
+/** Where an upstream lives. `target` is in grpc-js syntax. */
+export interface UpstreamRef {
+  readonly target: string;
+  readonly tls: boolean;
+}
+
+/** How the HTTP body maps onto the request message (HttpRule.body). */
+export type BodyMapping =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'all' }
+  | { readonly kind: 'field'; readonly field: protobuf.Field; readonly path: string };
+
+/** One HTTP binding of one gRPC method, fully resolved at load time. */
+export interface Route {
+  /** Fully-qualified method name, e.g. `payments.v1.PaymentService.GetPayment`. */
+  readonly selector: string;
+  readonly httpMethod: string;
+  readonly template: Template;
+  /** The gRPC request path, `/payments.v1.PaymentService/GetPayment`. */
+  readonly grpcPath: string;
+  readonly requestType: protobuf.Type;
+  readonly responseType: protobuf.Type;
+  readonly body: BodyMapping;
+  /** HttpRule.response_body: the response field sent as the whole HTTP body. */
+  readonly responseBody: protobuf.Field | undefined;
+  /** Template variable (dotted proto path as written) → the fields it walks through. */
+  readonly pathFields: ReadonlyMap<string, readonly protobuf.Field[]>;
+  /** Dotted proto paths that query parameters may not set: bound by the path or by the body field. */
+  readonly boundPaths: ReadonlySet<string>;
+  readonly upstream: UpstreamRef;
+  /** The rule's deadline from backend.rules, or undefined to use the request's or the default. */
+  readonly deadlineMs: number | undefined;
+  readonly readOptions: ReadOptions;
+  readonly writeOptions: WriteOptions;
+  readonly strictQuery: boolean;
+  /** Where the rule came from: `mappings/a.yaml:12` or `protos/x.proto (annotation)`. */
+  readonly source: string;
+}
+
+/** A problem found while building routes. */
+export interface RouteError {
+  readonly code: string;
+  readonly source: string;
+  readonly rule: string | undefined;
+  readonly message: string;
+}
+
+export interface RouteTable {
+  readonly routes: readonly Route[];
+  readonly matcher: Matcher<Route>;
+}
+
+interface MethodInfo {
+  readonly selector: string;
+  readonly method: protobuf.Method;
+  readonly service: protobuf.Service;
+}
+
+function routeError(code: string, source: string, rule: string | undefined, message: string): RouteError {
+  return Object.freeze({ code, source, rule, message });
+}
+
+/** Every method of every service declared in the user's own proto files (not the bundled Google ones). */
+function userMethods(registry: Registry): Map<string, MethodInfo> {
+  const userPaths = new Set(registry.userFiles.map((f) => registry.resolved.get(f)).filter((p) => p !== undefined));
+  const out = new Map<string, MethodInfo>();
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const child of ns.nestedArray) {
+      if ('methods' in child && child.filename !== null && userPaths.has(child.filename)) {
+        const service = child as protobuf.Service;
+        for (const m of service.methodsArray) {
+          const selector = `${fullNameOf(service)}.${m.name}`;
+          out.set(selector, { selector, method: m, service });
+        }
+      }
+      if ('nestedArray' in child) visit(child as protobuf.NamespaceBase);
+    }
+  };
+  visit(registry.root);
+  return out;
+}
+
+/** The google.api.http option of a method as HttpRuleSpecs (protobufjs keeps it in parsedOptions). */
+function annotationRules(info: MethodInfo, registry: Registry): HttpRuleSpec[] {
+  const parsed = (info.method.parsedOptions ?? []) as Record<string, unknown>[];
+  const file = relativeProtoName(info.method.filename ?? info.service.filename ?? 'protos', registry);
+  const loc = { file: `${file} (annotation)`, line: 0 };
+  const out: HttpRuleSpec[] = [];
+  for (const opt of parsed) {
+    const http = opt['(google.api.http)'];
+    if (http === undefined || http === null || typeof http !== 'object') continue;
+    const spec = httpRuleFromOption(info.selector, http as Record<string, unknown>, loc);
+    if (spec !== undefined) out.push(spec);
+  }
+  return out;
+}
+
+const PATTERN_KEYS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+function httpRuleFromOption(
+  selector: string,
+  o: Record<string, unknown>,
+  loc: { file: string; line: number },
+  nested = false,
+): HttpRuleSpec | undefined {
+  let method: string | undefined;
+  let path: string | undefined;
+  for (const k of PATTERN_KEYS) {
+    if (typeof o[k] === 'string') {
+      method = k.toUpperCase();
+      path = o[k] as string;
+    }
+  }
+  const custom = o['custom'] as Record<string, unknown> | undefined;
+  if (custom && typeof custom['kind'] === 'string' && typeof custom['path'] === 'string') {
+    method = custom['kind'].toUpperCase();
+    path = custom['path'];
+  }
+  if (method === undefined || path === undefined) return undefined;
+  const extra = o['additional_bindings'];
+  const bindings = nested ? [] : Array.isArray(extra) ? extra : extra && typeof extra === 'object' ? [extra] : [];
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    selector,
+    method,
+    path,
+    body: str(o['body']),
+    responseBody: str(o['response_body']),
+    additionalBindings: bindings
+      .map((b) => httpRuleFromOption(selector, b as Record<string, unknown>, loc, true))
+      .filter((b): b is HttpRuleSpec => b !== undefined),
+    loc,
+  };
+}
+
+function relativeProtoName(absPath: string, registry: Registry): string {
+  for (const [name, abs] of registry.resolved) if (abs === absPath) return name;
+  return absPath;
+}
+
+/** The most specific rule whose selector matches `selector`, per google.api.Service selector rules. */
+function mostSpecific<R extends { readonly selector: string }>(rules: readonly R[], selector: string): R | undefined {
+  let best: R | undefined;
+  let bestScore = -1;
+  for (const r of rules) {
+    if (!selectorMatches(r.selector, selector)) continue;
+    const s = selectorSpecificity(r.selector);
+    if (s > bestScore) {
+      best = r;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+export interface BuildRoutesInput {
+  readonly registry: Registry;
+  readonly mappings: MappingSet;
+  readonly json: JsonSettings;
+  readonly defaultUpstream: string | undefined;
+}
+
+/** Builds and validates every route. Never throws; every problem is returned. */
+export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; errors: RouteError[] } {
+  const { registry, mappings, json } = input;
+  const errors: RouteError[] = [];
+  const methods = userMethods(registry);
+
+  // Mapping-file rules by selector; a selector may appear once (use additional_bindings for more paths).
+  const mapped = new Map<string, HttpRuleSpec>();
+  for (const rule of mappings.http) {
+    const src = `${rule.loc.file}:${rule.loc.line}`;
+    if (!methods.has(rule.selector)) {
+      errors.push(routeError('ATTACHE_E_UNKNOWN_METHOD', src, rule.selector, `no method ${rule.selector} in the loaded protos${nearMiss(rule.selector, methods)}`));
+      continue;
+    }
+    const prior = mapped.get(rule.selector);
+    if (prior !== undefined) {
+      errors.push(routeError('ATTACHE_E_DUPLICATE_RULE', src, rule.selector, `a second http rule for this method (the first is at ${prior.loc.file}:${prior.loc.line}); use additional_bindings for more paths`));
+      continue;
+    }
+    mapped.set(rule.selector, rule);
+  }
+  for (const rule of [...mappings.backend, ...mappings.attache]) {
+    if (![...methods.keys()].some((m) => selectorMatches(rule.selector, m))) {
+      errors.push(routeError('ATTACHE_E_UNKNOWN_SELECTOR', `${rule.loc.file}:${rule.loc.line}`, rule.selector, 'selector matches no method in the loaded protos'));
+    }
+  }
+
+  const entries: RouteEntry<Route>[] = [];
+  for (const info of methods.values()) {
+    const fromMapping = mapped.get(info.selector);
+    const rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry);
+    if (rules.length === 0) continue;
+    const backend = mostSpecific<BackendRuleSpec>(mappings.backend, info.selector);
+    const attache = mostSpecific<AttacheRuleSpec>(mappings.attache, info.selector);
+    for (const rule of rules) {
+      for (const binding of [rule, ...rule.additionalBindings]) {
+        const built = buildRoute(info, binding, backend, attache, input);
+        if ('message' in built) errors.push(built);
+        else entries.push({ method: built.httpMethod, template: built.template, value: built, source: `${built.source} (${info.selector})` });
+      }
+    }
+  }
+
+  const { matcher, conflicts } = buildMatcher(entries);
+  for (const c of conflicts) {
+    errors.push(routeError('ATTACHE_E_ROUTE_CONFLICT', c.second, undefined, `${c.reason}; it conflicts with ${c.first}`));
+  }
+  const routes = Object.freeze(matcher.entries.map((e) => e.value));
+  return { table: Object.freeze({ routes, matcher }), errors };
+}
+
+function nearMiss(selector: string, methods: ReadonlyMap<string, MethodInfo>): string {
+  const lower = selector.toLowerCase();
+  for (const m of methods.keys()) if (m.toLowerCase() === lower) return ` (did you mean ${m}?)`;
+  return '';
+}
+
+function buildRoute(
+  info: MethodInfo,
+  rule: HttpRuleSpec,
+  backend: BackendRuleSpec | undefined,
+  attache: AttacheRuleSpec | undefined,
+  input: BuildRoutesInput,
+): Route | RouteError {
+  const source = rule.loc.line > 0 ? `${rule.loc.file}:${rule.loc.line}` : rule.loc.file;
+  const fail = (code: string, message: string): RouteError => routeError(code, source, info.selector, message);
+  const m = info.method;
+  if (m.requestStream || m.responseStream) {
+    return fail('ATTACHE_E_STREAMING', `${rule.method} ${rule.path}: streaming methods are not supported yet (only unary)`);
+  }
+  const requestType = m.resolvedRequestType!;
+  const responseType = m.resolvedResponseType!;
+
+  let template: Template;
+  try {
+    template = parseTemplate(rule.path);
+  } catch (err) {
+    if (err instanceof TemplateError) return fail(err.code, err.message);
+    throw err;
+  }
+
+  const pathFields = new Map<string, readonly protobuf.Field[]>();
+  const boundPaths = new Set<string>();
+  for (const v of template.variables) {
+    const resolved = resolveFieldPath(requestType, v.fieldPath);
+    const dotted = v.fieldPath.join('.');
+    if (!resolved.ok) return fail('ATTACHE_E_UNKNOWN_FIELD', `path variable {${dotted}} in "${rule.path}": ${resolved.reason}`);
+    const leaf = resolved.fields[resolved.fields.length - 1]!;
+    if (leaf.repeated || leaf.map) return fail('ATTACHE_E_BAD_FIELD', `path variable {${dotted}} in "${rule.path}" names a repeated field`);
+    if (!isTextField(leaf)) return fail('ATTACHE_E_BAD_FIELD', `path variable {${dotted}} in "${rule.path}" names a message field; it must be a scalar, an enum or a well-known type with a string form`);
+    pathFields.set(dotted, resolved.fields);
+    boundPaths.add(resolved.fields.map((f) => f.name).join('.'));
+  }
+
+  let body: BodyMapping = { kind: 'none' };
+  if (rule.body === '*') {
+    body = { kind: 'all' };
+  } else if (rule.body !== undefined) {
+    // http.proto: "the referred field must be present at the top-level of the request message type".
+    const f = requestType.fields[rule.body] ?? requestType.fieldsArray.find((x) => x.name === rule.body);
+    if (f === undefined) return fail('ATTACHE_E_UNKNOWN_FIELD', `body "${rule.body}": ${fullNameOf(requestType)} has no top-level field "${rule.body}"`);
+    body = { kind: 'field', field: f, path: f.name };
+    boundPaths.add(f.name);
+  }
+  if (body.kind !== 'none' && ['GET', 'DELETE'].includes(rule.method) && rule.body !== undefined) {
+    // Allowed by http.proto for custom/other verbs; for GET and DELETE most clients cannot send a body.
+    return fail('ATTACHE_E_BAD_BODY', `${rule.method} ${rule.path} declares body "${rule.body}", but ${rule.method} requests carry no body`);
+  }
+
+  let responseBody: protobuf.Field | undefined;
+  if (rule.responseBody !== undefined) {
+    responseBody = responseType.fieldsArray.find((x) => x.name === rule.responseBody);
+    if (responseBody === undefined) return fail('ATTACHE_E_UNKNOWN_FIELD', `response_body "${rule.responseBody}": ${fullNameOf(responseType)} has no top-level field "${rule.responseBody}"`);
+  }
+
+  const upstream: UpstreamRef | undefined =
+    backend?.address !== undefined
+      ? { target: backend.address.target, tls: backend.address.tls }
+      : input.defaultUpstream !== undefined
+        ? { target: input.defaultUpstream, tls: false }
+        : undefined;
+  if (upstream === undefined) {
+    return fail('ATTACHE_E_NO_UPSTREAM', `no upstream for this method: set --upstream (GRPC_TARGET) or a backend rule with an address`);
+  }
+
+  const j = input.json;
+  const o = attache?.json ?? {};
+  const readOptions: ReadOptions = Object.freeze({
+    ignoreUnknownFields: o.ignoreUnknownFields ?? j.ignoreUnknownFields,
+    caseInsensitiveEnums: j.caseInsensitiveEnums,
+    maxDepth: j.maxDepth,
+  });
+  const writeOptions: WriteOptions = Object.freeze({
+    emitUnpopulated: o.emitUnpopulated ?? j.emitUnpopulated,
+    useProtoNames: o.useProtoNames ?? j.useProtoNames,
+    enumsAsNumbers: o.enumsAsNumbers ?? j.enumsAsNumbers,
+    int64AsNumbers: o.int64AsNumbers ?? j.int64AsNumbers,
+  });
+
+  return Object.freeze({
+    selector: info.selector,
+    httpMethod: rule.method,
+    template,
+    grpcPath: `/${fullNameOf(info.service)}/${m.name}`,
+    requestType,
+    responseType,
+    body,
+    responseBody,
+    pathFields,
+    boundPaths,
+    upstream: Object.freeze(upstream),
+    deadlineMs: backend?.deadlineMs,
+    readOptions,
+    writeOptions,
+    strictQuery: j.strictQuery,
+    source,
+  });
+}
