@@ -1,0 +1,32 @@
+/**
+ * Starts a real attache in-process on loopback (REST and admin on port 0) for end-to-end tests.
+ * Arguments are CLI flags, parsed by the same loadConfig the binary uses.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { start, type Running } from '../../src/main.js';
+
+export interface TestAttache {
+  readonly running: Running;
+  /** `http://127.0.0.1:PORT` of the REST listener. */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT` of the admin listener. */
+  readonly adminUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts attache with `args` (e.g. ['--protos', dir, '--mappings', dir, '--upstream', target]). */
+export async function startAttache(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<TestAttache> {
+  const loaded = loadConfig(
+    ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'silent', ...args],
+    env,
+  );
+  if (!loaded.ok) throw new Error(`bad test config:\n${loaded.errors.map((e) => e.toString()).join('\n')}`);
+  const running = await start(loaded.config, pino({ level: loaded.config.logLevel }));
+  return {
+    running,
+    url: `http://127.0.0.1:${running.port}`,
+    adminUrl: `http://127.0.0.1:${running.adminPort}`,
+    stop: () => running.stop(),
+  };
+}
