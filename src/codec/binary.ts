@@ -1,0 +1,144 @@
+/**
+ * Msg ⇄ protobuf binary, through protobufjs's generated `Type.encode` / `Type.decode`, with fixes for the
+ * two places where protobufjs's plain-object form of map keys does not round-trip:
+ *
+ * - int64-family keys: `decode` stores them as 8-character "long hashes" (util.longToHash), which
+ *   `encode` cannot read back and which are useless as JSON. `decode` here rewrites them to decimal strings,
+ *   the form `encode` accepts (writer.int64 parses strings with Long.fromString).
+ * - bool keys: object keys are strings, and `encode` writes `writer.bool("false")`, i.e. `true`.
+ *   `encode` here uses a writer whose `bool` reads the string "false" as false.
+ *
+ * Both fixes are compiled per type from reachability, so types without such maps pay nothing.
+ */
+import protobuf from 'protobufjs';
+import type { Type } from 'protobufjs';
+import { mapKeyTypeOf } from './descriptors.js';
+import { CodecError } from './errors.js';
+
+/** protobufjs plain-object form of a message (see index.ts for the full contract). */
+export type Msg = Record<string, unknown>;
+
+/** @private Binary encode/decode with the map-key fixes; one per codec instance. */
+export interface BinaryCodec {
+  /** Binary → Msg. Throws CodecError('', 'malformed protobuf …') on bad bytes. */
+  decode(type: Type, bytes: Uint8Array): Msg;
+  /** Msg → binary. Throws CodecError('', 'cannot encode …') when protobufjs rejects a value. */
+  encode(type: Type, msg: Msg): Uint8Array;
+}
+
+const LONG_KEYS: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+
+type Fixer = (msg: Msg) => void;
+
+/** Every message type reachable from `type` through its fields, `type` included. */
+function reachableTypes(type: Type): Type[] {
+  const seen = new Set<Type>([type]);
+  const queue = [type];
+  for (let i = 0; i < queue.length; i++) {
+    for (const f of queue[i]!.fieldsArray) {
+      const t = f.resolvedType;
+      if (t instanceof protobuf.Type && !seen.has(t)) {
+        seen.add(t);
+        queue.push(t);
+      }
+    }
+  }
+  return queue;
+}
+
+function reachesMapKey(type: Type, matches: (keyType: string) => boolean): boolean {
+  return reachableTypes(type).some((t) =>
+    t.fieldsArray.some((f) => f.map && matches(mapKeyTypeOf(f))),
+  );
+}
+
+/** @private Builds the binary codec. Per-type analysis is cached in Maps owned by the instance. */
+export function createBinaryCodec(): BinaryCodec {
+  const fixers = new Map<Type, Fixer | null>();
+  const boolKeyed = new Map<Type, boolean>();
+
+  const fixerFor = (type: Type): Fixer | null => {
+    let fixer = fixers.get(type);
+    if (fixer !== undefined) return fixer;
+    fixer = reachesMapKey(type, (k) => LONG_KEYS.has(k)) ? compileFixer(type) : null;
+    fixers.set(type, fixer);
+    return fixer;
+  };
+
+  const compileFixer = (type: Type): Fixer => {
+    const steps: Fixer[] = [];
+    for (const field of type.fieldsArray) {
+      const name = field.name;
+      const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : null;
+      if (field.map) {
+        const keyType = mapKeyTypeOf(field);
+        const longKey = LONG_KEYS.has(keyType);
+        const unsigned = keyType === 'uint64' || keyType === 'fixed64';
+        if (!longKey && (sub === null || fixerFor(sub) === null)) continue;
+        steps.push((msg) => {
+          const map = msg[name] as Record<string, unknown> | null | undefined;
+          if (map === null || map === undefined) return;
+          const fixValue = sub === null ? null : fixerFor(sub);
+          const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+          for (const k of Object.keys(map)) {
+            const v = map[k];
+            if (fixValue !== null && v !== null && typeof v === 'object') fixValue(v as Msg);
+            out[longKey ? protobuf.util.longFromHash(k, unsigned).toString() : k] = v;
+          }
+          msg[name] = out;
+        });
+      } else if (sub !== null && fixerFor(sub) !== null) {
+        steps.push((msg) => {
+          const v = msg[name];
+          if (v === null || v === undefined) return;
+          const fix = fixerFor(sub)!;
+          if (Array.isArray(v)) for (const e of v) fix(e as Msg);
+          else fix(v as Msg);
+        });
+      }
+    }
+    return (msg) => {
+      for (const step of steps) step(msg);
+    };
+  };
+
+  const needsBoolWriter = (type: Type): boolean => {
+    let needs = boolKeyed.get(type);
+    if (needs === undefined) {
+      needs = reachesMapKey(type, (k) => k === 'bool');
+      boolKeyed.set(type, needs);
+    }
+    return needs;
+  };
+
+  return {
+    decode(type, bytes) {
+      let msg: Msg;
+      try {
+        msg = type.decode(bytes) as unknown as Msg;
+      } catch (err) {
+        throw new CodecError('', `malformed protobuf for ${type.fullName.slice(1)}: ${(err as Error).message}`);
+      }
+      const fix = fixerFor(type);
+      if (fix !== null) fix(msg);
+      return msg;
+    },
+    encode(type, msg) {
+      try {
+        return type.encode(msg, needsBoolWriter(type) ? boolKeyWriter() : undefined).finish();
+      } catch (err) {
+        throw new CodecError('', `cannot encode ${type.fullName.slice(1)}: ${(err as Error).message}`);
+      }
+    },
+  };
+}
+
+/** A writer whose `bool` treats the map key string "false" as false (see the header comment). */
+function boolKeyWriter(): protobuf.Writer {
+  const w = protobuf.Writer.create();
+  const plain = w.bool;
+  w.bool = function bool(this: protobuf.Writer, value: boolean): protobuf.Writer {
+    return plain.call(this, (value as unknown) === 'false' ? false : value);
+  };
+  return w;
+}
