@@ -7,6 +7,7 @@
  * that does not parse are errors naming the file, the rule and the reason. Errors are collected, not
  * thrown, because `--check` is a linter users run directly and wants every problem at once.
  */
+import fs from 'node:fs';
 import type protobuf from 'protobufjs';
 import type { JsonSettings } from '../config/load.js';
 import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from '../config/mapping.js';
@@ -102,8 +103,8 @@ function userMethods(registry: Registry): Map<string, MethodInfo> {
 /** The google.api.http option of a method as HttpRuleSpecs (protobufjs keeps it in parsedOptions). */
 function annotationRules(info: MethodInfo, registry: Registry): HttpRuleSpec[] {
   const parsed = (info.method.parsedOptions ?? []) as Record<string, unknown>[];
-  const file = relativeProtoName(info.method.filename ?? info.service.filename ?? 'protos', registry);
-  const loc = { file: `${file} (annotation)`, line: 0 };
+  const abs = info.method.filename ?? info.service.filename ?? 'protos';
+  const loc = { file: relativeProtoName(abs, registry), line: lineOfRpc(abs, info.method.name) };
   const out: HttpRuleSpec[] = [];
   for (const opt of parsed) {
     const http = opt['(google.api.http)'];
@@ -150,6 +151,18 @@ function httpRuleFromOption(
       .filter((b): b is HttpRuleSpec => b !== undefined),
     loc,
   };
+}
+
+/** The 1-based line declaring `rpc name(` in a proto file (protobufjs keeps no line numbers), or 0. */
+function lineOfRpc(file: string, name: string): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return 0;
+  }
+  const m = new RegExp(`\\brpc\\s+${name}\\s*\\(`).exec(text);
+  return m === null ? 0 : text.slice(0, m.index).split('\n').length;
 }
 
 function relativeProtoName(absPath: string, registry: Registry): string {
