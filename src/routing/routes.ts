@@ -8,6 +8,7 @@
  * thrown, because `--check` is a linter users run directly and wants every problem at once.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import type protobuf from 'protobufjs';
 import type { JsonSettings } from '../config/load.js';
 import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from '../config/mapping.js';
@@ -114,6 +115,9 @@ function annotationRules(info: MethodInfo, registry: Registry): HttpRuleSpec[] {
   }
   return out;
 }
+
+/** Methods Node's HTTP parser accepts (CONNECT is a tunnel, not a request). */
+const NODE_METHODS: ReadonlySet<string> = new Set(http.METHODS.filter((m) => m !== 'CONNECT'));
 
 const PATTERN_KEYS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
@@ -261,6 +265,10 @@ function buildRoute(
   const m = info.method;
   if (m.requestStream || m.responseStream) {
     return fail('ATTACHE_E_STREAMING', `${rule.method} ${rule.path}: streaming methods are not supported yet (only unary)`);
+  }
+  if (!NODE_METHODS.has(rule.method)) {
+    // Node's HTTP parser rejects unknown methods before any router sees them, so such a rule could never match.
+    return fail('ATTACHE_E_BAD_METHOD', `custom kind "${rule.method}" is not an HTTP method Node.js accepts (${[...NODE_METHODS].join(', ')})`);
   }
   const requestType = m.resolvedRequestType!;
   const responseType = m.resolvedResponseType!;
