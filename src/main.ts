@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/load.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
-import { transcoderPlugin } from './http/plugin.js';
+import { clientErrorHandler, transcoderPlugin } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { buildSnapshot, formatProblem, type LoadProblem, type Snapshot } from './snapshot.js';
@@ -89,7 +89,9 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     genReqId: (raw) => requestIdFrom(raw.headers),
-    // Fastify's own routing failures (a URL it cannot decode…) also go through the one error writer.
+    // Requests Node's HTTP parser rejects, and Fastify's own routing failures (a URL it cannot decode…),
+    // are answered in the same Status shape as every other error.
+    clientErrorHandler,
     frameworkErrors: (error, request, reply) => {
       const answer = errorAnswer(toStatus(error), request.id ?? requestIdFrom(request.headers));
       void (reply as FastifyReply).code(answer.status).headers(answer.headers).send(answer.body);
@@ -143,6 +145,20 @@ function portOf(app: FastifyInstance): number {
   return addr !== null && typeof addr === 'object' ? addr.port : 0;
 }
 
+/** How long requests whose calls the drain cancelled get to write their answer before sockets are cut. */
+const CANCELLED_ANSWER_GRACE_MS = 100;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; the timer is cleared either way. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  await Promise.race([p.then(() => undefined, () => undefined), elapsed]);
+  clearTimeout(timer);
+}
+
 /** SIGTERM sequence: readiness 503 → stop accepting → wait for in-flight up to the grace period → cancel the rest. */
 async function drain(d: {
   app: FastifyInstance;
@@ -167,6 +183,9 @@ async function drain(d: {
   if (timedOut) {
     d.logger.warn({ cancelled: d.inflight.size }, 'drain timeout: cancelling the calls still in flight');
     for (const c of d.inflight) c.cancel();
+    // Cancelled calls end at once and their requests answer 503 with `Connection: close` (pipeline.ts), which
+    // lets `closed` resolve; only a connection that still has not finished after a short grace is cut off.
+    await settleWithin(closed, CANCELLED_ANSWER_GRACE_MS);
     d.app.server.closeAllConnections();
     await closed;
   }

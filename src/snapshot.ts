@@ -5,9 +5,10 @@
  */
 import { createJsonCodec, DEFAULT_WRITE_OPTIONS, type JsonCodec } from './codec/index.js';
 import type { Config } from './config/load.js';
-import { loadMappings } from './config/mapping.js';
+import { loadMappings, type HttpRuleSpec } from './config/mapping.js';
 import { loadRegistry, RegistryError, type Registry } from './registry/load.js';
 import { buildRoutes, type RouteTable } from './routing/routes.js';
+import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
 
 /** What `--check` and start-up report for each problem. */
@@ -31,6 +32,24 @@ export type SnapshotResult =
   | { readonly ok: true; readonly snapshot: Snapshot }
   | { readonly ok: false; readonly problems: readonly LoadProblem[] };
 
+/**
+ * The path templates of `rules` (and their additional bindings) that do not parse, reported as buildRoutes
+ * reports them. Only used when the protos fail to load, since buildRoutes then never runs.
+ */
+function templateProblems(rules: readonly HttpRuleSpec[]): LoadProblem[] {
+  const problems: LoadProblem[] = [];
+  for (const rule of rules.flatMap((r) => [r, ...r.additionalBindings])) {
+    try {
+      parseTemplate(rule.path);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      const source = rule.loc.line > 0 ? `${rule.loc.file}:${rule.loc.line}` : rule.loc.file;
+      problems.push({ code: err.code, source, rule: rule.selector, message: err.message });
+    }
+  }
+  return problems;
+}
+
 /** Loads protos and mappings and builds the routes. Never throws for bad input; collects every problem. */
 export function buildSnapshot(config: Config): SnapshotResult {
   const problems: LoadProblem[] = [];
@@ -40,9 +59,11 @@ export function buildSnapshot(config: Config): SnapshotResult {
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
     problems.push({ code: err.code, source: err.line === undefined ? err.file : `${err.file}:${err.line}`, rule: undefined, message: err.reason });
-    // Mapping errors are still worth reporting even when the protos do not load.
-    const { errors } = loadMappings(config.mappings);
+    // Mapping errors are still worth reporting even when the protos do not load: `--check` lists every
+    // problem. Templates parse without the protos, so their errors are found too.
+    const { mappings, errors } = loadMappings(config.mappings);
     for (const e of errors) problems.push({ code: e.code, source: e.source, rule: e.rule, message: e.message });
+    problems.push(...templateProblems(mappings.http));
     return { ok: false, problems };
   }
   const { mappings, errors: mappingErrors } = loadMappings(config.mappings);

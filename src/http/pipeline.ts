@@ -106,8 +106,11 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
   const running = callUnary(ctx.upstreams.forTarget(route.upstream), route.grpcPath, bytes, metadata, timeoutMs);
   ctx.inflight.add(running);
   // A client that disconnects cancels its upstream call (the server sees CANCELLED).
+  let clientGone = false;
   const onClose = (): void => {
-    if (!req.res.writableEnded) running.cancel();
+    if (req.res.writableEnded) return;
+    clientGone = true;
+    running.cancel();
   };
   req.res.once('close', onClose);
   const outcome = await running.done;
@@ -120,6 +123,11 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
 
   if (outcome.error !== undefined || outcome.response === undefined) {
     const e = outcome.error;
+    if (e?.code === Code.CANCELLED && !clientGone && ctx.draining()) {
+      // The drain cancelled the call (main.ts, past the drain timeout), not the client: CANCELLED's 499
+      // would blame the client. UNAVAILABLE is what code.proto recommends retrying, on another instance.
+      return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down: the call did not finish within the drain timeout'), rid, headers);
+    }
     const detailsBin = e?.metadata?.get(GRPC_STATUS_DETAILS_BIN)[0];
     const code = e?.code ?? Code.INTERNAL;
     const status = statusFromGrpc(

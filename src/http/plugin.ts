@@ -4,8 +4,10 @@
  * its parsers and handlers do not leak into anything else registered on the instance.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
+import { requestIdFrom } from '../upstream/metadata.js';
 import { errorAnswer, handleRequest, type HttpAnswer, type PipelineContext } from './pipeline.js';
 
 export interface TranscoderPluginOptions {
@@ -63,4 +65,41 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     if (status.code === Code.INTERNAL) request.log.error({ err: error }, 'unexpected error on the request path');
     write(reply, errorAnswer(status, request.id), ctx.draining());
   });
+}
+
+/** The status for a request Node's HTTP parser rejected, by Node's error code. */
+function clientErrorStatus(err: Error & { code?: string; reason?: unknown }): RpcStatus {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new RpcStatus(Code.DEADLINE_EXCEEDED, 'the request was not received in time', [], { httpStatus: 408, cause: err });
+  }
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return new RpcStatus(Code.RESOURCE_EXHAUSTED, 'the request headers are too large', [], { httpStatus: 431, cause: err });
+  }
+  // llhttp says what it did not accept ("Invalid header value char"); the request text itself is not echoed.
+  const reason = typeof err.reason === 'string' && err.reason !== '' ? `: ${err.reason}` : '';
+  return new RpcStatus(Code.INVALID_ARGUMENT, `malformed HTTP request${reason}`, [], { cause: err });
+}
+
+/**
+ * Fastify's `clientErrorHandler` for the data plane. A request that Node's HTTP parser rejects (broken
+ * framing, a control character in a header, headers over the size limit, a request timeout) never reaches
+ * a route, so without this Fastify answers it in its own `{"error","message","statusCode"}` shape. Answers
+ * it instead in the contract's google.rpc.Status shape with a generated X-Request-Id (the headers were not
+ * parsed), then closes the connection, whose parser state is lost — as Node's and Fastify's defaults do.
+ * Never throws.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody left to answer (Node's "clientError" documentation).
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  this.log.debug({ err }, 'malformed HTTP request');
+  if (socket.writable) {
+    const answer = errorAnswer(clientErrorStatus(err), requestIdFrom({}));
+    const head = [`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`];
+    for (const [name, value] of Object.entries(answer.headers)) {
+      for (const v of typeof value === 'string' ? [value] : value) head.push(`${name}: ${v}`);
+    }
+    head.push(`content-length: ${Buffer.byteLength(answer.body)}`, 'connection: close');
+    socket.write(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
+  }
+  socket.destroy(err);
 }

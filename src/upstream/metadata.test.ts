@@ -84,6 +84,7 @@ describe('metadataFromHeaders: reserved and hop-by-hop names are dropped', () =>
     'grpc-metadata-trailer',
     'grpc-metadata-host',
     'grpc-metadata-content-length',
+    'grpc-metadata-x-request-id',
   ])('%s', (header) => {
     expect(forwarded({ [header]: 'v' })).toEqual({ 'x-request-id': [RID] });
   });

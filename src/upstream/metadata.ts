@@ -88,10 +88,10 @@ function addValues(md: Metadata, key: string, header: string, values: readonly s
  * - the trace headers (TRACE_HEADERS) as they are — telemetry may overwrite `traceparent`/`b3` afterwards;
  * - every `grpc-metadata-<name>` header as `<name>` (prefix stripped, lower-cased).
  * Nothing else is forwarded. A `<name>` that is reserved to gRPC (`grpc-*`, `content-type`, `te`,
- * `user-agent`, `:`-pseudo) or hop-by-hop is dropped, not forwarded. Keys must be legal gRPC metadata keys
- * ([0-9a-z_.-]); values printable ASCII (0x20–0x7E), except for `-bin` keys, whose value is base64 (standard
- * or URL-safe, padded or not; comma-separated values are several values) decoded to a Buffer. Array-valued
- * headers add each value.
+ * `user-agent`, `:`-pseudo), hop-by-hop, or `x-request-id` (set above) is dropped, not forwarded. Keys must
+ * be legal gRPC metadata keys ([0-9a-z_.-]); values printable ASCII (0x20–0x7E), except for `-bin` keys,
+ * whose value is base64 (standard or URL-safe, padded or not; comma-separated values are several values)
+ * decoded to a Buffer. Array-valued headers add each value.
  *
  * Returns the Metadata, or RpcStatus INVALID_ARGUMENT naming the first header with an illegal key or value
  * (an empty name after the prefix counts as illegal). Never throws.
@@ -111,7 +111,9 @@ export function metadataFromHeaders(headers: HttpHeaders, requestId: string): Me
     if (!lower.startsWith(GRPC_METADATA_PREFIX)) continue;
     const key = lower.slice(GRPC_METADATA_PREFIX.length);
     if (key === '') return invalid(header, `the metadata name after "${GRPC_METADATA_PREFIX}" is empty`);
-    if (isUnforwardableKey(key)) continue;
+    // attache owns x-request-id: a second value from Grpc-Metadata-X-Request-Id would make the id the upstream
+    // logs differ from the one echoed to the client.
+    if (isUnforwardableKey(key) || key === X_REQUEST_ID) continue;
     if (!LEGAL_KEY.test(key)) {
       return invalid(header, `"${key}" is not a legal gRPC metadata key (allowed: 0-9 a-z _ . -)`);
     }

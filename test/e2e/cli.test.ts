@@ -1,0 +1,310 @@
+/**
+ * The command line as a user runs it: `node dist/cli.js` as a child process. `--check` on good and broken
+ * configurations (every problem listed, with file:line), `--help`, an unknown flag, and a real process that
+ * serves and exits 0 on SIGTERM after finishing its in-flight request.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
+import { request } from '../support/http.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = path.join(REPO, 'dist', 'cli.js');
+
+/** Newest modification time of the files under `dir` that `npm run build` compiles. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ when it is missing or older than a source file (`npm test` builds first, so usually not). */
+function ensureBuilt(): void {
+  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
+  const sources = Math.max(newestSource(path.join(REPO, 'src')), fs.statSync(path.join(REPO, 'tsconfig.build.json')).mtimeMs);
+  if (built >= sources) return;
+  try {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'pipe' });
+  } catch (err) {
+    // tsc reports compile errors on stdout.
+    const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';
+    throw new Error(`npm run build failed:\n${out}`, { cause: err });
+  }
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI to completion from the repo root. */
+function cli(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: REPO, timeout: 15_000, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A loopback port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Writes `files` (relative path → text) under a new temp folder and returns the folder. */
+function tempTree(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-cli-'));
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+  return dir;
+}
+
+const HEADER = /^METHOD +TEMPLATE +SELECTOR +UPSTREAM +DEADLINE +SOURCE$/m;
+
+const API_PROTO = `syntax = "proto3";
+package bad.v1;
+
+service Api {
+  rpc Get(Req) returns (Res);
+  rpc Other(Req) returns (Res);
+  rpc Third(Req) returns (Res);
+  rpc Fourth(Req) returns (Res);
+}
+
+message Req {
+  string id = 1;
+}
+
+message Res {
+  string id = 1;
+}
+`;
+
+/** Five problems in one mapping file: rules at lines 5 (unknown method), 7 (unknown field), 9 (bad template),
+ * 11 and 13 (the same path), 15 (a second rule for Third). */
+const BROKEN_RULES = `type: google.api.Service
+config_version: 3
+http:
+  rules:
+    - selector: bad.v1.Api.Missing
+      get: /v1/missing
+    - selector: bad.v1.Api.Get
+      get: /v1/things/{nope}
+    - selector: bad.v1.Api.Other
+      get: /v1/broken/{unclosed
+    - selector: bad.v1.Api.Third
+      get: /v1/dup/{id}
+    - selector: bad.v1.Api.Fourth
+      get: /v1/dup/{id}
+    - selector: bad.v1.Api.Third
+      post: /v1/again
+`;
+
+const tempDirs: string[] = [];
+
+beforeAll(() => {
+  ensureBuilt();
+}, 180_000);
+
+afterAll(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function broken(files: Record<string, string>): string {
+  const dir = tempTree(files);
+  tempDirs.push(dir);
+  return dir;
+}
+
+describe('--check on good configurations', () => {
+  it('the demo (--demo --check): exit 0 and the route table with file:line sources', async () => {
+    const r = await cli(['--demo', '--check']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(HEADER);
+    expect(r.stdout).toMatch(/^GET +\/api\/payments\/\{payment_id\} +payments\.v1\.PaymentService\.GetPayment +\S+ +5s +\S*mappings\/payments\.yaml:14$/m);
+    expect(r.stdout).toMatch(/^POST +\/api\/payments\/\{payment_id\}:refund +payments\.v1\.PaymentService\.RefundPayment .*payments\.yaml:16$/m);
+    // The one annotation route names the proto file and line.
+    expect(r.stdout).toMatch(/^PATCH +\/api\/payments\/\{payment\.id\} +payments\.v1\.PaymentService\.UpdatePayment .*payments\.proto:\d+$/m);
+    expect(r.stdout).toMatch(/\n6 route\(s\) OK\n$/);
+  });
+
+  it('the e2e fixture: exit 0, every route, rule and default deadlines, the upstream', async () => {
+    const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', '127.0.0.1:50051', '--check']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(HEADER);
+    expect(r.stdout).toMatch(/^GET +\/v1\/slow\/\{ms\} +e2e\.v1\.EchoService\.Slow +127\.0\.0\.1:50051 +2s +\S*echo\.yaml:\d+$/m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +127\.0\.0\.1:50051 +15s \(default\) +\S*mappings\/echo\.yaml:21$/m);
+    expect(r.stdout).toMatch(/^POST +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.Echo .*echo\.yaml:27$/m);
+    expect(r.stdout).toMatch(/^PURGE +\/v1\/cache\/\{id\} +e2e\.v1\.EchoService\.Purge .*e2e\.proto:\d+$/m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/\{name=shelves\/\*\/books\/\*\} +e2e\.v1\.EchoService\.GetShelfBook .*e2e\.proto:\d+$/m);
+    // The overridden annotation is not routed.
+    expect(r.stdout).not.toContain('/v1/annotation-overridden/');
+    expect(r.stdout).toMatch(/\n\d+ route\(s\) OK\n$/);
+  });
+});
+
+describe('--check on broken configurations: exit 1 listing every problem', () => {
+  it('several mapping problems in one file, each with file:line, rule and code', async () => {
+    const dir = broken({ 'protos/bad/v1/api.proto': API_PROTO, 'mappings/rules.yaml': BROKEN_RULES });
+    const r = await cli(['--protos', path.join(dir, 'protos'), '--mappings', path.join(dir, 'mappings'), '--upstream', '127.0.0.1:1', '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const rules = path.join(dir, 'mappings', 'rules.yaml');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('5 problem(s) found:');
+    const problems = lines.slice(1).map((l) => l.trim());
+    expect(problems).toHaveLength(5);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^${rules}:5: bad\\.v1\\.Api\\.Missing: .*\\[ATTACHE_E_UNKNOWN_METHOD\\]$`)),
+        expect.stringMatching(new RegExp(`^${rules}:7: bad\\.v1\\.Api\\.Get: .*\\{nope\\}.*\\[ATTACHE_E_UNKNOWN_FIELD\\]$`)),
+        expect.stringMatching(new RegExp(`^${rules}:9: bad\\.v1\\.Api\\.Other: .*/v1/broken/\\{unclosed.*\\[ATTACHE_E_TEMPLATE\\]$`)),
+        // The conflict names both rules (its rule sits in the source, in parentheses).
+        expect.stringMatching(new RegExp(`^${rules}:13 \\(bad\\.v1\\.Api\\.Fourth\\): .*conflicts with ${rules}:11 \\(bad\\.v1\\.Api\\.Third\\) \\[ATTACHE_E_ROUTE_CONFLICT\\]$`)),
+        expect.stringMatching(new RegExp(`^${rules}:15: bad\\.v1\\.Api\\.Third: .*${rules}:11.*\\[ATTACHE_E_DUPLICATE_RULE\\]$`)),
+      ]),
+    );
+  });
+
+  it('a template that does not parse is listed even when the protos fail to load', async () => {
+    const dir = broken({
+      'protos/x/b.proto': 'syntax = "proto3";\npackage x;\nimport "x/nothere.proto";\nmessage B { string b = 1; }\n',
+      'mappings/m.yaml': 'type: google.api.Service\nconfig_version: 3\nhttp:\n  rules:\n    - selector: x.S.M\n      get: /v1/{a\n      additional_bindings:\n        - get: /v2/{b=**}/c\n',
+    });
+    const r = await cli(['--protos', path.join(dir, 'protos'), '--mappings', path.join(dir, 'mappings'), '--check']);
+    expect(r.code).toBe(1);
+    const m = path.join(dir, 'mappings', 'm.yaml');
+    expect(r.stderr).toMatch(/^3 problem\(s\) found:\n/);
+    expect(r.stderr).toContain('b.proto:3: import "x/nothere.proto" not found');
+    expect(r.stderr).toContain(`${m}:5: x.S.M: invalid path template "/v1/{a"`);
+    expect(r.stderr).toMatch(new RegExp(`${m}:8: x\\.S\\.M: invalid path template "/v2/\\{b=\\*\\*\\}/c".*\\[ATTACHE_E_TEMPLATE\\]`));
+  });
+
+  it('a missing import names the importing file:line and the import', async () => {
+    const dir = broken({
+      'protos/x/b.proto': 'syntax = "proto3";\npackage x;\nimport "x/nothere.proto";\nmessage B { string b = 1; }\n',
+      'mappings/empty.yaml': 'type: google.api.Service\nconfig_version: 3\n',
+    });
+    const r = await cli(['--protos', path.join(dir, 'protos'), '--mappings', path.join(dir, 'mappings'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${path.join(dir, 'protos', 'x', 'b.proto')}:3: import "x/nothere.proto" not found`);
+  });
+
+  // KNOWN BUG (src/registry/load.ts, fromProtobufError): it only lifts "(file, line N)" out of a protobufjs
+  // error, but protobufjs 7.6's tokenizer says just "(line N)", so the problem reads
+  // "…/a.proto: illegal token '}', ';' expected (line 6)" instead of "…/a.proto:6: …". Turn into `it` when fixed.
+  it.fails('REGISTRY: a proto syntax error names file:line', async () => {
+    const dir = broken({
+      'protos/x/a.proto': 'syntax = "proto3";\npackage x;\n\nmessage A {\n  string a = 1\n}\n',
+      'mappings/empty.yaml': 'type: google.api.Service\nconfig_version: 3\n',
+    });
+    const r = await cli(['--protos', path.join(dir, 'protos'), '--mappings', path.join(dir, 'mappings'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${path.join(dir, 'protos', 'x', 'a.proto')}:6: .*illegal token`));
+  });
+
+  // KNOWN BUG (src/registry/load.ts, loadRegistry): it throws at the first broken file, so b.proto's missing
+  // import is not reported until a.proto is fixed. (The mapping's template error is listed: snapshot.ts
+  // parses templates when the protos fail.) Turn into `it` when fixed.
+  it.fails('REGISTRY: proto and mapping problems together: all of them', async () => {
+    const dir = broken({
+      'protos/x/a.proto': 'syntax = "proto3";\npackage x;\n\nmessage A {\n  string a = 1\n}\n',
+      'protos/x/b.proto': 'syntax = "proto3";\npackage x;\nimport "x/nothere.proto";\nmessage B { string b = 1; }\n',
+      'mappings/m.yaml': 'type: google.api.Service\nconfig_version: 3\nhttp:\n  rules:\n    - selector: x.S.M\n      get: /v1/{a\n',
+    });
+    const r = await cli(['--protos', path.join(dir, 'protos'), '--mappings', path.join(dir, 'mappings'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('a.proto');
+    expect(r.stderr).toContain('b.proto:3: import "x/nothere.proto" not found');
+    expect(r.stderr).toMatch(/m\.yaml:5: x\.S\.M: invalid path template "\/v1\/\{a".*\[ATTACHE_E_TEMPLATE\]/);
+    expect(r.stderr).toMatch(/^3 problem\(s\) found:/);
+  });
+});
+
+describe('flags', () => {
+  it('--help: exit 0 and the usage on stdout', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: attache/);
+    for (const flag of ['--protos', '--mappings', '--upstream', '--listen', '--admin-listen', '--check', '--drain-timeout']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+
+  it('an unknown flag: exit 1 naming it', async () => {
+    const r = await cli(['--bogus']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--bogus');
+  });
+
+  it('a bad flag value: exit 1 naming the flag', async () => {
+    const r = await cli(['--listen', 'nowhere', '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--listen');
+  });
+});
+
+describe('a real process', () => {
+  let server: TestServer;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+
+  afterAll(async () => {
+    if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+    await server?.close();
+  });
+
+  it('serves, then on SIGTERM finishes the in-flight request and exits 0', async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    child = spawn(
+      process.execPath,
+      [CLI, '--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target,
+        '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+
+    await expect
+      .poll(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
+      .toBe(200);
+    const echo = await request(`http://127.0.0.1:${port}/v1/echo/x`);
+    expect(echo.status).toBe(200);
+    expect(echo.json).toEqual({ received: { id: 'x' }, method: 'GetEcho' });
+
+    const slow = request(`http://127.0.0.1:${port}/v1/slow/300`);
+    await expect.poll(() => server.calls.some((c) => c.method === 'Slow'), { timeout: 2000, interval: 5 }).toBe(true);
+    child.kill('SIGTERM');
+    expect((await slow).status).toBe(200);
+    expect(await exited, stdout).toBe(0);
+    // pino writes one JSON object per line; the ready line names the listener.
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; listen?: string });
+    expect(lines.find((l) => l.msg === 'attache ready')?.listen).toBe(`127.0.0.1:${port}`);
+  });
+});
