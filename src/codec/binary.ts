@@ -8,10 +8,14 @@
  * - bool keys: object keys are strings, and `encode` writes `writer.bool("false")`, i.e. `true`.
  *   `encode` here uses a writer whose `bool` reads the string "false" as false.
  *
- * Both fixes are compiled per type from reachability, so types without such maps pay nothing.
+ * The decode fix is compiled per type from reachability, so types without such maps pay nothing. The same
+ * writer also speeds up int64 values held as decimal strings (the readers' form): protobufjs parses each
+ * with Long.fromString, which dominated encoding time; strings under 16 characters are exact as doubles
+ * and take the cheap LongBits.fromNumber path instead.
  */
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
+import type Long from 'long';
 import { mapKeyTypeOf } from './descriptors.js';
 import { CodecError } from './errors.js';
 
@@ -55,7 +59,6 @@ function reachesMapKey(type: Type, matches: (keyType: string) => boolean): boole
 /** @private Builds the binary codec. Per-type analysis is cached in Maps owned by the instance. */
 export function createBinaryCodec(): BinaryCodec {
   const fixers = new Map<Type, Fixer | null>();
-  const boolKeyed = new Map<Type, boolean>();
 
   const fixerFor = (type: Type): Fixer | null => {
     let fixer = fixers.get(type);
@@ -102,15 +105,6 @@ export function createBinaryCodec(): BinaryCodec {
     };
   };
 
-  const needsBoolWriter = (type: Type): boolean => {
-    let needs = boolKeyed.get(type);
-    if (needs === undefined) {
-      needs = reachesMapKey(type, (k) => k === 'bool');
-      boolKeyed.set(type, needs);
-    }
-    return needs;
-  };
-
   return {
     decode(type, bytes) {
       let msg: Msg;
@@ -125,7 +119,7 @@ export function createBinaryCodec(): BinaryCodec {
     },
     encode(type, msg) {
       try {
-        return type.encode(msg, needsBoolWriter(type) ? boolKeyWriter() : undefined).finish();
+        return type.encode(msg, new MsgWriter()).finish();
       } catch (err) {
         throw new CodecError('', `cannot encode ${type.fullName.slice(1)}: ${(err as Error).message}`);
       }
@@ -133,12 +127,31 @@ export function createBinaryCodec(): BinaryCodec {
   };
 }
 
-/** A writer whose `bool` treats the map key string "false" as false (see the header comment). */
-function boolKeyWriter(): protobuf.Writer {
-  const w = protobuf.Writer.create();
-  const plain = w.bool;
-  w.bool = function bool(this: protobuf.Writer, value: boolean): protobuf.Writer {
-    return plain.call(this, (value as unknown) === 'false' ? false : value);
-  };
-  return w;
+type LongLike = Long | number | string;
+
+/** A 64-bit value in a form LongBits converts cheaply: short decimal strings become numbers. */
+function cheapLong(value: LongLike): LongLike {
+  return typeof value === 'string' && value.length < 16 ? Number(value) : value;
+}
+
+/** protobufjs's Node writer, with the map-key and int64 adjustments described in the header comment. */
+class MsgWriter extends protobuf.BufferWriter {
+  override bool(value: boolean): protobuf.Writer {
+    return super.bool((value as unknown) === 'false' ? false : value);
+  }
+  override int64(value: LongLike): protobuf.Writer {
+    return super.int64(cheapLong(value));
+  }
+  override uint64(value: LongLike): protobuf.Writer {
+    return super.uint64(cheapLong(value));
+  }
+  override sint64(value: LongLike): protobuf.Writer {
+    return super.sint64(cheapLong(value));
+  }
+  override fixed64(value: LongLike): protobuf.Writer {
+    return super.fixed64(cheapLong(value));
+  }
+  override sfixed64(value: LongLike): protobuf.Writer {
+    return super.sfixed64(cheapLong(value));
+  }
 }

@@ -28,7 +28,9 @@ export function createTypeUrlResolver(root: protobuf.Root): TypeUrlResolver {
     const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
     if (!FULL_NAME.test(name)) return undefined;
     const found = root.lookup(`.${name}`);
-    if (!(found instanceof protobuf.Type)) return undefined;
+    // protobufjs's lookup also searches nested namespaces for a bare name ("Nested" would find
+    // "codectest.v1.Nested"); a type URL must name the type fully, so insist on an exact match.
+    if (!(found instanceof protobuf.Type) || found.fullName !== `.${name}`) return undefined;
     hits.set(typeUrl, found);
     return found;
   };

@@ -24,7 +24,8 @@ export interface WriteOptions {
   /**
    * Also write fields that hold their default value, following protobuf-go's EmitUnpopulated: fields
    * without presence print their default ("" 0 "0" false [] {} and the first enum name), unset singular
-   * message fields print `null`, unset oneof members and unset proto3 `optional` fields are not printed.
+   * message fields (and proto2 optional scalars) print `null`, unset oneof members and unset proto3
+   * `optional` fields are not printed.
    */
   readonly emitUnpopulated: boolean;
   /** Use the proto field names (`amount_minor`) instead of the JSON names (`amountMinor`). */

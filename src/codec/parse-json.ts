@@ -34,6 +34,14 @@ export function parseJson(text: string, maxDepth: number): unknown {
   return new PreciseParser(text, maxDepth).parseDocument();
 }
 
+/**
+ * @private Always uses the precise parser; for tests that check both paths agree.
+ * @throws CodecError exactly as parseJson does.
+ */
+export function parseJsonPrecise(text: string, maxDepth: number): unknown {
+  return new PreciseParser(text, maxDepth).parseDocument();
+}
+
 function depthError(maxDepth: number): CodecError {
   return new CodecError('', `JSON nesting exceeds the maximum depth of ${maxDepth}`);
 }
@@ -79,11 +87,11 @@ function needsPreciseParse(text: string, maxDepth: number): boolean {
   return precise;
 }
 
-const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-
 /** A recursive-descent RFC 8259 parser; recursion is bounded by `maxDepth`. */
 class PreciseParser {
   private pos = 0;
+  /** Sticky, so it carries lastIndex: one per parser, never shared. */
+  private readonly number = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
   constructor(
     private readonly text: string,
@@ -141,8 +149,8 @@ class PreciseParser {
   }
 
   private parseNumber(): number | JsonNumberText {
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
+    this.number.lastIndex = this.pos;
+    const m = this.number.exec(this.text);
     if (m === null) return this.error('invalid number');
     const literal = m[0];
     this.pos += literal.length;

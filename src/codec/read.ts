@@ -27,6 +27,8 @@ import {
   intFromJson,
   intFromKeyText,
   intKindOf,
+  isWellFormed,
+  mapKeyFromString,
   stringFromJson,
 } from './scalars.js';
 import { WKT, WRAPPERS, durationFromText, hasSpecialJson, timestampFromText } from './wkt.js';
@@ -45,6 +47,8 @@ interface FieldReader {
   readonly oneof: string | undefined;
   /** The whole field (array, map or single value); undefined means "leave unset" (JSON null). */
   readonly read: ValueReader;
+  /** The name is also a member of Object.prototype (`constructor`, `__proto__`, `toString`, …). */
+  readonly inherited: boolean;
 }
 
 /** @private The compiled readers of one codec instance. */
@@ -72,23 +76,6 @@ function checkDepth(depth: number, opts: ReadOptions): void {
 /** A fresh object without a prototype: for map and Struct entries, whose keys are user data. */
 function dict(): Record<string, unknown> {
   return Object.create(null) as Record<string, unknown>;
-}
-
-/** The map key `text` in the form protobufjs stores it: canonical decimal for integers, "true"/"false". */
-export function mapKeyFromString(keyType: string, text: string): string {
-  if (keyType === 'string') return text;
-  if (keyType === 'bool') {
-    if (text === 'true' || text === 'false') return text;
-    return fail(`map key ${show(text)} is not "true" or "false"`);
-  }
-  const kind = intKindOf(keyType);
-  if (kind === undefined) return fail(`map key type ${keyType} is not supported`);
-  try {
-    return String(intFromKeyText(text, kind));
-  } catch (err) {
-    if (err instanceof PathError) fail(`map key ${err.description}`);
-    throw err;
-  }
 }
 
 /** @private Compiles readers; Any's "@type" is resolved with `typeFromUrl`, its payload encoded with `binary`. */
@@ -259,7 +246,8 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
     const table = new Map<string, FieldReader>();
     const entries = type.fieldsArray.map((f) => {
       const oneof = f.partOf !== null && !f.partOf.name.startsWith('_') ? f.partOf.name : undefined;
-      const entry: FieldReader = { name: f.name, oneof, read: fieldReader(f) };
+      // Names that Object.prototype also has need an own-property test; others a cheaper load.
+      const entry: FieldReader = { name: f.name, oneof, read: fieldReader(f), inherited: f.name in Object.prototype };
       return [f, entry] as const;
     });
     for (const [f, entry] of entries) table.set(jsonNameOf(f), entry);
@@ -273,7 +261,9 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
       let oneofs: Map<string, string> | undefined;
       let key = '';
       try {
-        for (key of Object.keys(json)) {
+        // for-in, not Object.keys: no array per object. The inputs are JSON objects (from parseJson or
+        // JSON.parse), which have no enumerable inherited keys.
+        for (key in json) {
           const f = table.get(key);
           if (f === undefined) {
             if (key === skip || opts.ignoreUnknownFields) continue;
@@ -281,14 +271,18 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
           }
           const value = f.read(json[key], opts, depth + 1);
           if (value === undefined) continue;
-          if (hasOwn(msg, f.name)) fail(`field ${f.name} is given twice (by its JSON name and its proto name)`);
+          if (f.inherited ? hasOwn(msg, f.name) : msg[f.name] !== undefined) {
+            fail(`field ${f.name} is given twice (by its JSON name and its proto name)`);
+          }
           if (f.oneof !== undefined) {
             oneofs ??= new Map();
             const other = oneofs.get(f.oneof);
             if (other !== undefined) fail(`oneof ${f.oneof} already has ${JSON.stringify(other)} set; give only one of its fields`);
             oneofs.set(f.oneof, key);
           }
-          if (f.name === '__proto__') {
+          if (f.inherited) {
+            // `__proto__` would set the prototype, and the others would shadow Object.prototype members
+            // by assignment anyway; defineProperty keeps all of them plain own data properties.
             Object.defineProperty(msg, f.name, { value, writable: true, enumerable: true, configurable: true });
           } else {
             msg[f.name] = value;
@@ -362,7 +356,10 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
       const fields = dict();
       let key = '';
       try {
-        for (key of Object.keys(json)) fields[key] = value(json[key], opts, depth + 1);
+        for (key of Object.keys(json)) {
+          if (!isWellFormed(key)) fail(`the key contains a lone UTF-16 surrogate, which has no UTF-8 form`);
+          fields[key] = value(json[key], opts, depth + 1);
+        }
       } catch (err) {
         throw withSegment(err, entrySegment(key));
       }
@@ -388,7 +385,7 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
         case 'boolean':
           return { [k.boolValue]: json };
         case 'string':
-          return { [k.stringValue]: json };
+          return { [k.stringValue]: stringFromJson(json) };
         case 'number':
           return { [k.numberValue]: finite(json, json) };
         default:
@@ -435,9 +432,12 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
           throw withSegment(new PathError(`unknown field: an Any holding ${inner.fullName.slice(1)} has only "@type" and "value"`), keySegment(key));
         }
       }
-      if (!hasOwn(json, 'value')) return fail(`an Any holding ${inner.fullName.slice(1)} needs a "value" key`);
+      if (!hasOwn(json, 'value')) {
+        // protobuf-go writes Empty as `"value": {}` but other implementations write no "value" at all.
+        if (inner.fullName !== WKT.empty) return fail(`an Any holding ${inner.fullName.slice(1)} needs a "value" key`);
+      }
       try {
-        msg = messageReader(inner)(json['value'], opts, depth + 1) as Msg;
+        msg = (hasOwn(json, 'value') ? messageReader(inner)(json['value'], opts, depth + 1) : {}) as Msg;
       } catch (err) {
         throw withSegment(err, '.value');
       }

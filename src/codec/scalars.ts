@@ -7,7 +7,7 @@
  * caller. Writers take what protobufjs or the readers produced and return JSON text.
  */
 import Long from 'long';
-import { fail, show } from './errors.js';
+import { PathError, fail, show } from './errors.js';
 import { JsonNumberText } from './json-number.js';
 
 /** The four integer shapes a proto integer type maps to. */
@@ -35,21 +35,21 @@ export function intKindOf(protoType: string): IntKind | undefined {
   }
 }
 
-const LABEL: Record<IntKind, string> = {
+const LABEL: Record<IntKind, string> = Object.freeze({
   int32: 'a 32-bit integer',
   uint32: 'an unsigned 32-bit integer',
   int64: 'a 64-bit integer',
   uint64: 'an unsigned 64-bit integer',
-};
-const MIN: Record<IntKind, bigint> = { int32: -(2n ** 31n), uint32: 0n, int64: -(2n ** 63n), uint64: 0n };
-const MAX: Record<IntKind, bigint> = {
+});
+const MIN: Record<IntKind, bigint> = Object.freeze({ int32: -(2n ** 31n), uint32: 0n, int64: -(2n ** 63n), uint64: 0n });
+const MAX: Record<IntKind, bigint> = Object.freeze({
   int32: 2n ** 31n - 1n,
   uint32: 2n ** 32n - 1n,
   int64: 2n ** 63n - 1n,
   uint64: 2n ** 64n - 1n,
-};
-const MIN_NUMBER: Record<IntKind, number> = { int32: -(2 ** 31), uint32: 0, int64: -(2 ** 63), uint64: 0 };
-const MAX_NUMBER: Record<IntKind, number> = { int32: 2 ** 31 - 1, uint32: 2 ** 32 - 1, int64: 2 ** 63, uint64: 2 ** 64 };
+});
+const MIN_NUMBER: Record<IntKind, number> = Object.freeze({ int32: -(2 ** 31), uint32: 0, int64: -(2 ** 63), uint64: 0 });
+const MAX_NUMBER: Record<IntKind, number> = Object.freeze({ int32: 2 ** 31 - 1, uint32: 2 ** 32 - 1, int64: 2 ** 63, uint64: 2 ** 64 });
 
 /** Up to 18 digits always fits int64, so such strings skip BigInt entirely. */
 const SMALL_INT = /^-?(?:0|[1-9]\d{0,17})$/;
@@ -162,9 +162,19 @@ export function boolFromJson(v: unknown): boolean {
   return v;
 }
 
-/** A JSON value for a string field. */
+/**
+ * Whether `s` is well-formed UTF-16 (no lone surrogates), i.e. encodable as the valid UTF-8 that proto
+ * `string` fields require (protobuf-go and @bufbuild/protobuf reject the rest; an upstream would too).
+ */
+export function isWellFormed(s: string): boolean {
+  // String.prototype.isWellFormed is in Node 20 (ES2024), which the ES2023 lib typings do not declare.
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** A JSON value for a string field: a string of well-formed UTF-16. */
 export function stringFromJson(v: unknown): string {
   if (typeof v !== 'string') return fail(`${show(v)} is not a string`);
+  if (!isWellFormed(v)) return fail(`${show(v)} contains a lone UTF-16 surrogate, which has no UTF-8 form`);
   return v;
 }
 
@@ -267,4 +277,25 @@ export function floatToJson(v: number): string {
     if (Math.fround(n) === f) return String(n);
   }
   return String(f);
+}
+
+/**
+ * A map key from its JSON/URL string form → the form protobufjs stores (and `encode` reads): canonical
+ * decimal for integer keys (`"+7"`, `"007"` → `"7"`), `"true"`/`"false"` for bool, the text for strings.
+ * Fails with a description starting "map key".
+ */
+export function mapKeyFromString(keyType: string, text: string): string {
+  if (keyType === 'string') return stringFromJson(text);
+  if (keyType === 'bool') {
+    if (text === 'true' || text === 'false') return text;
+    return fail(`map key ${show(text)} is not "true" or "false"`);
+  }
+  const kind = intKindOf(keyType);
+  if (kind === undefined) return fail(`map key type ${keyType} is not supported`);
+  try {
+    return String(intFromKeyText(text, kind));
+  } catch (err) {
+    if (err instanceof PathError) fail(`map key ${err.description}`);
+    throw err;
+  }
 }

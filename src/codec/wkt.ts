@@ -51,9 +51,6 @@ const MAX_TIMESTAMP_SECONDS = 253_402_300_799;
 // duration.proto: "Range is approximately +-10,000 years": ±315,576,000,000 seconds.
 const MAX_DURATION_SECONDS = 315_576_000_000;
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
@@ -100,30 +97,74 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
+/** The value of `count` ASCII digits of `text` at `at`, or -1 if any is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 0x30; // NaN past the end, which fails the test below
+    if (!(d >= 0 && d <= 9)) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /**
  * An RFC 3339 date-time (`Z` or a numeric offset, up to 9 fractional digits) → Timestamp fields.
  * Fails unless the text is a real calendar date-time within years 0001–9999 once converted to UTC.
+ * Hand-parsed rather than matched with a regular expression: timestamps are common in payloads and this
+ * is several times faster.
  */
 export function timestampFromText(text: string): SecondsNanos {
-  const m = RFC3339.exec(text);
-  if (m === null) return fail(`${show(text)} is not an RFC 3339 timestamp`);
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number, number, number, number, number, number,
-  ];
-  const offsetHours = m[9] === undefined ? 0 : Number(m[9]);
-  const offsetMinutes = m[10] === undefined ? 0 : Number(m[10]);
+  const bad = (): never => fail(`${show(text)} is not an RFC 3339 timestamp`);
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const t = text.charCodeAt(10);
+  if (
+    year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 ||
+    text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || (t !== 0x54 && t !== 0x74) ||
+    text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a
+  ) {
+    return bad();
+  }
+  let p = 19;
+  let nanos = 0;
+  if (text.charCodeAt(p) === 0x2e /* . */) {
+    let count = 0;
+    for (p++; count < 10; p++, count++) {
+      const d = text.charCodeAt(p) - 0x30;
+      if (!(d >= 0 && d <= 9)) break;
+      nanos = nanos * 10 + d;
+    }
+    if (count === 0 || count > 9) return bad();
+    nanos *= 10 ** (9 - count);
+  }
+  let offset = 0;
+  const z = text.charCodeAt(p);
+  if (z === 0x5a || z === 0x7a /* Z z */) {
+    if (p + 1 !== text.length) return bad();
+  } else if (z === 0x2b || z === 0x2d /* + - */) {
+    const oh = digitsAt(text, p + 1, 2);
+    const om = digitsAt(text, p + 4, 2);
+    if (oh < 0 || om < 0 || text.charCodeAt(p + 3) !== 0x3a || p + 6 !== text.length || oh > 23 || om > 59) return bad();
+    offset = (z === 0x2d ? -1 : 1) * (oh * 3600 + om * 60);
+  } else {
+    return bad();
+  }
   if (
     year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) ||
-    hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59
+    hour > 23 || minute > 59 || second > 59
   ) {
     return fail(`${show(text)} is not a valid timestamp`);
   }
-  const offset = (m[8] === '-' ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60);
   const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
   if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS) {
     return fail(`${show(text)} is outside the Timestamp range 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z`);
   }
-  return { seconds: String(seconds), nanos: nanosOf(m[7]) };
+  return { seconds: String(seconds), nanos };
 }
 
 /**

@@ -43,11 +43,12 @@ export type ValueWriter = (value: unknown, opts: WriteOptions, depth: number) =>
 const MAX_OUTPUT_DEPTH = 1000;
 
 const enum Presence {
-  /** proto3 scalars: written when not the default. */
+  /** proto3 scalars: written when not the default; the default under emitUnpopulated. */
   Implicit,
-  /** Singular message fields: written when set; `null` under emitUnpopulated. */
-  Message,
-  /** Oneof members, proto3 `optional`, proto2 scalars: written when set, never under emitUnpopulated. */
+  /**
+   * Messages, oneof members, proto3 `optional`, proto2 scalars: written when set. Under emitUnpopulated an
+   * unset one prints `null`, except oneof members (real or synthetic), as protobuf-go does.
+   */
   Explicit,
   Repeated,
   Map,
@@ -56,10 +57,14 @@ const enum Presence {
 interface FieldWriter {
   readonly name: string;
   readonly jsonName: string;
-  /** `"jsonName":` and `"proto_name":`, quoted once at compile time. */
+  /** `"jsonName":` and `"proto_name":`, quoted once at compile time, and the same after a comma. */
   readonly jsonKey: string;
   readonly protoKey: string;
+  readonly jsonKeyAfter: string;
+  readonly protoKeyAfter: string;
   readonly presence: Presence;
+  /** Part of a oneof, real or synthetic (proto3 `optional`): never printed when unset. */
+  readonly oneofMember: boolean;
   /** Writes the whole field value (array, map or single value). */
   readonly write: ValueWriter;
   /** For implicit presence: whether the value is the field's default (so omitted). */
@@ -194,9 +199,12 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
     const jsonName = jsonNameOf(field);
     const common = {
       name: field.name,
+      oneofMember: field.partOf !== null,
       jsonName,
       jsonKey: `${JSON.stringify(jsonName)}:`,
       protoKey: `${JSON.stringify(field.name)}:`,
+      jsonKeyAfter: `,${JSON.stringify(jsonName)}:`,
+      protoKeyAfter: `,${JSON.stringify(field.name)}:`,
     };
     if (field.map) {
       return {
@@ -238,11 +246,11 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
         defaultJson: () => '[]',
       };
     }
-    const isMessage = field.resolvedType instanceof protobuf.Type;
-    const explicit = isMessage || field.partOf !== null || field.hasPresence;
+    // protobufjs's hasPresence misses proto3 message fields (it reads only the field_presence feature).
+    const explicit = field.resolvedType instanceof protobuf.Type || field.partOf !== null || field.hasPresence;
     return {
       ...common,
-      presence: isMessage ? Presence.Message : explicit ? Presence.Explicit : Presence.Implicit,
+      presence: explicit ? Presence.Explicit : Presence.Implicit,
       write: element,
       isDefault: defaultTest(field),
       defaultJson: elementDefault(field),
@@ -253,8 +261,6 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
 
   const compileFields = (type: Type): ((msg: Msg, opts: WriteOptions, depth: number) => string) => {
     const fields = type.fieldsArray.map(compileField);
-    // A Message-presence field that is a oneof member is never printed when unset (protobuf-go).
-    const inOneof = new Set(type.fieldsArray.filter((f) => f.partOf !== null).map((f) => f.name));
     return (msg, opts, depth) => {
       let out = '';
       let current = '';
@@ -274,20 +280,17 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
                 text = f.write(v, opts, depth);
               }
               break;
-            case Presence.Message:
+            case Presence.Explicit:
               if (v === undefined || v === null || !hasOwn(msg, f.name)) {
-                if (!opts.emitUnpopulated || inOneof.has(f.name)) continue;
+                if (!opts.emitUnpopulated || f.oneofMember) continue;
                 text = 'null';
               } else {
                 text = f.write(v, opts, depth);
               }
               break;
-            case Presence.Explicit:
-              if (v === undefined || v === null || !hasOwn(msg, f.name)) continue;
-              text = f.write(v, opts, depth);
-              break;
           }
-          out += `${out === '' ? '' : ','}${opts.useProtoNames ? f.protoKey : f.jsonKey}${text}`;
+          if (out === '') out = (opts.useProtoNames ? f.protoKey : f.jsonKey) + text;
+          else out += (opts.useProtoNames ? f.protoKeyAfter : f.jsonKeyAfter) + text;
         }
       } catch (err) {
         throw withSegment(err, keySegment(current));
@@ -450,7 +453,7 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
     field(field, value, opts) {
       const w = fieldWriter(field);
       if (value === undefined || value === null) {
-        if (w.presence === Presence.Message) return messageWriter(field.resolvedType as Type)({}, opts, 1);
+        if (field.resolvedType instanceof protobuf.Type) return messageWriter(field.resolvedType)({}, opts, 1);
         return w.defaultJson(opts);
       }
       return w.write(value, opts, 1);

@@ -55,6 +55,15 @@ export class RegistryError extends Error {
   }
 }
 
+/** Every problem found while loading the protos (one per broken file, in load order). */
+export class ProtoLoadError extends Error {
+  readonly code = 'ATTACHE_E_PROTO';
+  constructor(readonly problems: readonly RegistryError[]) {
+    super(problems.map((p) => p.message).join('\n'));
+    this.name = 'ProtoLoadError';
+  }
+}
+
 /** Every `.proto` under `dir`, relative to it, sorted for a deterministic load order. */
 function listProtos(dir: string): string[] {
   const out: string[] = [];
@@ -84,17 +93,21 @@ function lineOf(file: string, needle: string): number | undefined {
   }
 }
 
-/** protobufjs reports syntax errors as "… (file, line N)"; lift the file and line out. */
-function fromProtobufError(err: Error, fallbackFile: string): RegistryError {
-  const m = /^(.*) \(([^,()]+), line (\d+)\)$/.exec(err.message);
-  if (m) return new RegistryError(m[2]!, Number(m[3]), m[1]!);
-  return new RegistryError(fallbackFile, undefined, err.message);
+/**
+ * protobufjs reports syntax errors as "… (file, line N)" or, once its parser has cleared its filename,
+ * "… (line N)"; lift the line out and name the file being parsed (`currentFile`).
+ */
+function fromProtobufError(err: Error, currentFile: string): RegistryError {
+  const m = /^(.*) \((?:([^,()]+), )?line (\d+)\)$/.exec(err.message);
+  if (m) return new RegistryError(m[2] ?? currentFile, Number(m[3]), m[1]!);
+  return new RegistryError(currentFile, undefined, err.message);
 }
 
 /**
  * Loads the protos under `roots` (and the bundled Google families) into a resolved Root.
  * A user file under the same import path as a bundled one takes precedence.
- * @throws RegistryError naming the file (and line where known) of the first problem.
+ * @throws RegistryError for a root that is not a folder; ProtoLoadError listing every broken file (each
+ *         with file and line where known), so `--check` can report them all at once.
  */
 export function loadRegistry(roots: readonly string[]): Registry {
   const absRoots = roots.map((r) => path.resolve(r));
@@ -105,10 +118,16 @@ export function loadRegistry(roots: readonly string[]): Registry {
   }
   const searchDirs = [...absRoots, BUNDLED_PROTOS_DIR];
   const resolved = new Map<string, string>();
-  const byAbsolute = new Map<string, string>();
 
   const root = new protobuf.Root();
+  // protobufjs parses a file right after resolving it and before resolving its imports, so the last path
+  // resolved is the file a syntax error comes from.
+  let lastResolved = '';
   root.resolvePath = (origin: string, target: string): string => {
+    lastResolved = resolvePath(origin, target);
+    return lastResolved;
+  };
+  const resolvePath = (origin: string, target: string): string => {
     if (path.isAbsolute(target)) return target;
     const known = resolved.get(target);
     if (known !== undefined) return known;
@@ -116,7 +135,6 @@ export function loadRegistry(roots: readonly string[]): Registry {
       const candidate = path.join(dir, target);
       if (fs.existsSync(candidate)) {
         resolved.set(target, candidate);
-        byAbsolute.set(candidate, target);
         return candidate;
       }
     }
@@ -129,16 +147,19 @@ export function loadRegistry(roots: readonly string[]): Registry {
   };
 
   const userFiles = [...new Set(absRoots.flatMap((r) => listProtos(r)))].sort();
+  const problems: RegistryError[] = [];
   const load = (name: string): void => {
     try {
       root.loadSync(name, { keepCase: true, alternateCommentMode: false });
     } catch (err) {
-      if (err instanceof RegistryError) throw err;
-      throw fromProtobufError(err as Error, resolved.get(name) ?? name);
+      if (err instanceof RegistryError) problems.push(err);
+      else problems.push(fromProtobufError(err as Error, lastResolved || name));
     }
   };
   for (const f of ALWAYS_LOADED) load(f);
+  // Keep going after a broken file: users fix all of them in one round.
   for (const f of userFiles) load(f);
+  if (problems.length > 0) throw new ProtoLoadError(problems);
   try {
     root.resolveAll();
   } catch (err) {
@@ -150,7 +171,7 @@ export function loadRegistry(roots: readonly string[]): Registry {
       const owner = root.lookup(m[1]!);
       if (owner?.filename) file = owner.filename;
     }
-    throw new RegistryError(file, undefined, msg);
+    throw new ProtoLoadError([new RegistryError(file, undefined, msg)]);
   }
   return Object.freeze({ root, userFiles: Object.freeze(userFiles), resolved });
 }
