@@ -6,7 +6,7 @@
 import { createJsonCodec, DEFAULT_WRITE_OPTIONS, type JsonCodec } from './codec/index.js';
 import type { Config } from './config/load.js';
 import { loadMappings, type HttpRuleSpec } from './config/mapping.js';
-import { loadRegistry, RegistryError, type Registry } from './registry/load.js';
+import { loadRegistry, ProtoLoadError, RegistryError, type Registry } from './registry/load.js';
 import { buildRoutes, type RouteTable } from './routing/routes.js';
 import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
@@ -57,8 +57,11 @@ export function buildSnapshot(config: Config): SnapshotResult {
   try {
     registry = loadRegistry(config.protos);
   } catch (err) {
-    if (!(err instanceof RegistryError)) throw err;
-    problems.push({ code: err.code, source: err.line === undefined ? err.file : `${err.file}:${err.line}`, rule: undefined, message: err.reason });
+    const found = err instanceof ProtoLoadError ? err.problems : err instanceof RegistryError ? [err] : undefined;
+    if (found === undefined) throw err;
+    for (const e of found) {
+      problems.push({ code: e.code, source: e.line === undefined ? e.file : `${e.file}:${e.line}`, rule: undefined, message: e.reason });
+    }
     // Mapping errors are still worth reporting even when the protos do not load: `--check` lists every
     // problem. Templates parse without the protos, so their errors are found too.
     const { mappings, errors } = loadMappings(config.mappings);
