@@ -18,6 +18,7 @@ import type { Type } from 'protobufjs';
 import type Long from 'long';
 import { mapKeyTypeOf } from './descriptors.js';
 import { CodecError } from './errors.js';
+import { implicitDefaultTest } from './presence.js';
 
 /** protobufjs plain-object form of a message (see index.ts for the full contract). */
 export type Msg = Record<string, unknown>;
@@ -105,6 +106,55 @@ export function createBinaryCodec(): BinaryCodec {
     };
   };
 
+  // proto3: implicit-presence fields holding their default are not serialized (protobuf.dev "Field
+  // Presence"); readers, path variables and query parameters may have stored them, so encode drops them,
+  // as protobuf-go and Envoy do. Compiled per type; types with nothing to drop cost nothing.
+  const pruners = new Map<Type, Fixer | null>();
+  const prunerFor = (type: Type): Fixer | null => {
+    let pruner = pruners.get(type);
+    if (pruner !== undefined) return pruner;
+    pruners.set(type, null); // recursion guard while compiling; replaced below
+    pruner = compilePruner(type);
+    pruners.set(type, pruner);
+    return pruner;
+  };
+  const compilePruner = (type: Type): Fixer | null => {
+    const steps: Fixer[] = [];
+    for (const field of type.fieldsArray) {
+      const name = field.name;
+      const isDefault = implicitDefaultTest(field);
+      if (isDefault !== undefined) {
+        steps.push((msg) => {
+          const v = msg[name];
+          if (v !== undefined && isDefault(v)) msg[name] = undefined;
+        });
+        continue;
+      }
+      const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : null;
+      if (sub === null) continue;
+      steps.push((msg) => {
+        const v = msg[name];
+        if (v === null || v === undefined || typeof v !== 'object') return;
+        const prune = prunerFor(sub);
+        if (prune === null) return;
+        if (field.map) {
+          for (const k in v as Record<string, unknown>) {
+            const e = (v as Record<string, unknown>)[k];
+            if (e !== null && typeof e === 'object') prune(e as Msg);
+          }
+        } else if (Array.isArray(v)) {
+          for (const e of v) if (e !== null && typeof e === 'object') prune(e as Msg);
+        } else {
+          prune(v as Msg);
+        }
+      });
+    }
+    if (steps.length === 0) return null;
+    return (msg) => {
+      for (const step of steps) step(msg);
+    };
+  };
+
   return {
     decode(type, bytes) {
       let msg: Msg;
@@ -118,6 +168,8 @@ export function createBinaryCodec(): BinaryCodec {
       return msg;
     },
     encode(type, msg) {
+      const prune = prunerFor(type);
+      if (prune !== null) prune(msg);
       try {
         return type.encode(msg, new MsgWriter()).finish();
       } catch (err) {

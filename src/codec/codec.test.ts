@@ -669,3 +669,21 @@ describe('large repeated fields convert in linear time', () => {
     expect(JSON.parse(out).rNested[n - 1]).toEqual({ name: `item${n - 1}`, count: String(n - 1) });
   });
 });
+
+describe('field presence on the wire (protobuf.dev "Field Presence")', () => {
+  it('drops implicit-presence defaults, at every level, and keeps explicit-presence zeros', () => {
+    const msg = read(
+      '{"fDouble":0,"fInt64":"0","fBool":false,"fString":"","fBytes":"","fEnum":"COLOR_UNSPECIFIED",' +
+        '"fNested":{"name":""},"rNested":[{"name":""}],' +
+        '"pInt32":0,"pString":"","oInt64":"0"}',
+    );
+    const bytes = codec.encode(Everything, msg);
+    // Only the explicit-presence fields and the (empty) nested messages remain.
+    const decoded = Everything.decode(bytes).toJSON();
+    expect(decoded).toEqual({ f_nested: {}, r_nested: [{}], p_int32: 0, p_string: '', o_int64: '0' });
+  });
+  it('keeps -0, which is not the default (protobuf-go compares bits)', () => {
+    const bytes = codec.encode(Everything, read('{"fDouble":-0}'));
+    expect(bytes.length).toBeGreaterThan(0);
+  });
+});

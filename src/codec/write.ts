@@ -22,11 +22,11 @@ import { fieldName, structFamilyOf, valueTypeOf, type TypeUrlResolver } from './
 import { CodecError, entrySegment, fail, keySegment, withSegment } from './errors.js';
 import { fieldMaskPathToJson, jsonNameOf } from './names.js';
 import type { WriteOptions } from './options.js';
+import { defaultTestOf, hasExplicitPresence } from './presence.js';
 import {
   bytesToBase64,
   doubleToJson,
   floatToJson,
-  int64IsZero,
   int64ToString,
   intKindOf,
   jsonString,
@@ -149,26 +149,6 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
     return scalarWriter(field.type);
   };
 
-  /** Default test for implicit presence; -0 and NaN are not defaults (protobuf-go compares bits). */
-  const defaultTest = (field: Field): ((v: unknown) => boolean) => {
-    if (field.resolvedType instanceof protobuf.Enum) return (v) => v === 0 || v === undefined || v === null;
-    const kind = intKindOf(field.type);
-    if (kind === 'int64' || kind === 'uint64') return int64IsZero;
-    switch (field.type) {
-      case 'double':
-      case 'float':
-        return (v) => v === undefined || v === null || (v === 0 && !Object.is(v, -0));
-      case 'bool':
-        return (v) => v === undefined || v === null || v === false;
-      case 'string':
-        return (v) => v === undefined || v === null || v === '';
-      case 'bytes':
-        return (v) => v === undefined || v === null || (v as { length?: number }).length === 0;
-      default:
-        return (v) => v === undefined || v === null || v === 0;
-    }
-  };
-
   /** The JSON of a single value's default: "" 0 "0" false, the first enum name, or null for messages. */
   const elementDefault = (field: Field): ((opts: WriteOptions) => string) => {
     const t = field.resolvedType;
@@ -246,13 +226,11 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
         defaultJson: () => '[]',
       };
     }
-    // protobufjs's hasPresence misses proto3 message fields (it reads only the field_presence feature).
-    const explicit = field.resolvedType instanceof protobuf.Type || field.partOf !== null || field.hasPresence;
     return {
       ...common,
-      presence: explicit ? Presence.Explicit : Presence.Implicit,
+      presence: hasExplicitPresence(field) ? Presence.Explicit : Presence.Implicit,
       write: element,
-      isDefault: defaultTest(field),
+      isDefault: defaultTestOf(field),
       defaultJson: elementDefault(field),
     };
   };

@@ -72,7 +72,8 @@ describe('query parameters → request fields (GET /v1/echo/q?…)', () => {
     ['count=5', { count: { value: '5' } }],
     ['count=-9223372036854775808', { count: { value: '-9223372036854775808' } }],
     ['nickname=bob', { nickname: { value: 'bob' } }],
-    ['enabled=false', { enabled: { value: false } }],
+    // The wrapper is present and empty on the wire (its `value` has implicit presence), as protobuf-go encodes it.
+    ['enabled=false', { enabled: {} }],
     ['enabled=true', { enabled: { value: true } }],
     // bytes: standard and URL-safe base64
     ['blob=AP8%3D', { blob: Buffer.from([0x00, 0xff]) }],
@@ -112,11 +113,11 @@ describe('query parameters → request fields (GET /v1/echo/q?…)', () => {
   // Implicit-presence fields holding their default value are not serialized (proto3), so the upstream must
   // see them as absent. The codec's encode writes every property of the plain object, zeros included, and
   // its Timestamp/Duration readers always store `nanos`.
-  it.fails.each<[string, Record<string, unknown>]>([
+  it.each<[string, Record<string, unknown>]>([
     ['flag=false&kind=0&ratio=0&title=&big=0', {}],
     ['timeout=2s', { timeout: { seconds: '2' } }],
     ['book.published_at=2024-01-02T03:04:05Z', { book: { published_at: { seconds: '1704164645' } } }],
-  ])('CODEC: ?%s puts no default value on the wire', async (query, fields) => {
+  ])('?%s puts no default value on the wire', async (query, fields) => {
     const res = await request(`${attache.url}/v1/echo/q?${query}`);
     expect(res.status, res.body).toBe(200);
     expect((await server.waitForCall('GetEcho')).request).toEqual({ id: 'q', ...fields });
