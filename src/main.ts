@@ -2,6 +2,7 @@
  * The composition root: builds the snapshot, the upstream clients, both Fastify instances and the
  * logger, and owns the drain sequence. Only this file and cli.ts construct servers, channels or loggers.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -12,6 +13,10 @@ import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { clientErrorHandler, transcoderPlugin } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createTelemetry } from './telemetry/exchange.js';
+import { loggerOptions, prettyStream } from './telemetry/logging.js';
+import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
 import { buildSnapshot, formatProblem, type LoadProblem, type Snapshot } from './snapshot.js';
 import { toStatus } from './status/status.js';
 import type { RunningCall } from './upstream/call.js';
@@ -37,6 +42,8 @@ export interface Running {
   readonly adminPort: number;
   readonly lifecycle: Lifecycle;
   readonly snapshot: Snapshot;
+  /** This instance's metrics (also served on the admin listener's /metrics). */
+  readonly metrics: Metrics;
   /** The demo backend's target when running with --demo. */
   readonly demoTarget: string | undefined;
   /** Drains and stops: readiness 503, stop accepting, finish in-flight calls up to the drain timeout,
@@ -44,13 +51,23 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Creates the logger from config. pino writes JSON lines to stdout. */
+/** Creates the logger from config: JSON lines on stdout; readable lines in the demo only. */
 export function createLogger(config: Config): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: 'attache' },
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-  });
+  return config.demo ? pino(loggerOptions(config), prettyStream(process.stdout)) : pino(loggerOptions(config));
+}
+
+/** Options that only tests and embedders set. */
+export interface StartOptions {
+  /** Tracing overrides, e.g. an in-memory span exporter instead of the OTEL_TRACES_EXPORTER ones. */
+  readonly tracing?: TracingOverrides;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */
@@ -61,7 +78,7 @@ async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBac
 }
 
 /** Starts attache. @throws StartupError when the configuration does not load. */
-export async function start(initial: Config, logger: Logger = createLogger(initial)): Promise<Running> {
+export async function start(initial: Config, logger: Logger = createLogger(initial), options: StartOptions = {}): Promise<Running> {
   const lifecycle = createLifecycle();
   const { config, demo } = await withDemo(initial);
   const built = buildSnapshot(config);
@@ -72,11 +89,14 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   const snapshot = built.snapshot;
   const upstreams = createUpstreams();
   const inflight = new Set<RunningCall>();
+  const tracing = await createTracing(config.telemetry, packageVersion(), options.tracing);
+  const metrics = createMetrics({ channels: () => upstreams.states() });
   const ctx: PipelineContext = {
     snapshot: () => snapshot,
     upstreams,
     draining: () => lifecycle.phase() !== 'ready',
     inflight,
+    telemetry: createTelemetry(tracing, metrics, logger),
   };
 
   const app = Fastify({
@@ -98,7 +118,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     },
   });
   await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });
-  const admin = createAdminServer(lifecycle);
+  const admin = createAdminServer(lifecycle, metrics);
 
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -106,6 +126,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   } catch (err) {
     await Promise.allSettled([app.close(), admin.close()]);
     upstreams.close();
+    await tracing.shutdown();
     await demo?.close();
     throw err;
   }
@@ -124,6 +145,12 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       bodyLimitBytes: config.bodyLimitBytes,
       json: config.json,
       demo: demo !== undefined,
+      // No secret is in Config: OTLP endpoint headers stay in OTEL_EXPORTER_OTLP_HEADERS, read by the exporter.
+      telemetry: {
+        ...config.telemetry,
+        tracesExporter: tracing.recording ? config.telemetry.tracesExporter : ['none'],
+        propagators: config.telemetry.propagators ?? 'default: read tracecontext, baggage, b3, X-B3-*; write tracecontext, baggage, X-B3-*',
+      },
     },
     'attache ready',
   );
@@ -132,12 +159,13 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   const stop = (): Promise<void> => {
     stopping ??= drain({ app, admin, lifecycle, inflight, drainTimeoutMs: config.drainTimeoutMs, logger }).finally(async () => {
       upstreams.close();
+      await tracing.shutdown();
       await demo?.close();
       lifecycle.advance('stopped');
     });
     return stopping;
   };
-  return { port, adminPort, lifecycle, snapshot, demoTarget: demo?.target, stop };
+  return { port, adminPort, lifecycle, snapshot, metrics, demoTarget: demo?.target, stop };
 }
 
 function portOf(app: FastifyInstance): number {

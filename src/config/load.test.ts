@@ -38,6 +38,10 @@ const DEFAULTS: Config = {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
   },
+  telemetry: {
+    disabled: false, serviceName: 'attache', tracesExporter: [], otlpProtocol: 'http/protobuf', otlpTracesProtocol: undefined,
+    propagators: undefined, sampler: 'parentbased_always_on', samplerArg: 1, redactHeaders: [],
+  },
   help: false,
   version: false,
 };
@@ -57,10 +61,10 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
       readonly json: BriefJsonSettings;
     }
-    // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape.
-    expectTypeOf<Omit<Config, 'logLevel'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
+    // logLevel is narrowed to pino's level names; `telemetry` came later (issue 5); everything else is exactly the brief's shape.
+    expectTypeOf<Omit<Config, 'logLevel' | 'telemetry'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
     expectTypeOf<Config['logLevel']>().toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
-    expectTypeOf<Config>().toExtend<BriefConfig>();
+    expectTypeOf<Omit<Config, 'telemetry'>>().toExtend<BriefConfig>();
   });
 
   it('deep-freezes the result (mutation throws in strict mode)', () => {

@@ -163,6 +163,69 @@ function setting<T>(s: Setting<T>): Setting<T> {
   return s;
 }
 
+/**
+ * A comma-separated list of words from `allowed` (the OTel spec's list syntax, e.g. OTEL_PROPAGATORS
+ * `tracecontext,baggage`); YAML gives a list or the same text. Duplicates are dropped, order kept.
+ */
+export function wordList<T extends string>(metavar: string, allowed: readonly T[]): Kind<readonly T[]> {
+  const parse = (items: readonly string[]): Parsed<readonly T[]> => {
+    const out: T[] = [];
+    for (const item of items) {
+      const r = parseChoice(item, allowed);
+      if (!r.ok) return r;
+      if (!out.includes(r.value)) out.push(r.value);
+    }
+    return ok(out);
+  };
+  const split = (t: string): string[] => t.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  return {
+    metavar,
+    repeatable: false,
+    fromFlag: (values) => parse(split(values[0] ?? '')),
+    fromEnv: (t) => parse(split(t)),
+    fromYaml: (v) =>
+      typeof v === 'string' ? parse(split(v))
+        : Array.isArray(v) && v.every((w) => typeof w === 'string') ? parse(v as string[])
+          : fail(`expected a list of ${allowed.join(', ')}, got ${describe(v)}`),
+    show: (v) => (v.length === 0 ? 'none' : v.join(',')),
+  };
+}
+
+/** HTTP header names (RFC 9110 token), lower-cased; comma-separated in env, repeatable as a flag. */
+export const headerNames: Kind<readonly string[]> = (() => {
+  const parse = (items: readonly string[]): Parsed<readonly string[]> => {
+    const bad = items.find((h) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h));
+    return bad !== undefined ? fail(`${quote(bad)} is not an HTTP header name`) : ok(items.map((h) => h.toLowerCase()));
+  };
+  const split = (t: string): string[] => t.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  return {
+    metavar: 'NAME',
+    repeatable: true,
+    fromFlag: parse,
+    fromEnv: (t) => parse(split(t)),
+    fromYaml: (v) =>
+      Array.isArray(v) && v.every((w) => typeof w === 'string') ? parse(v as string[]) : fail(`expected a list of header names, got ${describe(v)}`),
+    show: (v) => (v.length === 0 ? 'none' : v.join(',')),
+  };
+})();
+
+/** A sampling ratio from 0 to 1 (OTEL_TRACES_SAMPLER_ARG). */
+export const ratio: Kind<number> = textKind('RATIO', (t) => {
+  const n = Number(t.trim());
+  return t.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? ok(n) : fail(`${quote(t)} is not a number from 0 to 1`);
+}, String);
+
+/** OTEL_TRACES_EXPORTER values attache supports (the spec's `zipkin` and `jaeger` are not bundled). */
+export const TRACES_EXPORTERS = ['none', 'otlp', 'console'] as const;
+/** OTEL_PROPAGATORS values attache supports. */
+export const PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'none'] as const;
+/** OTEL_TRACES_SAMPLER values (the spec's list, less the vendor-specific ones). */
+export const SAMPLERS = [
+  'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio',
+] as const;
+/** OTEL_EXPORTER_OTLP_PROTOCOL values. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+
 /** pino's level names, in pino's order. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -212,6 +275,30 @@ export const SCHEMA = {
       help: 'answer 400 to an unknown query parameter instead of ignoring it' }),
     maxDepth: setting({ kind: intRange(1, 1000), default: 64, flag: 'max-depth', env: 'ATTACHE_MAX_DEPTH', yaml: 'json.maxDepth',
       help: 'deepest JSON nesting accepted in a request body' }),
+  },
+  // Observability (issue 5). The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
+  // exporter itself also reads OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,TIMEOUT,COMPRESSION}.
+  telemetry: {
+    disabled: setting({ kind: bool, default: false, env: 'OTEL_SDK_DISABLED', yaml: 'telemetry.disabled',
+      help: 'turn tracing off entirely: no spans, and trace headers are forwarded upstream verbatim' }),
+    serviceName: setting({ kind: textKind('NAME', (t) => (t.trim() === '' ? fail('must not be empty') : ok(t.trim())), String),
+      default: 'attache', env: 'OTEL_SERVICE_NAME', yaml: 'telemetry.serviceName', help: 'service.name of the spans' }),
+    tracesExporter: setting({ kind: wordList('LIST', TRACES_EXPORTERS), default: [] as readonly (typeof TRACES_EXPORTERS)[number][],
+      env: 'OTEL_TRACES_EXPORTER', yaml: 'telemetry.tracesExporter',
+      help: 'where spans go: otlp, console or none (unset = none: propagation only, no spans recorded)' }),
+    otlpProtocol: setting({ kind: choice('PROTOCOL', OTLP_PROTOCOLS), default: 'http/protobuf' as (typeof OTLP_PROTOCOLS)[number],
+      env: 'OTEL_EXPORTER_OTLP_PROTOCOL', yaml: 'telemetry.otlpProtocol', help: 'OTLP transport: http/protobuf, http/json or grpc' }),
+    otlpTracesProtocol: setting({ kind: optional(choice('PROTOCOL', OTLP_PROTOCOLS)), default: undefined,
+      env: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', yaml: 'telemetry.otlpTracesProtocol', help: 'OTLP transport for traces (overrides the above)' }),
+    propagators: setting({ kind: optional(wordList('LIST', PROPAGATORS)), default: undefined,
+      env: 'OTEL_PROPAGATORS', yaml: 'telemetry.propagators',
+      help: 'trace header formats; unset: read tracecontext, baggage, b3 and X-B3-*, write tracecontext, baggage and X-B3-*' }),
+    sampler: setting({ kind: choice('SAMPLER', SAMPLERS), default: 'parentbased_always_on' as (typeof SAMPLERS)[number],
+      env: 'OTEL_TRACES_SAMPLER', yaml: 'telemetry.sampler', help: `head sampler: ${SAMPLERS.join(', ')}` }),
+    samplerArg: setting({ kind: ratio, default: 1, env: 'OTEL_TRACES_SAMPLER_ARG', yaml: 'telemetry.samplerArg',
+      help: 'the ratio of the traceidratio samplers' }),
+    redactHeaders: setting({ kind: headerNames, default: [] as readonly string[], flag: 'redact-header', env: 'ATTACHE_REDACT_HEADERS',
+      yaml: 'telemetry.redactHeaders', help: 'more headers whose values never reach a log line (authorization and cookie always)' }),
   },
   help: setting({ kind: bool, default: false, flag: 'help', short: 'h', help: 'print this help and exit' }),
   version: setting({ kind: bool, default: false, flag: 'version', help: 'print the version and exit' }),

@@ -15,12 +15,15 @@ import { headersFromMetadata, metadataFromHeaders } from '../upstream/metadata.j
 import { httpStatusOf, retryAfterSeconds } from '../status/http.js';
 import { Code, isRpcStatus, RpcStatus } from '../status/status.js';
 import { FALLBACK_STATUS_JSON, statusFromGrpc, statusToJson } from '../status/wire.js';
+import { beginExchange, endExchange, endUpstream, exchangeRouted, startUpstream, type Exchange, type Telemetry } from '../telemetry/exchange.js';
 
 /** A finished HTTP answer, ready to write. */
 export interface HttpAnswer {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: string;
+  /** The gRPC code the answer stands for (0 for a success), for metrics and the access log. */
+  readonly code: number;
 }
 
 /** The live state the pipeline reads (owned by main.ts). */
@@ -32,6 +35,8 @@ export interface PipelineContext {
   draining(): boolean;
   /** In-flight upstream calls, so the drain can cancel what outlives the grace period. */
   readonly inflight: Set<RunningCall>;
+  /** Tracer, metrics and access logger (src/telemetry/exchange.ts). */
+  readonly telemetry: Telemetry;
 }
 
 /** The inbound request as the pipeline needs it (decoupled from Fastify's types). */
@@ -60,11 +65,28 @@ export function errorAnswer(status: RpcStatus, requestId: string, extraHeaders?:
   const body = statusToJson(status);
   // statusToJson falls back to a constant INTERNAL body when a status cannot be serialised; keep the
   // HTTP status consistent with the body it sends.
-  return { status: body === FALLBACK_STATUS_JSON ? 500 : httpStatusOf(status), headers, body };
+  return { status: body === FALLBACK_STATUS_JSON ? 500 : httpStatusOf(status), headers, body, code: status.code };
 }
 
-/** Handles one request end to end; never throws for request-caused problems. */
+/** What an exchange that threw is recorded as (the plugin's error handler then answers 500). */
+const THREW = Object.freeze({ status: 500, body: '', code: Code.INTERNAL });
+
+/**
+ * Handles one request end to end; never throws for request-caused problems. Every request ends with one
+ * metrics observation and one access-log line (endExchange), whatever the outcome.
+ */
 export async function handleRequest(ctx: PipelineContext, req: InboundRequest): Promise<HttpAnswer> {
+  const ex = beginExchange(ctx.telemetry, req);
+  let answer: HttpAnswer | undefined;
+  try {
+    answer = await answerRequest(ctx, req, ex);
+    return answer;
+  } finally {
+    endExchange(ctx.telemetry, ex, answer ?? THREW);
+  }
+}
+
+async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exchange): Promise<HttpAnswer> {
   const rid = req.requestId;
   if (ctx.draining()) {
     return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down', [], { headers: { connection: 'close' } }), rid);
@@ -92,6 +114,7 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
     }
   }
   const route = found.value;
+  exchangeRouted(ctx.telemetry, ex, route);
 
   const timeoutMs = timeoutFrom(req.headers, route.deadlineMs, snap.config.defaultDeadlineMs);
   if (isRpcStatus(timeoutMs)) return errorAnswer(timeoutMs, rid);
@@ -102,6 +125,7 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
   const metadata = metadataFromHeaders(req.headers, rid);
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
+  const upstream = startUpstream(ctx.telemetry, ex, metadata);
   const bytes = snap.codec.encode(route.requestType, msg);
   const running = callUnary(ctx.upstreams.forTarget(route.upstream), route.grpcPath, bytes, metadata, timeoutMs);
   ctx.inflight.add(running);
@@ -116,6 +140,7 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
   const outcome = await running.done;
   req.res.removeListener('close', onClose);
   ctx.inflight.delete(running);
+  endUpstream(ctx.telemetry, ex, upstream, { code: outcome.error?.code ?? Code.OK, details: outcome.error?.details, headers: outcome.headers, trailers: outcome.trailers ?? outcome.error?.metadata });
 
   const headers: Record<string, string | string[]> = {};
   if (outcome.headers !== undefined) headersFromMetadata(outcome.headers, GRPC_METADATA_PREFIX, headers);
@@ -152,5 +177,5 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
   }
   headers['content-type'] = JSON_TYPE;
   headers['x-request-id'] = rid;
-  return { status: 200, headers, body };
+  return { status: 200, headers, body, code: Code.OK };
 }

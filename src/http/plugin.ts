@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
+import { recordAnswer } from '../telemetry/exchange.js';
 import { requestIdFrom } from '../upstream/metadata.js';
 import { errorAnswer, handleRequest, type HttpAnswer, type PipelineContext } from './pipeline.js';
 
@@ -34,6 +35,16 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     done(null, body);
   });
 
+  // Requests handed to the pipeline are observed there; the handlers below observe the rest, once.
+  const observed = new WeakSet<FastifyRequest>();
+  const observe = (request: FastifyRequest, answer: HttpAnswer): HttpAnswer => {
+    if (!observed.has(request)) {
+      const { method = 'GET', url = '/' } = request.raw;
+      recordAnswer(ctx.telemetry, { method, url, headers: request.headers, requestId: request.id, body: undefined }, answer);
+    }
+    return answer;
+  };
+
   for (const m of ALL_METHODS) {
     if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   }
@@ -42,6 +53,7 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     method: ALL_METHODS,
     url: '/*',
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      observed.add(request);
       const answer = await handleRequest(ctx, {
         method: request.raw.method ?? 'GET',
         url: request.raw.url ?? '/',
@@ -57,13 +69,13 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
 
   app.setNotFoundHandler((request, reply) => {
     const path = (request.raw.url ?? '/').split('?')[0];
-    write(reply, errorAnswer(new RpcStatus(Code.NOT_FOUND, `no route for ${request.raw.method} ${path}`), request.id), ctx.draining());
+    write(reply, observe(request, errorAnswer(new RpcStatus(Code.NOT_FOUND, `no route for ${request.raw.method} ${path}`), request.id)), ctx.draining());
   });
 
   app.setErrorHandler((error, request, reply) => {
     const status = toStatus(error, { bodyLimit: opts.bodyLimitBytes });
     if (status.code === Code.INTERNAL) request.log.error({ err: error }, 'unexpected error on the request path');
-    write(reply, errorAnswer(status, request.id), ctx.draining());
+    write(reply, observe(request, errorAnswer(status, request.id)), ctx.draining());
   });
 }
 

@@ -4,9 +4,10 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Lifecycle } from './lifecycle.js';
+import type { Metrics } from './metrics.js';
 
-/** Builds (does not start) the admin server. */
-export function createAdminServer(lifecycle: Lifecycle): FastifyInstance {
+/** Builds (does not start) the admin server. `/metrics` is served when `metrics` is given. */
+export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics): FastifyInstance {
   const admin = Fastify({ logger: false, exposeHeadRoutes: true });
   // Liveness: 200 while the process can answer at all.
   admin.get('/healthz', async (_req, reply) => reply.code(200).send({ status: 'ok' }));
@@ -15,5 +16,12 @@ export function createAdminServer(lifecycle: Lifecycle): FastifyInstance {
     const phase = lifecycle.phase();
     return reply.code(phase === 'ready' ? 200 : 503).send({ status: phase });
   });
+  // Prometheus text exposition format (version 0.0.4), every metric declared in metrics.ts.
+  if (metrics !== undefined) {
+    admin.get('/metrics', async (_req, reply) => {
+      const { contentType, text } = await metrics.exposition();
+      return reply.code(200).header('content-type', contentType).send(text);
+    });
+  }
   return admin;
 }

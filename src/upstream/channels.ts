@@ -38,6 +38,8 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = Object.freeze({
 export interface Upstreams {
   /** The client for `ref`, created on first use. */
   forTarget(ref: UpstreamRef): grpc.Client;
+  /** Each channel's connectivity state (grpc-js ConnectivityState name), read without connecting; for /metrics. */
+  states(): Array<{ readonly upstream: string; readonly state: string }>;
   /** Closes every channel; calls still running fail with CANCELLED/UNAVAILABLE. */
   close(): void;
 }
@@ -59,6 +61,9 @@ export function createUpstreams(): Upstreams {
         clients.set(key, c);
       }
       return c;
+    },
+    states() {
+      return [...clients].map(([upstream, c]) => ({ upstream, state: grpc.connectivityState[c.getChannel().getConnectivityState(false)] }));
     },
     close() {
       for (const c of clients.values()) c.close();

@@ -57,24 +57,26 @@ describe('headers in', () => {
     expect(r.headers['x-request-id']).toMatch(UUID);
   });
 
-  it.each([
-    ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
-    ['tracestate', 'vendor=opaque'],
-    ['baggage', 'user=alice'],
-    ['b3', '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1'],
-    ['x-b3-traceid', '80f198ee56343ba864fe8b2a57d3eff7'],
-    ['x-b3-spanid', 'e457b5a2e4d86bd1'],
-    ['x-b3-sampled', '1'],
-  ])('passes the trace header %s through', async (name, value) => {
-    const { md } = await meta({ [name]: value });
-    if (name === 'traceparent') {
-      // The contract allows a new parent span; the trace id must stay the same.
-      expect(md[name]?.split('-')[1]).toBe(value.split('-')[1]);
-    } else if (name === 'b3') {
-      expect(md[name]?.split('-')[0]).toBe(value.split('-')[0]);
-    } else {
-      expect(md[name]).toBe(value);
-    }
+  // Trace context is re-issued, not copied (CONTRACT "Tracing"): the upstream gets attache's client span as
+  // parent with the caller's trace id, as W3C traceparent and B3 multi headers. The full propagation matrix
+  // (sampling, baggage, OTEL_PROPAGATORS) is in test/telemetry/tracing.test.ts.
+  const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+  it.each<[string, Record<string, string>]>([
+    ['traceparent + tracestate', { traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01`, tracestate: 'vendor=opaque' }],
+    ['b3 single', { b3: `${TRACE_ID}-e457b5a2e4d86bd1-1` }],
+    ['X-B3-* multi', { 'x-b3-traceid': TRACE_ID, 'x-b3-spanid': 'e457b5a2e4d86bd1', 'x-b3-sampled': '1' }],
+  ])('carries the caller\'s trace id upstream from %s, as W3C and B3', async (_name, headers) => {
+    const { md } = await meta(headers);
+    expect(md['traceparent']?.split('-')[1]).toBe(TRACE_ID);
+    expect(md['x-b3-traceid']).toBe(TRACE_ID);
+    // A new parent span: attache's client span, not the caller's.
+    expect(md['traceparent']?.split('-')[2]).not.toBe('b7ad6b7169203331');
+    if (headers['tracestate'] !== undefined) expect(md['tracestate']).toBe('vendor=opaque');
+  });
+
+  it('carries baggage upstream', async () => {
+    const { md } = await meta({ baggage: 'user=alice' });
+    expect(md['baggage']).toBe('user=alice');
   });
 
   it('strips the Grpc-Metadata- prefix and lower-cases the name', async () => {
@@ -119,7 +121,9 @@ describe('headers in', () => {
       'grpc-metadata-ok': 'yes',
     });
     const call = await server.waitForCall('Meta');
-    const keys = Object.keys(call.metadata).sort();
+    // attache's own trace context (a new trace here) is always injected; everything else must be allow-listed.
+    const TRACE = new Set(['traceparent', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled']);
+    const keys = Object.keys(call.metadata).filter((k) => !TRACE.has(k)).sort();
     // user-agent is the one grpc-js itself sets (not the client's value).
     expect(keys).toEqual(['ok', 'user-agent', 'x-request-id']);
     expect(call.metadata['user-agent']).not.toBe('me');

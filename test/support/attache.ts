@@ -2,9 +2,9 @@
  * Starts a real attache in-process on loopback (REST and admin on port 0) for end-to-end tests.
  * Arguments are CLI flags, parsed by the same loadConfig the binary uses.
  */
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { start, type Running } from '../../src/main.js';
+import { pino, type Logger } from 'pino';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { start, type Running, type StartOptions } from '../../src/main.js';
 
 export interface TestAttache {
   readonly running: Running;
@@ -15,14 +15,25 @@ export interface TestAttache {
   stop(): Promise<void>;
 }
 
+/** What a test may add: its own logger (built from the loaded config) and start options (span processors). */
+export interface TestAttacheOptions {
+  readonly logger?: (config: Config) => Logger;
+  readonly start?: StartOptions;
+}
+
 /** Starts attache with `args` (e.g. ['--protos', dir, '--mappings', dir, '--upstream', target]). */
-export async function startAttache(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<TestAttache> {
+export async function startAttache(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  options: TestAttacheOptions = {},
+): Promise<TestAttache> {
   const loaded = loadConfig(
     ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'silent', ...args],
     env,
   );
   if (!loaded.ok) throw new Error(`bad test config:\n${loaded.errors.map((e) => e.toString()).join('\n')}`);
-  const running = await start(loaded.config, pino({ level: loaded.config.logLevel }));
+  const logger = options.logger?.(loaded.config) ?? pino({ level: loaded.config.logLevel });
+  const running = await start(loaded.config, logger, options.start);
   return {
     running,
     url: `http://127.0.0.1:${running.port}`,
