@@ -38,6 +38,18 @@ const DEFAULTS: Config = {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
   },
+  outbound: {
+    retryMaxAttempts: 3, retryInitialBackoffMs: 100, retryMaxBackoffMs: 2000, retryBackoffMultiplier: 2,
+    retryThrottleMaxTokens: 10, retryThrottleTokenRatio: 0.1,
+    keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 3000, keepalivePermitWithoutCalls: true,
+    maxSendBytes: 4 * 1024 * 1024, maxReceiveBytes: 4 * 1024 * 1024,
+    reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000, loadBalancing: 'round_robin', channelOptions: {},
+    breakerEnabled: true, breakerConsecutiveFailures: 5, breakerFailureRatio: 0.5, breakerWindowMs: 10_000,
+    breakerMinimumCalls: 20, breakerOpenMs: 5000, breakerHalfOpenProbes: 1,
+    bulkheadMaxConcurrent: 256, bulkheadMaxQueue: 64,
+    tlsCa: undefined, tlsCert: undefined, tlsKey: undefined, tlsServerName: undefined, tlsReloadMs: 10_000, upstreamTls: false,
+    readiness: 'ignore', healthIntervalMs: 5000, healthService: '',
+  },
   help: false,
   version: false,
 };
@@ -57,8 +69,9 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
       readonly json: BriefJsonSettings;
     }
-    // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape.
-    expectTypeOf<Omit<Config, 'logLevel'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
+    // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
+    // outbound group (issue 4), whose defaults DEFAULTS lists.
+    expectTypeOf<Omit<Config, 'logLevel' | 'outbound'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
     expectTypeOf<Config['logLevel']>().toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
     expectTypeOf<Config>().toExtend<BriefConfig>();
   });
