@@ -181,3 +181,24 @@ describe('retry throttling (gRFC A6): a dead upstream cannot cause a retry storm
     expect(s.total()).toBeLessThan(calls + 10);
   });
 });
+
+describe('load-time checks', () => {
+  it('an exact selector asking a POST to retry DEADLINE_EXCEEDED fails start-up (and --check)', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { buildSnapshot } = await import('../../src/snapshot.js');
+    const { RES_PROTOS_DIR } = await import('../support/flaky-server.js');
+    const dir = tempDir();
+    const file = writeMapping(dir.dir, 'attache:\n  rules:\n    - selector: res.v1.Flaky.Post\n      retry: { retryableStatusCodes: [DEADLINE_EXCEEDED] }\n    - selector: res.v1.Flaky.Get\n      retry: { maxAttempts: 6 }\n');
+    const loaded = loadConfig(['--protos', RES_PROTOS_DIR, '--mappings', file, '--upstream', '127.0.0.1:1'], {});
+    if (!loaded.ok) throw new Error('config');
+    const built = buildSnapshot(loaded.config);
+    dir.cleanup();
+    expect(built.ok).toBe(false);
+    if (built.ok) return;
+    expect(built.problems.map((p) => [p.code, p.rule, p.message])).toEqual([
+      ['ATTACHE_E_UNSAFE_RETRY', 'res.v1.Flaky.Post', expect.stringMatching(/^retrying DEADLINE_EXCEEDED is only allowed for safe methods; res.v1.Flaky.Post is not safe to repeat \(its bindings are POST/)],
+      ['ATTACHE_E_POLICY', 'res.v1.Flaky.Get', 'retry.maxAttempts must be an integer from 2 to 5 (1 turns retries off), got 6'],
+    ]);
+    expect(built.problems[0]!.source).toMatch(/mapping\.yaml:5$/);
+  });
+});
