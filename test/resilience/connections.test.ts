@@ -79,6 +79,29 @@ describe('upstream down and restarted', () => {
   });
 });
 
+describe('load balancing', () => {
+  it('round_robin spreads calls over a static list of addresses (ipv4:a,b)', async () => {
+    const one = await server();
+    const two = await server();
+    const a = await attacheFor(`ipv4:127.0.0.1:${one.port},127.0.0.1:${two.port}`);
+    // round_robin connects to every address first; give both subchannels a moment to become READY.
+    await until(async () => {
+      await request(`${a.url}/v1/get/${key('warm')}`);
+      return one.total() > 0 && two.total() > 0;
+    }, 3000);
+    const before = [one.total(), two.total()];
+    for (let i = 0; i < 10; i++) expect((await request(`${a.url}/v1/get/${key('rr')}`)).status).toBe(200);
+    expect(one.total() - before[0]!).toBe(5);
+    expect(two.total() - before[1]!).toBe(5);
+  });
+
+  it('a dns:/// target (a Kubernetes headless service) resolves and serves', async () => {
+    const s = await server();
+    const a = await attacheFor(`dns:///localhost:${s.port}`);
+    expect((await request(`${a.url}/v1/get/${key('dns')}`)).status).toBe(200);
+  });
+});
+
 describe('black-holed upstream', () => {
   it('keepalive detects a connection gone silent: the in-flight call fails UNAVAILABLE in seconds, not at its deadline', async () => {
     const s = await server();
