@@ -116,6 +116,7 @@ export async function handleRequest(ctx: PipelineContext, req: InboundRequest): 
     if (!req.res.writableEnded) running.cancel();
   };
   req.res.once('close', onClose);
+  if (req.res.destroyed) running.cancel(); // the client left while the call waited for a bulkhead slot
   const outcome = await running.done;
   up.guard.settle(admission, outcome.error?.code ?? Code.OK);
   req.res.removeListener('close', onClose);
