@@ -21,6 +21,7 @@ import { buildSnapshot, formatProblem, type LoadProblem, type Snapshot } from '.
 import { toStatus } from './status/status.js';
 import type { RunningCall } from './upstream/call.js';
 import { createUpstreams } from './upstream/channels.js';
+import { createReadiness } from './upstream/health.js';
 import { requestIdFrom } from './upstream/metadata.js';
 
 /** The repo's own folder (dist/.. or src/..), where the demo's protos/ and mappings/ live. */
@@ -87,7 +88,11 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     throw new StartupError(built.problems);
   }
   const snapshot = built.snapshot;
-  const upstreams = createUpstreams();
+  const upstreams = createUpstreams(snapshot.upstreams, config.outbound, {
+    tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
+    tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
+  });
+  const readiness = createReadiness(upstreams, { policy: config.outbound.readiness, intervalMs: config.outbound.healthIntervalMs, service: config.outbound.healthService });
   const inflight = new Set<RunningCall>();
   const tracing = await createTracing(config.telemetry, packageVersion(), options.tracing);
   const metrics = createMetrics({ channels: () => upstreams.states() });
@@ -118,13 +123,14 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     },
   });
   await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });
-  const admin = createAdminServer(lifecycle, metrics);
+  const admin = createAdminServer(lifecycle, metrics, readiness.report);
 
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
     await admin.listen({ host: config.adminListen.host, port: config.adminListen.port });
   } catch (err) {
     await Promise.allSettled([app.close(), admin.close()]);
+    readiness.close();
     upstreams.close();
     await tracing.shutdown();
     await demo?.close();
@@ -158,6 +164,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= drain({ app, admin, lifecycle, inflight, drainTimeoutMs: config.drainTimeoutMs, logger }).finally(async () => {
+      readiness.close();
       upstreams.close();
       await tracing.shutdown();
       await demo?.close();

@@ -10,6 +10,8 @@ import { loadRegistry, ProtoLoadError, RegistryError, type Registry } from './re
 import { buildRoutes, type RouteTable } from './routing/routes.js';
 import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
+import { buildUpstreamPlans, type UpstreamPlan } from './upstream/service-config.js';
+import { tlsFileProblems } from './upstream/tls.js';
 
 /** What `--check` and start-up report for each problem. */
 export interface LoadProblem {
@@ -24,6 +26,8 @@ export interface Snapshot {
   readonly registry: Registry;
   readonly codec: JsonCodec;
   readonly table: RouteTable;
+  /** One plan per upstream channel (policy and service config), keyed by `Route.policy.upstream.key`. */
+  readonly upstreams: ReadonlyMap<string, UpstreamPlan>;
   /** Renders a google.protobuf.Any from error details (unknown types fall back to base64). */
   readonly renderAny: (typeUrl: string, value: Uint8Array) => DetailJson;
 }
@@ -71,14 +75,22 @@ export function buildSnapshot(config: Config): SnapshotResult {
   }
   const { mappings, errors: mappingErrors } = loadMappings(config.mappings);
   for (const e of mappingErrors) problems.push({ code: e.code, source: e.source, rule: e.rule, message: e.message });
-  const { table, errors } = buildRoutes({ registry, mappings, json: config.json, defaultUpstream: config.upstream });
+  const { table, errors } = buildRoutes({ registry, mappings, json: config.json, defaultUpstream: config.upstream, outbound: config.outbound });
   problems.push(...errors);
+  const { plans: upstreams, problems: planProblems } = buildUpstreamPlans(table.routes, config.outbound);
+  problems.push(...planProblems);
+  for (const plan of upstreams.values()) {
+    const tls = plan.policy.tls;
+    for (const message of tls === undefined ? [] : tlsFileProblems(tls)) {
+      problems.push({ code: 'ATTACHE_E_TLS', source: plan.policy.key, rule: plan.selectors[0], message });
+    }
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const codec = createJsonCodec(registry.root);
   const renderAny = (typeUrl: string, value: Uint8Array): DetailJson =>
     JSON.parse(codec.anyToJson(typeUrl, value, DEFAULT_WRITE_OPTIONS)) as DetailJson;
-  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, renderAny }) };
+  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, upstreams, renderAny }) };
 }
 
 /** One line per problem: `source: rule: message [CODE]`. */

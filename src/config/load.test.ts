@@ -42,6 +42,18 @@ const DEFAULTS: Config = {
     disabled: false, serviceName: 'attache', tracesExporter: [], otlpProtocol: 'http/protobuf', otlpTracesProtocol: undefined,
     propagators: undefined, sampler: 'parentbased_always_on', samplerArg: 1, redactHeaders: [],
   },
+  outbound: {
+    retryMaxAttempts: 3, retryInitialBackoffMs: 100, retryMaxBackoffMs: 2000, retryBackoffMultiplier: 2,
+    retryThrottleMaxTokens: 10, retryThrottleTokenRatio: 0.1,
+    keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 3000, keepalivePermitWithoutCalls: true,
+    maxSendBytes: 4 * 1024 * 1024, maxReceiveBytes: 4 * 1024 * 1024,
+    reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000, loadBalancing: 'round_robin', channelOptions: {},
+    breakerEnabled: true, breakerConsecutiveFailures: 5, breakerFailureRatio: 0.5, breakerWindowMs: 10_000,
+    breakerMinimumCalls: 20, breakerOpenMs: 5000, breakerHalfOpenProbes: 1,
+    bulkheadMaxConcurrent: 256, bulkheadMaxQueue: 64,
+    tlsCa: undefined, tlsCert: undefined, tlsKey: undefined, tlsServerName: undefined, tlsReloadMs: 10_000, upstreamTls: false,
+    readiness: 'ignore', healthIntervalMs: 5000, healthService: '',
+  },
   help: false,
   version: false,
 };
@@ -61,8 +73,9 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
       readonly json: BriefJsonSettings;
     }
-    // logLevel is narrowed to pino's level names; `telemetry` came later (issue 5); everything else is exactly the brief's shape.
-    expectTypeOf<Omit<Config, 'logLevel' | 'telemetry'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
+    // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
+    // groups later issues added: outbound (issue 4) and telemetry (issue 5), whose defaults DEFAULTS lists.
+    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
     expectTypeOf<Config['logLevel']>().toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
     expectTypeOf<Omit<Config, 'telemetry'>>().toExtend<BriefConfig>();
   });

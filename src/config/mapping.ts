@@ -12,6 +12,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import {
+  readBreakerOptions, readBulkheadOptions, readHedgingOptions, readRetryOptions, readTlsOptions,
+  type BreakerRuleOptions, type BulkheadRuleOptions, type HedgingRuleOptions, type RetryRuleOptions, type TlsRuleOptions,
+} from './outbound-rules.js';
 import { closest, deepFreeze } from './support.js';
 import { MAX_TIMER_MS, parseDialAddress, quote } from './values.js';
 import { describeNode, parseYaml } from './yaml-source.js';
@@ -63,6 +67,12 @@ export interface JsonRuleOptions {
 export interface AttacheRuleSpec {
   readonly selector: string;
   readonly json: JsonRuleOptions | undefined;
+  /** Outbound policy (src/config/outbound-rules.ts); retry and hedging are per method, the rest per upstream. */
+  readonly retry?: RetryRuleOptions | undefined;
+  readonly hedging?: HedgingRuleOptions | undefined;
+  readonly breaker?: BreakerRuleOptions | undefined;
+  readonly bulkhead?: BulkheadRuleOptions | undefined;
+  readonly tls?: TlsRuleOptions | undefined;
   readonly loc: SourceLoc;
 }
 
@@ -442,6 +452,11 @@ const JSON_RULE_KEYS: Readonly<Record<keyof JsonRuleOptions, true>> = {
  */
 const ATTACHE_SECTIONS = {
   json: readJsonOptions,
+  retry: readRetryOptions,
+  hedging: readHedgingOptions,
+  breaker: readBreakerOptions,
+  bulkhead: readBulkheadOptions,
+  tls: readTlsOptions,
 } satisfies Record<string, (entry: YamlEntry, rule: string, r: Reporter) => unknown>;
 
 function readAttacheRule(node: YamlMap, position: string, r: Reporter): AttacheRuleSpec | undefined {
@@ -454,8 +469,9 @@ function readAttacheRule(node: YamlMap, position: string, r: Reporter): AttacheR
     return e && !isNull(e.value) ? (ATTACHE_SECTIONS[key](e, rl, r) as ReturnType<(typeof ATTACHE_SECTIONS)[K]>) : undefined;
   };
   const json = section('json');
+  const outbound = { retry: section('retry'), hedging: section('hedging'), breaker: section('breaker'), bulkhead: section('bulkhead'), tls: section('tls') };
   if (r.count > before || selector === undefined) return undefined;
-  return { selector, json, loc: { file: r.file, line: node.line } };
+  return { selector, json, ...outbound, loc: { file: r.file, line: node.line } };
 }
 
 function readJsonOptions(entry: YamlEntry, rule: string, r: Reporter): JsonRuleOptions | undefined {

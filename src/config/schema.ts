@@ -15,6 +15,7 @@ import {
   fail, formatDuration, formatSize, ok, parseBool, parseChoice, parseDuration, parseGrpcTarget,
   parseIntInRange, parseListenAddress, parseSize, quote,
 } from './values.js';
+import { parseChannelOptions, parseNumberInRange } from './outbound-values.js';
 import type { ListenAddress, Parsed } from './values.js';
 
 export type { ListenAddress } from './values.js';
@@ -158,6 +159,21 @@ export function optional<T>(kind: Kind<T>): Kind<T | undefined> {
   return { ...kind, show: (v) => (v === undefined ? 'none' : kind.show(v)) };
 }
 
+/** A decimal number from `min` to `max` (`0.5`). */
+export function numberRange(min: number, max: number): Kind<number> {
+  return textKind('X', (t) => parseNumberInRange(t, min, max), String);
+}
+
+/** A YAML-only mapping of raw grpc-js channel options; see parseChannelOptions. */
+export const channelOptions: Kind<Readonly<Record<string, string | number>>> = {
+  metavar: 'MAP',
+  repeatable: false,
+  fromFlag: () => fail('channel options are set in the --config file only'),
+  fromEnv: () => fail('channel options are set in the --config file only'),
+  fromYaml: (v) => parseChannelOptions(v),
+  show: (v) => JSON.stringify(v),
+};
+
 /** Identity with inference: lets each SCHEMA entry infer its value type from its kind. */
 function setting<T>(s: Setting<T>): Setting<T> {
   return s;
@@ -299,6 +315,78 @@ export const SCHEMA = {
       help: 'the ratio of the traceidratio samplers' }),
     redactHeaders: setting({ kind: headerNames, default: [] as readonly string[], flag: 'redact-header', env: 'ATTACHE_REDACT_HEADERS',
       yaml: 'telemetry.redactHeaders', help: 'more headers whose values never reach a log line (authorization and cookie always)' }),
+  },
+  /**
+   * The outbound side: defaults for every upstream and method. Mapping files override retry, hedging,
+   * breaker, bulkhead and TLS per selector (`attache: rules:`); see README "Resilience".
+   */
+  outbound: {
+    retryMaxAttempts: setting({ kind: intRange(1, 5), default: 3, flag: 'retry-max-attempts', env: 'ATTACHE_RETRY_MAX_ATTEMPTS', yaml: 'retry.maxAttempts',
+      help: 'attempts per call, the first included (1 turns retries off; gRFC A6 caps it at 5)' }),
+    retryInitialBackoffMs: setting({ kind: duration(1), default: 100, flag: 'retry-initial-backoff', env: 'ATTACHE_RETRY_INITIAL_BACKOFF', yaml: 'retry.initialBackoff',
+      help: 'backoff before the first retry (jittered: a random delay up to this)' }),
+    retryMaxBackoffMs: setting({ kind: duration(1), default: 2000, flag: 'retry-max-backoff', env: 'ATTACHE_RETRY_MAX_BACKOFF', yaml: 'retry.maxBackoff',
+      help: 'largest backoff between attempts' }),
+    retryBackoffMultiplier: setting({ kind: numberRange(1, 10), default: 2, flag: 'retry-backoff-multiplier', env: 'ATTACHE_RETRY_BACKOFF_MULTIPLIER', yaml: 'retry.backoffMultiplier',
+      help: 'growth of the backoff per attempt' }),
+    retryThrottleMaxTokens: setting({ kind: intRange(1, 1000), default: 10, flag: 'retry-throttle-max-tokens', env: 'ATTACHE_RETRY_THROTTLE_MAX_TOKENS', yaml: 'retry.throttling.maxTokens',
+      help: 'retry throttling bucket per upstream: each failure takes 1, retries stop below half (gRFC A6)' }),
+    retryThrottleTokenRatio: setting({ kind: numberRange(0.001, 1), default: 0.1, flag: 'retry-throttle-token-ratio', env: 'ATTACHE_RETRY_THROTTLE_TOKEN_RATIO', yaml: 'retry.throttling.tokenRatio',
+      help: 'tokens a successful call gives back' }),
+    keepaliveTimeMs: setting({ kind: duration(1), default: 10_000, flag: 'keepalive-time', env: 'ATTACHE_KEEPALIVE_TIME', yaml: 'keepalive.time',
+      help: 'ping an upstream connection after this long without activity (gRFC A8)' }),
+    keepaliveTimeoutMs: setting({ kind: duration(1), default: 3000, flag: 'keepalive-timeout', env: 'ATTACHE_KEEPALIVE_TIMEOUT', yaml: 'keepalive.timeout',
+      help: 'a ping unanswered for this long closes the connection; its calls fail UNAVAILABLE' }),
+    keepalivePermitWithoutCalls: setting({ kind: bool, default: true, flag: 'keepalive-permit-without-calls', env: 'ATTACHE_KEEPALIVE_PERMIT_WITHOUT_CALLS', yaml: 'keepalive.permitWithoutCalls',
+      help: 'also ping idle connections, so a dead upstream is found before the next request' }),
+    maxSendBytes: setting({ kind: size, default: 4 * 1024 * 1024, flag: 'max-send-message-size', env: 'ATTACHE_MAX_SEND_MESSAGE_SIZE', yaml: 'maxSendMessageSize',
+      help: 'largest request message sent upstream' }),
+    maxReceiveBytes: setting({ kind: size, default: 4 * 1024 * 1024, flag: 'max-receive-message-size', env: 'ATTACHE_MAX_RECEIVE_MESSAGE_SIZE', yaml: 'maxReceiveMessageSize',
+      help: 'largest response message accepted from upstream' }),
+    reconnectInitialBackoffMs: setting({ kind: duration(1), default: 1000, flag: 'reconnect-backoff-initial', env: 'ATTACHE_RECONNECT_BACKOFF_INITIAL', yaml: 'reconnectBackoff.initial',
+      help: 'first delay before reconnecting to an upstream that went away (gRPC connection backoff)' }),
+    reconnectMaxBackoffMs: setting({ kind: duration(1), default: 10_000, flag: 'reconnect-backoff-max', env: 'ATTACHE_RECONNECT_BACKOFF_MAX', yaml: 'reconnectBackoff.max',
+      help: 'longest delay between reconnection attempts' }),
+    loadBalancing: setting({ kind: choice('POLICY', ['round_robin', 'pick_first'] as const), default: 'round_robin' as 'round_robin' | 'pick_first', flag: 'load-balancing', env: 'ATTACHE_LOAD_BALANCING', yaml: 'loadBalancing',
+      help: 'how calls spread over the addresses of a target (dns:/// or ipv4:a,b): round_robin, pick_first' }),
+    channelOptions: setting({ kind: channelOptions, default: {}, yaml: 'channelOptions',
+      help: 'raw grpc-js channel options (a checked list; see README "Resilience")' }),
+    breakerEnabled: setting({ kind: bool, default: true, flag: 'breaker', env: 'ATTACHE_BREAKER', yaml: 'breaker.enabled',
+      help: 'a circuit breaker per upstream' }),
+    breakerConsecutiveFailures: setting({ kind: intRange(1, 100_000), default: 5, flag: 'breaker-consecutive-failures', env: 'ATTACHE_BREAKER_CONSECUTIVE_FAILURES', yaml: 'breaker.consecutiveFailures',
+      help: 'this many failures in a row open the breaker' }),
+    breakerFailureRatio: setting({ kind: numberRange(0.01, 1), default: 0.5, flag: 'breaker-failure-ratio', env: 'ATTACHE_BREAKER_FAILURE_RATIO', yaml: 'breaker.failureRatio',
+      help: 'this share of failures over the window (with at least breaker.minimumCalls calls) opens it' }),
+    breakerWindowMs: setting({ kind: duration(100), default: 10_000, flag: 'breaker-window', env: 'ATTACHE_BREAKER_WINDOW', yaml: 'breaker.window',
+      help: 'the window the failure ratio is computed over' }),
+    breakerMinimumCalls: setting({ kind: intRange(1, 1_000_000), default: 20, flag: 'breaker-minimum-calls', env: 'ATTACHE_BREAKER_MINIMUM_CALLS', yaml: 'breaker.minimumCalls',
+      help: 'calls the window needs before the ratio counts' }),
+    breakerOpenMs: setting({ kind: duration(1), default: 5000, flag: 'breaker-open-time', env: 'ATTACHE_BREAKER_OPEN_TIME', yaml: 'breaker.openTime',
+      help: 'how long an open breaker refuses calls (Retry-After) before letting probes through' }),
+    breakerHalfOpenProbes: setting({ kind: intRange(1, 1000), default: 1, flag: 'breaker-half-open-probes', env: 'ATTACHE_BREAKER_HALF_OPEN_PROBES', yaml: 'breaker.halfOpenProbes',
+      help: 'concurrent probe calls while half-open; all must succeed to close' }),
+    bulkheadMaxConcurrent: setting({ kind: intRange(0, 1_000_000), default: 256, flag: 'bulkhead-max-concurrent', env: 'ATTACHE_BULKHEAD_MAX_CONCURRENT', yaml: 'bulkhead.maxConcurrent',
+      help: 'concurrent calls per upstream (0: no limit)' }),
+    bulkheadMaxQueue: setting({ kind: intRange(0, 1_000_000), default: 64, flag: 'bulkhead-max-queue', env: 'ATTACHE_BULKHEAD_MAX_QUEUE', yaml: 'bulkhead.maxQueue',
+      help: 'calls that may wait for a slot; beyond that, 503 at once' }),
+    tlsCa: setting({ kind: optional(filePath), default: undefined, flag: 'upstream-ca', env: 'ATTACHE_UPSTREAM_CA', yaml: 'tls.ca',
+      help: 'PEM CA bundle for grpcs:// upstreams (default: the system roots)' }),
+    tlsCert: setting({ kind: optional(filePath), default: undefined, flag: 'upstream-cert', env: 'ATTACHE_UPSTREAM_CERT', yaml: 'tls.cert',
+      help: 'PEM client certificate for mTLS to grpcs:// upstreams (with --upstream-key)' }),
+    tlsKey: setting({ kind: optional(filePath), default: undefined, flag: 'upstream-key', env: 'ATTACHE_UPSTREAM_KEY', yaml: 'tls.key',
+      help: 'PEM private key of the client certificate' }),
+    tlsServerName: setting({ kind: optional(textKind('NAME', (t) => (t === '' ? fail('a server name must not be empty') : ok(t)), String)), default: undefined, flag: 'upstream-server-name', env: 'ATTACHE_UPSTREAM_SERVER_NAME', yaml: 'tls.serverName',
+      help: 'name checked against the upstream certificate (and sent as SNI/:authority) instead of the host' }),
+    tlsReloadMs: setting({ kind: duration(10), default: 10_000, flag: 'tls-reload-interval', env: 'ATTACHE_TLS_RELOAD_INTERVAL', yaml: 'tls.reloadInterval',
+      help: 'how often certificate files are re-read; a change takes effect for new calls' }),
+    upstreamTls: setting({ kind: bool, default: false, flag: 'upstream-tls', env: 'ATTACHE_UPSTREAM_TLS', yaml: 'upstreamTls',
+      help: 'use TLS for --upstream (backend rules say grpcs:// instead)' }),
+    readiness: setting({ kind: choice('POLICY', ['ignore', 'channel', 'health'] as const), default: 'ignore' as 'ignore' | 'channel' | 'health', flag: 'readiness', env: 'ATTACHE_READINESS', yaml: 'readiness.policy',
+      help: 'what /readyz requires of upstreams: ignore, channel (connected), health (grpc.health.v1 SERVING)' }),
+    healthIntervalMs: setting({ kind: duration(10), default: 5000, flag: 'health-interval', env: 'ATTACHE_HEALTH_INTERVAL', yaml: 'readiness.interval',
+      help: 'how often each upstream is checked for --readiness channel/health' }),
+    healthService: setting({ kind: textKind('NAME', ok, String), default: '', flag: 'health-service', env: 'ATTACHE_HEALTH_SERVICE', yaml: 'readiness.service',
+      help: 'the service name sent in grpc.health.v1 Check ("" is the whole server)' }),
   },
   help: setting({ kind: bool, default: false, flag: 'help', short: 'h', help: 'print this help and exit' }),
   version: setting({ kind: bool, default: false, flag: 'version', help: 'print the version and exit' }),

@@ -7,7 +7,7 @@ import type { Snapshot } from '../snapshot.js';
 import { CodecError } from '../codec/index.js';
 import { buildRequest } from '../transcode/request.js';
 import { responseJson } from '../transcode/response.js';
-import { callUnary, type RunningCall } from '../upstream/call.js';
+import type { RunningCall } from '../upstream/call.js';
 import type { Upstreams } from '../upstream/channels.js';
 import { timeoutFrom } from '../upstream/deadline.js';
 import { GRPC_METADATA_PREFIX, GRPC_STATUS_DETAILS_BIN, GRPC_TRAILER_PREFIX, RETRY_AFTER } from '../upstream/headers.js';
@@ -127,7 +127,13 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
 
   const upstream = startUpstream(ctx.telemetry, ex, metadata);
   const bytes = snap.codec.encode(route.requestType, msg);
-  const running = callUnary(ctx.upstreams.forTarget(route.upstream), route.grpcPath, bytes, metadata, timeoutMs);
+  // Breaker and bulkhead (issue 4): refused at once, or admitted, possibly after a short wait for a slot.
+  const up = ctx.upstreams.get(route.policy.upstream.key)!;
+  let admission = up.guard.admit(timeoutMs);
+  const queuedAt = admission instanceof Promise ? Date.now() : 0;
+  if (admission instanceof Promise) admission = await admission;
+  if (isRpcStatus(admission)) return errorAnswer(admission, rid);
+  const running = up.call(route, bytes, metadata, queuedAt === 0 ? timeoutMs : Math.max(1, timeoutMs - (Date.now() - queuedAt)));
   ctx.inflight.add(running);
   // A client that disconnects cancels its upstream call (the server sees CANCELLED).
   let clientGone = false;
@@ -137,7 +143,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
     running.cancel();
   };
   req.res.once('close', onClose);
+  if (req.res.destroyed) running.cancel(); // the client left while the call waited for a bulkhead slot
   const outcome = await running.done;
+  up.guard.settle(admission, outcome.error?.code ?? Code.OK);
   req.res.removeListener('close', onClose);
   ctx.inflight.delete(running);
   endUpstream(ctx.telemetry, ex, upstream, { code: outcome.error?.code ?? Code.OK, details: outcome.error?.details, headers: outcome.headers, trailers: outcome.trailers ?? outcome.error?.metadata });

@@ -6,15 +6,21 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 
+/** Upstream readiness per the `--readiness` policy (src/upstream/health.ts); absent means ignored. */
+export type UpstreamReadinessProbe = () => { readonly ready: boolean; readonly upstreams: Readonly<Record<string, string>> };
+
 /** Builds (does not start) the admin server. `/metrics` is served when `metrics` is given. */
-export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics): FastifyInstance {
+export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstreams?: UpstreamReadinessProbe): FastifyInstance {
   const admin = Fastify({ logger: false, exposeHeadRoutes: true });
   // Liveness: 200 while the process can answer at all.
   admin.get('/healthz', async (_req, reply) => reply.code(200).send({ status: 'ok' }));
   // Readiness: 200 once routes are loaded and both listeners are bound; 503 from the moment a drain starts.
   admin.get('/readyz', async (_req, reply) => {
     const phase = lifecycle.phase();
-    return reply.code(phase === 'ready' ? 200 : 503).send({ status: phase });
+    const up = upstreams?.();
+    if (up === undefined || Object.keys(up.upstreams).length === 0) return reply.code(phase === 'ready' ? 200 : 503).send({ status: phase });
+    const ready = phase === 'ready' && up.ready;
+    return reply.code(ready ? 200 : 503).send({ status: phase === 'ready' && !up.ready ? 'waiting for upstreams' : phase, upstreams: up.upstreams });
   });
   // Prometheus text exposition format (version 0.0.4), every metric declared in metrics.ts.
   if (metrics !== undefined) {

@@ -26,6 +26,8 @@ export type CircuitState = keyof typeof CIRCUIT_STATES;
 export interface ChannelState {
   readonly upstream: string;
   readonly state: string;
+  /** The upstream's circuit breaker, when it has one. */
+  readonly circuit: CircuitState | undefined;
 }
 
 /** grpc-js's ConnectivityState names, so the gauge shows each state (0 or 1), not only the current one. */
@@ -63,8 +65,6 @@ export interface Metrics {
   observeUpstream(o: UpstreamObservation): void;
   /** A request started (+1) or finished (-1). */
   inFlight(delta: 1 | -1): void;
-  /** The circuit breaker of `upstream` changed state. */
-  circuitState(upstream: string, state: CircuitState): void;
   /** A configuration reload finished. */
   configReload(ok: boolean): void;
   /** The exposition text and its Content-Type. */
@@ -72,7 +72,8 @@ export interface Metrics {
 }
 
 export interface MetricsOptions {
-  /** The upstream channels and their connectivity, read at scrape time. */
+  /** The upstream channels, their connectivity and breaker state, read at scrape time (the breaker moves
+   *  from open to half-open lazily, on its next call, so pushing changes would miss that transition). */
   readonly channels: () => Iterable<ChannelState>;
   /** Collect the standard process and Node.js metrics (default true). */
   readonly processMetrics?: boolean;
@@ -117,7 +118,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: 'Circuit-breaker state per upstream: 0 closed, 1 open, 2 half-open.',
     labelNames: ['upstream'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of opts.channels()) if (c.circuit !== undefined) this.set({ upstream: c.upstream }, CIRCUIT_STATES[c.circuit]);
+    },
   });
+  void circuit;
   const channels = new Gauge({
     name: 'attache_upstream_channel_state',
     help: 'Upstream channel connectivity (grpc-js ConnectivityState): 1 for the current state, 0 for the others.',
@@ -149,9 +155,6 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     inFlight(delta) {
       inFlight.inc(delta);
-    },
-    circuitState(upstream, state) {
-      circuit.set({ upstream }, CIRCUIT_STATES[state]);
     },
     configReload(ok) {
       reloads.inc({ result: ok ? 'success' : 'failure' });

@@ -8,10 +8,10 @@ import { loadRegistry } from '../registry/load.js';
 import { buildRoutes } from './routes.js';
 
 const registry = loadRegistry(['test/fixtures/e2e']);
-const json = (() => {
+const { json, outbound } = (() => {
   const r = loadConfig([], {});
   if (!r.ok) throw new Error('default config must load');
-  return r.config.json;
+  return r.config;
 })();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-routes-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -21,7 +21,7 @@ function build(yaml: string, upstream: string | null = '127.0.0.1:1') {
   fs.writeFileSync(file, `type: google.api.Service\nconfig_version: 3\n${yaml}`);
   const { mappings, errors } = loadMappings([file]);
   expect(errors.map(String)).toEqual([]);
-  return buildRoutes({ registry, mappings, json, defaultUpstream: upstream ?? undefined });
+  return buildRoutes({ registry, mappings, json, outbound, defaultUpstream: upstream ?? undefined });
 }
 
 const S = 'e2e.v1.EchoService';

@@ -18,6 +18,7 @@ import type { Registry } from '../registry/load.js';
 import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
 import { buildMatcher, type Matcher, type RouteEntry } from './matcher.js';
 import { parseTemplate, TemplateError, type Template } from './template.js';
+import { resolveMethodPolicy, type MethodPolicy, type OutboundSettings } from '../upstream/policy.js';
 
 /** Where an upstream lives. `target` is in grpc-js syntax. */
 export interface UpstreamRef {
@@ -54,6 +55,8 @@ export interface Route {
   readonly readOptions: ReadOptions;
   readonly writeOptions: WriteOptions;
   readonly strictQuery: boolean;
+  /** Outbound policy (retry/hedging per method; breaker, bulkhead, TLS per upstream), resolved at load time. */
+  readonly policy: MethodPolicy;
   /** Where the rule came from: `mappings/a.yaml:12` or `protos/x.proto (annotation)`. */
   readonly source: string;
 }
@@ -194,6 +197,8 @@ export interface BuildRoutesInput {
   readonly mappings: MappingSet;
   readonly json: JsonSettings;
   readonly defaultUpstream: string | undefined;
+  /** Global outbound defaults (config `outbound`); the attache rules override them per selector. */
+  readonly outbound: OutboundSettings;
 }
 
 /** Builds and validates every route. Never throws; every problem is returned. */
@@ -230,9 +235,21 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
     if (rules.length === 0) continue;
     const backend = mostSpecific<BackendRuleSpec>(mappings.backend, info.selector);
     const attache = mostSpecific<AttacheRuleSpec>(mappings.attache, info.selector);
+    const upstream = upstreamOf(backend, input);
+    let policy: MethodPolicy | undefined;
+    if (upstream !== undefined) {
+      const httpMethods = rules.flatMap((r) => [r, ...r.additionalBindings].map((b) => b.method));
+      const resolved = resolveMethodPolicy(
+        { selector: info.selector, httpMethods, idempotencyLevel: info.method.options?.['idempotency_level'], target: upstream.target, tls: upstream.tls },
+        mappings.attache,
+        input.outbound,
+      );
+      for (const p of resolved.problems) errors.push(routeError(p.code, p.source, info.selector, p.message));
+      policy = resolved.policy;
+    }
     for (const rule of rules) {
       for (const binding of [rule, ...rule.additionalBindings]) {
-        const built = buildRoute(info, binding, backend, attache, input);
+        const built = buildRoute(info, binding, backend, attache, input, policy);
         if ('message' in built) errors.push(built);
         else entries.push({ method: built.httpMethod, template: built.template, value: built, source: `${built.source} (${info.selector})` });
       }
@@ -259,6 +276,7 @@ function buildRoute(
   backend: BackendRuleSpec | undefined,
   attache: AttacheRuleSpec | undefined,
   input: BuildRoutesInput,
+  policy: MethodPolicy | undefined,
 ): Route | RouteError {
   const source = rule.loc.line > 0 ? `${rule.loc.file}:${rule.loc.line}` : rule.loc.file;
   const fail = (code: string, message: string): RouteError => routeError(code, source, info.selector, message);
@@ -315,13 +333,8 @@ function buildRoute(
     if (responseBody === undefined) return fail('ATTACHE_E_UNKNOWN_FIELD', `response_body "${rule.responseBody}": ${fullNameOf(responseType)} has no top-level field "${rule.responseBody}"`);
   }
 
-  const upstream: UpstreamRef | undefined =
-    backend?.address !== undefined
-      ? { target: backend.address.target, tls: backend.address.tls }
-      : input.defaultUpstream !== undefined
-        ? { target: input.defaultUpstream, tls: false }
-        : undefined;
-  if (upstream === undefined) {
+  const upstream = upstreamOf(backend, input);
+  if (upstream === undefined || policy === undefined) {
     return fail('ATTACHE_E_NO_UPSTREAM', `no upstream for this method: set --upstream (GRPC_TARGET) or a backend rule with an address`);
   }
 
@@ -355,6 +368,13 @@ function buildRoute(
     readOptions,
     writeOptions,
     strictQuery: j.strictQuery,
+    policy,
     source,
   });
+}
+
+/** The method's upstream: its backend rule's address, else `--upstream` (TLS when `--upstream-tls`). */
+function upstreamOf(backend: BackendRuleSpec | undefined, input: BuildRoutesInput): UpstreamRef | undefined {
+  if (backend?.address !== undefined) return { target: backend.address.target, tls: backend.address.tls };
+  return input.defaultUpstream !== undefined ? { target: input.defaultUpstream, tls: input.outbound.upstreamTls } : undefined;
 }

@@ -97,11 +97,11 @@ describe('/metrics', () => {
     }
   });
 
-  it('the circuit-breaker and reload hooks show up (for the resilience and reload code to call)', async () => {
-    attache.running.metrics.circuitState('payments:50051', 'open');
+  it('shows each upstream\'s circuit-breaker state (closed here) and the reload hook', async () => {
     attache.running.metrics.configReload(false);
     const e = await scrape();
-    expect(sampleSum(e, 'attache_circuit_breaker_state', { upstream: 'payments:50051' })).toBe(1);
+    expect(e.types.get('attache_circuit_breaker_state')).toBe('gauge');
+    expect(sampleSum(e, 'attache_circuit_breaker_state', { upstream: server.target })).toBe(0);
     expect(sampleSum(e, 'attache_config_reloads_total', { result: 'failure' })).toBe(1);
   });
 });

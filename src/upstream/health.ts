@@ -1,0 +1,117 @@
+/**
+ * Readiness from upstream state, per policy (`--readiness`):
+ * - `ignore`: upstreams do not affect readiness (the contract's default: a down upstream gets fast 503s from
+ *   the breaker and grpc-js, not an unready pod that Kubernetes would take out of every Service);
+ * - `channel`: ready once every upstream channel is READY (connected); asking also makes an idle channel
+ *   connect, so readiness does not wait for the first request;
+ * - `health`: ready once every upstream answers grpc.health.v1.Health/Check with SERVING
+ *   (grpc/doc/health-checking.md), polled every `intervalMs` on the upstream's own channel.
+ *
+ * attache starts whatever the upstreams' state; readiness only reports it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import type { Upstreams } from './channels.js';
+
+export type ReadinessPolicy = 'ignore' | 'channel' | 'health';
+
+/** Per upstream key, a word for /readyz: a connectivity state or a health status. */
+export interface UpstreamReadinessReport {
+  readonly ready: boolean;
+  readonly upstreams: Readonly<Record<string, string>>;
+}
+
+export interface UpstreamReadiness {
+  report(): UpstreamReadinessReport;
+  /** Stops polling. */
+  close(): void;
+}
+
+export interface ReadinessOptions {
+  readonly policy: ReadinessPolicy;
+  readonly intervalMs: number;
+  /** HealthCheckRequest.service; "" asks about the server as a whole. */
+  readonly service: string;
+}
+
+const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+/** grpc.health.v1.HealthCheckResponse.ServingStatus. */
+const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] as const;
+
+/** HealthCheckRequest {string service = 1}. */
+function encodeHealthRequest(service: string): Buffer {
+  const w = protobuf.Writer.create();
+  if (service !== '') w.uint32(10).string(service);
+  return Buffer.from(w.finish());
+}
+
+/** HealthCheckResponse {ServingStatus status = 1} → the status name. */
+function decodeHealthResponse(bytes: Buffer): string {
+  const r = protobuf.Reader.create(bytes);
+  let status = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === 8) status = r.int32();
+    else r.skipType(tag & 7);
+  }
+  return SERVING_STATUS[status] ?? `UNKNOWN(${status})`;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+/** Starts tracking readiness of `upstreams` per `o`. */
+export function createReadiness(upstreams: Upstreams, o: ReadinessOptions): UpstreamReadiness {
+  if (o.policy === 'ignore') return { report: () => ({ ready: true, upstreams: {} }), close: () => undefined };
+  if (o.policy === 'channel') {
+    for (const u of upstreams.list()) u.connectivity(true);
+    return {
+      report() {
+        const states: Record<string, string> = {};
+        let ready = true;
+        for (const u of upstreams.list()) {
+          const s = u.connectivity(true);
+          states[u.key] = grpc.connectivityState[s];
+          if (s !== grpc.connectivityState.READY) ready = false;
+        }
+        return { ready, upstreams: states };
+      },
+      close: () => undefined,
+    };
+  }
+
+  const status = new Map<string, string>();
+  const pending = new Set<string>();
+  const request = encodeHealthRequest(o.service);
+  const check = (): void => {
+    for (const u of upstreams.list()) {
+      if (pending.has(u.key)) continue;
+      pending.add(u.key);
+      const deadline = Date.now() + Math.min(o.intervalMs, 5000);
+      try {
+        u.client().makeUnaryRequest(HEALTH_CHECK_PATH, identity, identity, request, new grpc.Metadata(), { deadline }, (err, value) => {
+          pending.delete(u.key);
+          status.set(u.key, err ? `${grpc.status[err.code] ?? err.code}: ${err.details}` : decodeHealthResponse(value ?? Buffer.alloc(0)));
+        });
+      } catch (err) {
+        pending.delete(u.key);
+        status.set(u.key, `error: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+  check();
+  const timer = setInterval(check, o.intervalMs);
+  timer.unref();
+  return {
+    report() {
+      const states: Record<string, string> = {};
+      let ready = true;
+      for (const u of upstreams.list()) {
+        const s = status.get(u.key) ?? 'CHECKING';
+        states[u.key] = s;
+        if (s !== 'SERVING') ready = false;
+      }
+      return { ready, upstreams: states };
+    },
+    close: () => clearInterval(timer),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * A TCP proxy on loopback that can turn into a black hole: `freeze()` stops forwarding in both directions
+ * while keeping every socket open, and later connections are accepted and never answered. What a
+ * network partition or a hung host looks like to a client: no RST, no FIN, just silence.
+ */
+import net from 'node:net';
+
+export interface TcpProxy {
+  readonly port: number;
+  readonly target: string;
+  /** From now on nothing is forwarded and nothing is closed. */
+  freeze(): void;
+  close(): Promise<void>;
+}
+
+/** Proxies 127.0.0.1:<port> to `upstreamPort`; with `blackHole`, it is frozen from the start. */
+export async function startTcpProxy(upstreamPort: number | undefined, blackHole = false): Promise<TcpProxy> {
+  let frozen = blackHole;
+  const sockets = new Set<net.Socket>();
+  const pairs: [net.Socket, net.Socket][] = [];
+  const track = (s: net.Socket): void => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+  };
+  const server = net.createServer((client) => {
+    track(client);
+    if (frozen || upstreamPort === undefined) {
+      client.pause(); // accept, read nothing, answer nothing
+      return;
+    }
+    const up = net.connect(upstreamPort, '127.0.0.1');
+    track(up);
+    client.pipe(up);
+    up.pipe(client);
+    pairs.push([client, up]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    target: `127.0.0.1:${port}`,
+    freeze() {
+      frozen = true;
+      for (const [a, b] of pairs) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
