@@ -68,6 +68,19 @@ export function errorAnswer(status: RpcStatus, requestId: string, extraHeaders?:
   return { status: body === FALLBACK_STATUS_JSON ? 500 : httpStatusOf(status), headers, body, code: status.code };
 }
 
+/**
+ * The origin-form (`/path?query`) of a request target. RFC 9112 §3.2.2: a server MUST accept the
+ * absolute-form (`http://host/path?query`), which clients send through proxies; its authority is not part
+ * of the route.
+ */
+export function originForm(url: string): string {
+  if (url.charCodeAt(0) === 0x2f /* '/' */) return url;
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (m === null) return url;
+  const rest = url.slice(m[0].length);
+  return rest === '' || rest.charCodeAt(0) === 0x3f /* '?' */ ? `/${rest}` : rest;
+}
+
 /** What an exchange that threw is recorded as (the plugin's error handler then answers 500). */
 const THREW = Object.freeze({ status: 500, body: '', code: Code.INTERNAL });
 
@@ -92,9 +105,10 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
     return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down', [], { headers: { connection: 'close' } }), rid);
   }
   const snap = ctx.snapshot();
-  const q = req.url.indexOf('?');
-  const path = q < 0 ? req.url : req.url.slice(0, q);
-  const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
+  const target = originForm(req.url);
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const rawQuery = q < 0 ? '' : target.slice(q + 1);
 
   const found = snap.table.matcher.lookup(req.method, path);
   if (found.kind !== 'match') {

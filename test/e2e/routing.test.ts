@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
-import { request, type HttpResponse } from '../support/http.js';
+import { rawRequest, request, type HttpResponse } from '../support/http.js';
 
 let server: TestServer;
 let attache: TestAttache;
@@ -227,5 +227,26 @@ describe('404 and 405', () => {
     const notAllowed = await request(`${attache.url}/v1/things/x`, { method: 'PATCH', headers: { 'x-request-id': 'rid-405' } });
     expect(notAllowed.status).toBe(405);
     expect(notAllowed.headers['x-request-id']).toBe('rid-405');
+  });
+});
+
+describe('request targets', () => {
+  let server: TestServer;
+  let attache: TestAttache;
+  beforeAll(async () => {
+    server = await startTestServer();
+    attache = await startAttache(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target]);
+  });
+  afterAll(async () => {
+    await attache?.stop();
+    await server?.close();
+  });
+
+  it('accepts the absolute-form (RFC 9112 §3.2.2): the authority is not part of the route', async () => {
+    const port = new URL(attache.url).port;
+    const text = await rawRequest(Number(port), 'GET http://example.test:8080/v1/echo/abs?nums=7 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    const call = await server.waitForCall('GetEcho');
+    expect(call.request).toMatchObject({ id: 'abs', nums: [7] });
   });
 });
