@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/load.js';
 import { startDemoBackend, type DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
-import { clientErrorHandler, transcoderPlugin } from './http/plugin.js';
+import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -119,7 +119,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     clientErrorHandler,
     frameworkErrors: (error, request, reply) => {
       const answer = errorAnswer(toStatus(error), request.id ?? requestIdFrom(request.headers));
-      void (reply as FastifyReply).code(answer.status).headers(answer.headers).send(answer.body);
+      write(reply as FastifyReply, answer, false);
     },
   });
   await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });

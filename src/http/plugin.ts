@@ -16,11 +16,16 @@ export interface TranscoderPluginOptions {
   readonly bodyLimitBytes: number;
 }
 
-function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean): void {
+/** Writes an answer; every response of the data plane goes through here. */
+export function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean): void {
   // While draining, keep-alive connections are told to go so the listener can close.
   if (draining) answer.headers['connection'] = 'close';
-  reply.code(answer.status).headers(answer.headers).send(answer.body);
+  // The body is JSON text already: an identity serializer keeps Fastify from re-inspecting it and from
+  // appending "; charset=utf-8" to the contract's `Content-Type: application/json`.
+  reply.code(answer.status).headers(answer.headers).serializer(asIs).send(answer.body);
 }
+
+const asIs = (body: unknown): string => body as string;
 
 /** Every method Node's HTTP parser accepts, so custom HttpRule kinds (PURGE, REPORT…) reach the router. */
 const ALL_METHODS = http.METHODS.filter((m) => m !== 'CONNECT');

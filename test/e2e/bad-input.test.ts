@@ -46,7 +46,7 @@ function postJson(on: TestAttache, path: string, body: string): Promise<HttpResp
 /** Asserts a contract-shaped error with `httpStatus` and `code`; returns the body. */
 function expectError(res: HttpResponse, httpStatus: number, code: number): { code: number; message: string; details: unknown[] } {
   expect(res.status, res.body).toBe(httpStatus);
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.headers['content-type']).toBe('application/json');
   expect(res.headers['x-request-id']).toEqual(expect.any(String));
   const body = res.json as { code: number; message: string; details: unknown[] };
   expect(body).toEqual({ code, message: expect.any(String), details: expect.any(Array) });
