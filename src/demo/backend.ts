@@ -112,9 +112,13 @@ function unary<Req>(
   };
 }
 
-/** Resolves after `ms`, or with false as soon as the call is cancelled (client gone or deadline passed). */
-function waitUnlessCancelled(call: grpc.ServerUnaryCall<unknown, unknown>, ms: number): Promise<boolean> {
+/** Resolves true after `ms`, or false as soon as the call is cancelled (client gone or deadline passed). */
+export function waitUnlessCancelled(
+  call: { readonly cancelled: boolean } & Pick<grpc.ServerUnaryCall<unknown, unknown>, 'once' | 'removeListener'>,
+  ms: number,
+): Promise<boolean> {
   if (call.cancelled) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
     const onCancel = (): void => {
       clearTimeout(timer);

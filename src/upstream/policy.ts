@@ -17,6 +17,7 @@
 import type { Config } from '../config/load.js';
 import type { AttacheRuleSpec } from '../config/mapping.js';
 import { selectorMatches, selectorSpecificity } from '../config/mapping.js';
+import type { BreakerOptions } from './breaker.js';
 
 /** The global outbound settings (config schema `outbound`). */
 export type OutboundSettings = Config['outbound'];
@@ -41,14 +42,8 @@ export interface HedgingPolicy {
 }
 
 /** The circuit breaker of one upstream (breaker.ts). */
-export interface BreakerPolicy {
+export interface BreakerPolicy extends BreakerOptions {
   readonly enabled: boolean;
-  readonly consecutiveFailures: number;
-  readonly failureRatio: number;
-  readonly windowMs: number;
-  readonly minimumCalls: number;
-  readonly openMs: number;
-  readonly halfOpenProbes: number;
 }
 
 /** The bulkhead of one upstream (bulkhead.ts); maxConcurrent 0 means no limit. */

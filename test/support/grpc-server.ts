@@ -23,6 +23,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type protobuf from 'protobufjs';
 import { loadRegistry } from '../../src/registry/load.js';
+import { waitUnlessCancelled } from '../../src/demo/backend.js';
 import { richStatus } from '../../src/demo/status-details.js';
 import { defaultFailMessage, FAIL_DETAILS, FAIL_DETAIL_KINDS, isFailDetailKind } from './fail-details.js';
 
@@ -208,22 +209,6 @@ function metadataEcho(md: grpc.Metadata): Record<string, string> {
   return out;
 }
 
-/** Resolves true after `ms`, or false as soon as the call is cancelled. */
-function sleepUnlessCancelled(call: { cancelled: boolean } & Pick<grpc.ServerUnaryCall<unknown, unknown>, 'once' | 'removeListener'>, ms: number): Promise<boolean> {
-  if (call.cancelled) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onCancel = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      call.removeListener('cancelled', onCancel);
-      resolve(true);
-    }, ms);
-    call.once('cancelled', onCancel);
-  });
-}
 
 interface FailRequest {
   code?: number;
@@ -302,7 +287,7 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
     }),
     Slow: unary(async (call) => {
       const ms = Number(call.request['ms'] ?? 0);
-      if (!(await sleepUnlessCancelled(call, ms))) return undefined;
+      if (!(await waitUnlessCancelled(call, ms))) return undefined;
       const id = call.request['id'];
       return { value: { method: 'Slow', waited_ms: ms, ...(id ? { received: { id } } : {}) } };
     }),
@@ -324,7 +309,7 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
           throw asServiceError({ code: grpc.status.INVALID_ARGUMENT, details: `fixture: count must be 0..${MAX_STREAM_ITEMS}` });
         }
         for (let i = 0; i < count; i++) {
-          if (!(await sleepUnlessCancelled(call, call.request.interval_ms ?? 0))) return;
+          if (!(await waitUnlessCancelled(call, call.request.interval_ms ?? 0))) return;
           call.write({ index: i, big: (BigInt(i) * 10n ** 12n).toString(), note: `item ${i}` });
         }
         const error = failStatus(root, call.request.fail);
