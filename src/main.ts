@@ -14,6 +14,7 @@ import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createAttemptSpans } from './telemetry/attempt-spans.js';
 import { createTelemetry } from './telemetry/exchange.js';
 import { loggerOptions, prettyStream } from './telemetry/logging.js';
 import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
@@ -88,20 +89,29 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     throw new StartupError(built.problems);
   }
   const snapshot = built.snapshot;
-  const upstreams = createUpstreams(snapshot.upstreams, config.outbound, {
-    tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
-    tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
-  });
+  const tracing = await createTracing(config.telemetry, packageVersion(), options.tracing);
+  // Undefined unless spans are recorded: then each channel's load-balancing policy is wrapped to see attempts.
+  const attempts = createAttemptSpans(tracing);
+  let upstreams: ReturnType<typeof createUpstreams>;
+  try {
+    upstreams = createUpstreams(attempts?.wrapPlans(snapshot.upstreams) ?? snapshot.upstreams, config.outbound, {
+      tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
+      tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
+    });
+  } catch (err) {
+    attempts?.close();
+    await tracing.shutdown();
+    throw err;
+  }
   const readiness = createReadiness(upstreams, { policy: config.outbound.readiness, intervalMs: config.outbound.healthIntervalMs, service: config.outbound.healthService });
   const inflight = new Set<RunningCall>();
-  const tracing = await createTracing(config.telemetry, packageVersion(), options.tracing);
   const metrics = createMetrics({ channels: () => upstreams.states() });
   const ctx: PipelineContext = {
     snapshot: () => snapshot,
     upstreams,
     draining: () => lifecycle.phase() !== 'ready',
     inflight,
-    telemetry: createTelemetry(tracing, metrics, logger),
+    telemetry: createTelemetry(tracing, metrics, logger, attempts),
   };
 
   const app = Fastify({
@@ -132,6 +142,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     await Promise.allSettled([app.close(), admin.close()]);
     readiness.close();
     upstreams.close();
+    attempts?.close();
     await tracing.shutdown();
     await demo?.close();
     throw err;
@@ -166,6 +177,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     stopping ??= drain({ app, admin, lifecycle, inflight, drainTimeoutMs: config.drainTimeoutMs, logger }).finally(async () => {
       readiness.close();
       upstreams.close();
+      attempts?.close();
       await tracing.shutdown();
       await demo?.close();
       lifecycle.advance('stopped');

@@ -139,7 +139,6 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   const metadata = metadataFromHeaders(req.headers, rid);
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
-  const upstream = startUpstream(ctx.telemetry, ex, metadata);
   const bytes = snap.codec.encode(route.requestType, msg);
   // Breaker and bulkhead (issue 4): refused at once, or admitted, possibly after a short wait for a slot.
   const up = ctx.upstreams.get(route.policy.upstream.key)!;
@@ -147,6 +146,8 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   const queuedAt = admission instanceof Promise ? Date.now() : 0;
   if (admission instanceof Promise) admission = await admission;
   if (isRpcStatus(admission)) return errorAnswer(admission, rid);
+  // The call span starts once the call does: a call the guard refuses never reaches the upstream.
+  const upstream = startUpstream(ctx.telemetry, ex, metadata);
   const running = up.call(route, bytes, metadata, queuedAt === 0 ? timeoutMs : Math.max(1, timeoutMs - (Date.now() - queuedAt)));
   ctx.inflight.add(running);
   // A client that disconnects cancels its upstream call (the server sees CANCELLED).

@@ -8,16 +8,17 @@
  * - server span `{METHOD} {template}` (just `{METHOD}` when no route matched), kind SERVER, child of the
  *   context the request carried (W3C or B3), with `http.request.method`, `http.route`, `url.path`,
  *   `http.response.status_code`; status ERROR for 5xx answers;
- * - client span `{package.Service}/{Method}`, kind CLIENT, child of the server span, with `rpc.system`,
+ * - call span `{package.Service}/{Method}`, child of the server span, with `rpc.system`,
  *   `rpc.service`, `rpc.method`, `rpc.grpc.status_code`, `server.address` and `attache.rpc.attempts`;
- *   status ERROR for any code but OK. Its context is what the upstream receives as its parent.
+ *   status ERROR for any code but OK. When spans are recorded it is kind INTERNAL and each attempt gets
+ *   its own CLIENT span under it (attempt-spans.ts), which the upstream receives as its parent; otherwise
+ *   (propagation only) it is kind CLIENT and its context is what every attempt carries upstream.
  *
  * Attempts: grpc-js runs retries (gRFC A6) inside its RetryingCall, below client interceptors and below
- * `Client.makeUnaryRequest`, so nothing above the channel sees individual attempts. What grpc-js does
- * expose is the `grpc-previous-rpc-attempts` key it adds to the response headers, or to the trailers when
- * no headers arrived, of a call that was retried (retrying-call.ts `startNewAttempt`); attempts = that + 1.
- * So there is one client span per call carrying the attempt count, not one span per attempt; every attempt
- * carries the same trace headers, so each upstream attempt's server span is a child of that client span.
+ * `Client.makeUnaryRequest`. The attempt count comes from the `grpc-previous-rpc-attempts` key grpc-js adds
+ * to the response headers, or to the trailers when no headers arrived, of a call that was retried
+ * (retrying-call.ts `startNewAttempt`); attempts = that + 1. The attempt spans come from a load-balancing
+ * policy that sees each attempt (upstream/attempt-lb.ts, telemetry/attempt-spans.ts).
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Metadata } from '@grpc/grpc-js';
@@ -25,6 +26,7 @@ import type { Logger } from 'pino';
 import { UNMATCHED_ROUTE, type Metrics } from '../ops/metrics.js';
 import type { Route } from '../routing/routes.js';
 import { Code, codeName } from '../status/status.js';
+import type { AttemptSpans } from './attempt-spans.js';
 import type { AccessLogLine } from './logging.js';
 import { extractContext, injectContext, type Tracing } from './tracing.js';
 
@@ -54,6 +56,8 @@ export interface Telemetry {
   readonly logger: Logger;
   /** Per-route label values, computed once per route (template strings, span names). */
   readonly labels: WeakMap<Route, RouteLabels>;
+  /** One span per attempt, when spans are recorded (attempt-spans.ts); undefined otherwise. */
+  readonly attempts: AttemptSpans | undefined;
 }
 
 /** Strings derived from a route once, not per request. */
@@ -68,8 +72,8 @@ export interface RouteLabels {
 }
 
 /** Builds the Telemetry of one instance. */
-export function createTelemetry(tracing: Tracing, metrics: Metrics, logger: Logger): Telemetry {
-  return Object.freeze({ tracing, metrics, logger, labels: new WeakMap<Route, RouteLabels>() });
+export function createTelemetry(tracing: Tracing, metrics: Metrics, logger: Logger, attempts?: AttemptSpans): Telemetry {
+  return Object.freeze({ tracing, metrics, logger, labels: new WeakMap<Route, RouteLabels>(), attempts });
 }
 
 function labelsOf(t: Telemetry, route: Route): RouteLabels {
@@ -173,22 +177,19 @@ export interface UpstreamCall {
 }
 
 /**
- * Starts the client span of the upstream call and writes its trace headers into `md` (replacing the ones
- * copied from the request). Call after {@link exchangeRouted}. Never throws.
+ * Starts the call span of the upstream call and writes its trace headers into `md` (replacing the ones
+ * copied from the request). Call after {@link exchangeRouted}, right before the call starts, and end it
+ * with {@link endUpstream} (the attempt spans look calls up until then). Never throws.
  */
 export function startUpstream(t: Telemetry, ex: Exchange, md: Metadata): UpstreamCall {
   let span: Span | undefined;
   if (t.tracing.enabled && ex.labels !== undefined) {
     const l = ex.labels;
-    span = t.tracing.tracer.startSpan(
-      l.grpcMethod,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: { [ATTR.rpcSystem]: 'grpc', [ATTR.rpcService]: l.service, [ATTR.rpcMethod]: l.method, [ATTR.serverAddress]: l.upstream },
-      },
-      ex.context,
-    );
-    injectContext(t.tracing, trace.setSpan(ex.context, span), md);
+    const attributes = { [ATTR.rpcSystem]: 'grpc', [ATTR.rpcService]: l.service, [ATTR.rpcMethod]: l.method, [ATTR.serverAddress]: l.upstream };
+    span = t.tracing.tracer.startSpan(l.grpcMethod, { kind: t.attempts === undefined ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes }, ex.context);
+    const ctx = trace.setSpan(ex.context, span);
+    injectContext(t.tracing, ctx, md);
+    t.attempts?.callStarted(span, ctx, l.grpcMethod, attributes);
   }
   return { startNs: process.hrtime.bigint(), span };
 }
@@ -222,6 +223,7 @@ export function endUpstream(t: Telemetry, ex: Exchange, call: UpstreamCall, r: U
   if (l !== undefined) t.metrics.observeUpstream({ grpcMethod: l.grpcMethod, upstream: l.upstream, grpcCode: codeName(r.code as Code), seconds, attempts });
   const span = call.span;
   if (span !== undefined) {
+    t.attempts?.callEnded(span);
     span.setAttribute(ATTR.rpcGrpcStatus, r.code);
     span.setAttribute(ATTR.attempts, attempts);
     if (r.code !== Code.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: r.details ?? codeName(r.code as Code) });

@@ -35,6 +35,8 @@ export interface FlakyServer {
   attempts(key: string): number;
   /** Every attempt received, all keys. */
   total(): number;
+  /** The text metadata of each attempt received for `key`, in arrival order (first value per key). */
+  metadata(key: string): readonly Readonly<Record<string, string>>[];
   /** What Health/Check answers: 1 SERVING, 2 NOT_SERVING. */
   setHealth(status: 1 | 2): void;
   /** Stops at once; hung calls are cancelled. */
@@ -62,6 +64,7 @@ const HEALTH_SERVICE: grpc.ServiceDefinition = {
 /** Starts the server on 127.0.0.1. */
 export async function startFlakyServer(opts: FlakyServerOptions = {}): Promise<FlakyServer> {
   const counts = new Map<string, number>();
+  const seen = new Map<string, Record<string, string>[]>();
   let total = 0;
   let health: 1 | 2 = 1;
   const server = new grpc.Server();
@@ -69,6 +72,9 @@ export async function startFlakyServer(opts: FlakyServerOptions = {}): Promise<F
     const r = call.request;
     const n = (counts.get(r.key) ?? 0) + 1;
     counts.set(r.key, n);
+    const md: Record<string, string> = {};
+    for (const [k, v] of Object.entries(call.metadata.getMap())) if (typeof v === 'string') md[k] = v;
+    seen.set(r.key, [...(seen.get(r.key) ?? []), md]);
     total++;
     if (n <= r.hang_times) return; // never answers; grpc-js cancels it when the client gives up
     if (n <= r.hang_times + r.fail_times) {
@@ -97,6 +103,7 @@ export async function startFlakyServer(opts: FlakyServerOptions = {}): Promise<F
     target: `127.0.0.1:${port}`,
     attempts: (key) => counts.get(key) ?? 0,
     total: () => total,
+    metadata: (key) => seen.get(key) ?? [],
     setHealth: (s) => {
       health = s;
     },

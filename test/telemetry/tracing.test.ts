@@ -34,12 +34,16 @@ afterEach(() => {
   server.reset();
 });
 
-/** The spans of one request: the server span and the client span under it. */
-function spansOf(traceId: string): { server: ReadableSpan; client: ReadableSpan | undefined } {
+/**
+ * The spans of one request: the server span, the upstream call's span under it (INTERNAL once spans are
+ * recorded) and the attempt spans under that (CLIENT, one per attempt, in start order).
+ */
+function spansOf(traceId: string): { server: ReadableSpan; call: ReadableSpan | undefined; attempts: ReadableSpan[]; client: ReadableSpan | undefined } {
   const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
   const server = spans.find((s) => s.kind === SpanKind.SERVER);
   if (server === undefined) throw new Error(`no server span for ${traceId}; have ${exporter.getFinishedSpans().map((s) => s.name).join(', ')}`);
-  return { server, client: spans.find((s) => s.kind === SpanKind.CLIENT) };
+  const attempts = spans.filter((s) => s.kind === SpanKind.CLIENT).sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+  return { server, call: spans.find((s) => s.kind === SpanKind.INTERNAL), attempts, client: attempts[0] };
 }
 
 function parsedTraceparent(call: RecordedCall): { traceId: string; parentId: string; flags: string } {
@@ -57,17 +61,18 @@ async function getEcho(headers: Record<string, string>): Promise<RecordedCall> {
 }
 
 describe('trace propagation', () => {
-  it('traceparent in → the upstream sees the same trace id with attache\'s client span as parent', async () => {
+  it('traceparent in → the upstream sees the same trace id with attache\'s client (attempt) span as parent', async () => {
     const call = await getEcho({ traceparent: TRACEPARENT });
     const up = parsedTraceparent(call);
     expect(up.traceId).toBe(TRACE_ID);
     expect(up.flags).toBe('01');
-    const { server: srv, client } = spansOf(TRACE_ID);
-    expect(client).toBeDefined();
-    // server span ← the caller's span; client span ← server span; upstream ← client span
+    const { server: srv, call: callSpan, attempts, client } = spansOf(TRACE_ID);
+    expect(attempts).toHaveLength(1);
+    // server span ← the caller's span; call span ← server span; attempt (client) span ← call span; upstream ← attempt span
     expect(srv.parentSpanContext?.spanId).toBe(PARENT_ID);
     expect(srv.parentSpanContext?.isRemote).toBe(true);
-    expect(client!.parentSpanContext?.spanId).toBe(srv.spanContext().spanId);
+    expect(callSpan!.parentSpanContext?.spanId).toBe(srv.spanContext().spanId);
+    expect(client!.parentSpanContext?.spanId).toBe(callSpan!.spanContext().spanId);
     expect(up.parentId).toBe(client!.spanContext().spanId);
     // B3 multi goes upstream too, with the same ids
     expect(call.metadata['x-b3-traceid']).toBe(TRACE_ID);
@@ -77,13 +82,18 @@ describe('trace propagation', () => {
 
   it('names and annotates the server and client spans per the semantic conventions', async () => {
     await getEcho({ traceparent: TRACEPARENT });
-    const { server: srv, client } = spansOf(TRACE_ID);
+    const { server: srv, call, client } = spansOf(TRACE_ID);
     expect(srv.name).toBe('GET /v1/echo/{id}');
     expect(srv.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.route': '/v1/echo/{id}', 'http.response.status_code': 200 });
+    expect(call!.name).toBe('e2e.v1.EchoService/GetEcho');
+    expect(call!.attributes).toMatchObject({
+      'rpc.system': 'grpc', 'rpc.service': 'e2e.v1.EchoService', 'rpc.method': 'GetEcho', 'rpc.grpc.status_code': 0, 'attache.rpc.attempts': 1,
+    });
     expect(client!.name).toBe('e2e.v1.EchoService/GetEcho');
     expect(client!.kind).toBe(SpanKind.CLIENT);
     expect(client!.attributes).toMatchObject({
-      'rpc.system': 'grpc', 'rpc.service': 'e2e.v1.EchoService', 'rpc.method': 'GetEcho', 'rpc.grpc.status_code': 0, 'attache.rpc.attempts': 1,
+      'rpc.system': 'grpc', 'rpc.service': 'e2e.v1.EchoService', 'rpc.method': 'GetEcho', 'rpc.grpc.status_code': 0, 'rpc.grpc.attempt': 1,
+      'server.address': server.target, 'network.peer.address': '127.0.0.1', 'network.peer.port': Number(server.target.split(':')[1]),
     });
   });
 
@@ -143,33 +153,37 @@ describe('trace propagation', () => {
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
-  it('a failed call: the client span has the gRPC code and status ERROR; the server span the HTTP status', async () => {
+  it('a failed call: the call and attempt spans have the gRPC code and status ERROR; the server span the HTTP status', async () => {
     const res = await request(`${attache.url}/v1/fail/5`, { headers: { traceparent: TRACEPARENT } });
     expect(res.status).toBe(404);
-    const { server: srv, client } = spansOf(TRACE_ID);
-    expect(client!.attributes['rpc.grpc.status_code']).toBe(5);
-    expect(client!.status.code).toBe(2); // SpanStatusCode.ERROR
+    const { server: srv, call, client } = spansOf(TRACE_ID);
+    for (const s of [call!, client!]) {
+      expect(s.attributes['rpc.grpc.status_code']).toBe(5);
+      expect(s.status.code).toBe(2); // SpanStatusCode.ERROR
+    }
     expect(srv.attributes['http.response.status_code']).toBe(404);
     expect(srv.status.code).toBe(0); // a 4xx is not a server error (HTTP semantic conventions)
   });
 
-  it('retries: every attempt carries the client span as parent; the span counts the attempts', async () => {
+  it('retries: every attempt carries its own attempt span as parent; the call span counts the attempts', async () => {
     const res = await request(`${attache.url}/v1/fail/14`, { headers: { traceparent: TRACEPARENT } });
     expect(res.status).toBe(503);
     const attempts = server.calls.filter((c) => c.method === 'Fail');
     expect(attempts).toHaveLength(3);
-    const { client } = spansOf(TRACE_ID);
-    expect(client!.attributes['attache.rpc.attempts']).toBe(3);
-    for (const a of attempts) expect(parsedTraceparent(a).parentId).toBe(client!.spanContext().spanId);
+    const { call, attempts: spans } = spansOf(TRACE_ID);
+    expect(call!.attributes['attache.rpc.attempts']).toBe(3);
+    expect(attempts.map((a) => parsedTraceparent(a).parentId)).toEqual(spans.map((s) => s.spanContext().spanId));
+    expect(spans.map((s) => [s.attributes['rpc.grpc.attempt'], s.attributes['rpc.grpc.status_code']])).toEqual([[1, 14], [2, 14], [3, 14]]);
     expect(attempts.map((a) => a.metadata['grpc-previous-rpc-attempts'])).toEqual([undefined, '1', '2']);
   });
 
   it('an unmatched path still gets a server span named by its method only', async () => {
     const res = await request(`${attache.url}/nope`, { headers: { traceparent: TRACEPARENT } });
     expect(res.status).toBe(404);
-    const { server: srv, client } = spansOf(TRACE_ID);
+    const { server: srv, call, client } = spansOf(TRACE_ID);
     expect(srv.name).toBe('GET');
     expect(srv.attributes['http.route']).toBeUndefined();
+    expect(call).toBeUndefined();
     expect(client).toBeUndefined();
   });
 });
