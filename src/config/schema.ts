@@ -195,6 +195,8 @@ export const SCHEMA = {
     help: 'deadline of a call when neither its rule nor the request sets one: 250ms, 2s, 1.5s, 1m' }),
   drainTimeoutMs: setting({ kind: duration(0), default: 10_000, flag: 'drain-timeout', env: 'ATTACHE_DRAIN_TIMEOUT', yaml: 'drainTimeout',
     help: 'on SIGTERM, how long in-flight requests may take to finish' }),
+  workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',
+    help: 'processes serving both listeners (node:cluster; 1 = no cluster): a standalone gateway uses one per core' }),
   json: {
     emitUnpopulated: setting({ kind: bool, default: false, flag: 'emit-unpopulated', env: 'ATTACHE_EMIT_UNPOPULATED', yaml: 'json.emitUnpopulated',
       help: 'emit fields that hold their default value (grpc-gateway v2 style)' }),
