@@ -13,7 +13,8 @@
 //
 // Options: --duration S (5) --warmup S (2) --levels 1,16,64 --methods get,post
 //          --subjects attache,baseline,direct (also: attache-w2 = attache --workers 2)
-//          --attache-args "..." (appended to attache's flags) --quick (1 s levels, no warm-up) --out FILE
+//          --attache-args "..." (appended to attache's flags) --attache-node-args "..." (node flags, e.g. V8's)
+//          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
 //          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,9 +31,13 @@ const LEVELS = arg('levels', '1,16,64').split(',').map(Number);
 const METHODS = arg('methods', 'get,post').split(',');
 const SUBJECTS = arg('subjects', 'attache,baseline,direct').split(',');
 const ATTACHE_ARGS = arg('attache-args', '').split(' ').filter(Boolean);
+const ATTACHE_NODE_ARGS = arg('attache-node-args', '').split(' ').filter(Boolean);
+const REF_DIST = arg('ref-dist', '');
+const ROUNDS = Number(arg('rounds', '1'));
 const MAX_REQUESTS = 2_000_000;
 const OUT = arg('out', path.join(REPO_DIR, '.bench-out', `results-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
-for (const s of SUBJECTS) if (!['attache', 'attache-w2', 'baseline', 'direct'].includes(s)) throw new Error(`unknown subject ${s}`);
+for (const s of SUBJECTS) if (!['attache', 'attache-w2', 'ref', 'baseline', 'direct'].includes(s)) throw new Error(`unknown subject ${s}`);
+if (!(ROUNDS >= 1 && ROUNDS <= 9)) throw new Error('--rounds must be in 1..9');
 if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0, 60]');
 for (const c of LEVELS) if (!(c >= 1 && c <= 256)) throw new Error('--levels must be in 1..256');
 
@@ -135,11 +140,12 @@ async function wrk(url, method, conc, seconds) {
 
 // ---- subjects -------------------------------------------------------------------------------------------
 
-async function startAttache(name, upstream, extra) {
+async function startAttache(name, upstream, extra, dist = path.join(REPO_DIR, 'dist'), nodeArgs = ATTACHE_NODE_ARGS) {
   const port = await freePort();
   const admin = await freePort();
   const argv = [
-    path.join(REPO_DIR, 'dist', 'cli.js'),
+    ...nodeArgs,
+    path.join(dist, 'cli.js'),
     '--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', upstream,
     '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn',
     ...extra, ...ATTACHE_ARGS,
@@ -180,7 +186,6 @@ function machine() {
 
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 async function main() {
   try {
@@ -200,6 +205,7 @@ async function main() {
   for (const name of SUBJECTS) {
     if (name === 'attache') subjects.push(await startAttache(name, upstream, []));
     else if (name === 'attache-w2') subjects.push(await startAttache(name, upstream, ['--workers', '2']));
+    else if (name === 'ref') subjects.push(await startAttache(name, upstream, [], REF_DIST, []));
     else if (name === 'baseline') subjects.push(await startBaseline(upstream));
     else subjects.push({ name, kind: 'direct' });
   }
@@ -212,9 +218,9 @@ async function main() {
   for (const s of http) log(`${s.name}: ready in ${s.readyMs.toFixed(0)} ms, RSS when ready ${s.rssReadyMiB.toFixed(1)} MiB`);
   if (WARMUP > 0) for (const s of http) for (const m of METHODS) await wrk(s.url, m, 16, WARMUP);
 
-  const rows = [];
+  const all = [];
   let rot = 0;
-  for (const method of METHODS) {
+  for (let round = 1; round <= ROUNDS; round++) for (const method of METHODS) {
     for (const conc of LEVELS) {
       const order = subjects.map((_, i) => subjects[(i + rot) % subjects.length]);
       rot++;
@@ -234,30 +240,58 @@ async function main() {
         }
         r.cpu_us_per_req = (r.cpu_s / r.requests) * 1e6;
         r.backend_us_per_req = (r.backend_cpu_s / r.requests) * 1e6;
-        rows.push({ subject: s.name, method: method.toUpperCase(), conc, ...r });
+        all.push({ round, subject: s.name, method: method.toUpperCase(), conc, ...r });
         log(`${method.toUpperCase()} c=${conc} ${s.name}: ${f0(r.rps)} req/s p50 ${f2(r.p50_ms)} ms p99 ${f2(r.p99_ms)} ms cpu ${f0(r.cpu_us_per_req)} µs/req rss ${f0(r.peak_rss_mib)} MiB errors ${r.errors}`);
       }
     }
   }
 
+  // Per subject × method × level: the median round (by req/s) of each figure; ratios per round, then the median.
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const rows = [];
+  for (const method of METHODS.map((m) => m.toUpperCase())) {
+    for (const conc of LEVELS) {
+      for (const s of subjects) {
+        const rs = all.filter((r) => r.subject === s.name && r.method === method && r.conc === conc);
+        if (rs.length === 0) continue;
+        const m = {};
+        for (const k of Object.keys(rs[0])) m[k] = typeof rs[0][k] === 'number' ? median(rs.map((r) => r[k])) : rs[0][k];
+        m.errors = rs.reduce((a, r) => a + r.errors, 0);
+        m.peak_rss_mib = Math.max(...rs.map((r) => r.peak_rss_mib));
+        m.rps_range = `${f0(Math.min(...rs.map((r) => r.rps)))}–${f0(Math.max(...rs.map((r) => r.rps)))}`;
+        rows.push(m);
+      }
+    }
+  }
+  const pairRatio = (a, b, method, conc, key) => {
+    const xs = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const x = all.find((r) => r.round === round && r.subject === a && r.method === method && r.conc === conc);
+      const y = all.find((r) => r.round === round && r.subject === b && r.method === method && r.conc === conc);
+      if (x && y && y[key] !== 0) xs.push(x[key] / y[key]);
+    }
+    if (xs.length === 0) return '–';
+    const med = `${median(xs).toFixed(2)}×`;
+    return xs.length > 1 ? `${med} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : med;
+  };
+
   const lines = [];
   lines.push(`# attache bench — ${new Date().toISOString()}`, '', `Machine: ${machine()}`, '');
-  lines.push(`Command: \`node bench/run.mjs ${process.argv.slice(2).join(' ')}\` — ${DURATION} s per level, warm-up ${WARMUP} s, wrk -t1, backend ${backend ? 'bench/backend.mjs (grpc-js)' : upstream}`, '');
+  lines.push(`Command: \`node bench/run.mjs ${process.argv.slice(2).join(' ')}\` — ${ROUNDS} round(s), ${DURATION} s per level, warm-up ${WARMUP} s, wrk -t1, backend ${backend ? 'bench/backend.mjs (grpc-js)' : upstream}`, '');
   lines.push('| subject | ready ms | RSS when ready MiB |', '|---|---:|---:|');
   for (const s of http) lines.push(`| ${s.name} | ${f0(s.readyMs)} | ${f2(s.rssReadyMiB)} |`);
-  lines.push('', '| method | conc | subject | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | backend CPU µs/req | errors |', '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) lines.push(`| ${r.method} | ${r.conc} | ${r.subject} | ${f0(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f0(r.cpu_us_per_req)} | ${f0(r.peak_rss_mib)} | ${f0(r.backend_us_per_req)} | ${r.errors} |`);
+  lines.push('', '| method | conc | subject | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | backend CPU µs/req | errors |', '|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) lines.push(`| ${r.method} | ${r.conc} | ${r.subject} | ${f0(r.rps)} | ${r.rps_range} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f0(r.cpu_us_per_req)} | ${f0(r.peak_rss_mib)} | ${f0(r.backend_us_per_req)} | ${r.errors} |`);
   const pairs = [];
-  for (const a of ['attache', 'attache-w2']) for (const b of ['baseline', 'direct']) if (SUBJECTS.includes(a) && SUBJECTS.includes(b)) pairs.push([a, b]);
+  for (const a of ['attache', 'attache-w2']) for (const b of ['ref', 'baseline', 'direct']) if (SUBJECTS.includes(a) && SUBJECTS.includes(b)) pairs.push([a, b]);
   if (pairs.length > 0) {
-    lines.push('', 'Ratios (req/s: above 1 is better for the first; p50, p99, CPU/req: below 1 is better):', '');
+    lines.push('', 'Ratios, each taken within a round and then the median over rounds (lowest–highest round in brackets); req/s: above 1 is better for the first; p50, p99, CPU/req: below 1 is better:', '');
     lines.push('| method | conc | pair | req/s | p50 | p99 | CPU/req |', '|---|---:|---|---:|---:|---:|---:|');
     for (const method of METHODS.map((m) => m.toUpperCase())) {
       for (const conc of LEVELS) {
         for (const [a, b] of pairs) {
-          const x = rows.find((r) => r.subject === a && r.method === method && r.conc === conc);
-          const y = rows.find((r) => r.subject === b && r.method === method && r.conc === conc);
-          if (x && y) lines.push(`| ${method} | ${conc} | ${a}/${b} | ${ratio(x.rps, y.rps)} | ${ratio(x.p50_ms, y.p50_ms)} | ${ratio(x.p99_ms, y.p99_ms)} | ${ratio(x.cpu_us_per_req, y.cpu_us_per_req)} |`);
+          const q = (k) => pairRatio(a, b, method, conc, k);
+          if (rows.some((r) => r.subject === a) && rows.some((r) => r.subject === b)) lines.push(`| ${method} | ${conc} | ${a}/${b} | ${q('rps')} | ${q('p50_ms')} | ${q('p99_ms')} | ${q('cpu_us_per_req')} |`);
         }
       }
     }
