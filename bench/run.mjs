@@ -246,8 +246,12 @@ async function main() {
     }
   }
 
-  // Per subject × method × level: the median round (by req/s) of each figure; ratios per round, then the median.
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  // Per subject × method × level: the median over rounds of each figure (the mean of the middle two for an even count); ratios per round, then the median.
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
   const rows = [];
   for (const method of METHODS.map((m) => m.toUpperCase())) {
     for (const conc of LEVELS) {
@@ -300,7 +304,7 @@ async function main() {
   process.stdout.write(report);
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, report);
-  fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(rows, null, 1));
+  fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ medians: rows, rounds: all }, null, 1));
   log(`written to ${OUT}`);
 }
 
