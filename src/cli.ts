@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { helpText, loadConfig, type Config } from './config/load.js';
 import { createLogger, PACKAGE_DIR, start, StartupError } from './main.js';
+import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
 
 function version(): string {
@@ -68,7 +69,9 @@ async function main(): Promise<number> {
   }
   if (config.check) return check(config);
 
-  const logger = createLogger(config);
+  // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
+  const logger = isWorkerProcess() ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
+  if (config.workers > 1 && !isWorkerProcess()) return superviseWorkers({ workers: config.workers, logger });
   let running;
   try {
     running = await start(config, logger);

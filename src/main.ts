@@ -53,9 +53,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Creates the logger from config: JSON lines on stdout; readable lines in the demo only. */
+/** Creates the logger from config: JSON lines on stdout; readable lines in the demo (or with --log-format pretty). */
 export function createLogger(config: Config): Logger {
-  return config.demo ? pino(loggerOptions(config), prettyStream(process.stdout)) : pino(loggerOptions(config));
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && config.demo);
+  return pretty ? pino(loggerOptions(config), prettyStream(process.stdout)) : pino(loggerOptions(config));
 }
 
 /** Options that only tests and embedders set. */

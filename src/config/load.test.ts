@@ -31,9 +31,11 @@ const DEFAULTS: Config = {
   configFile: undefined,
   demo: false,
   logLevel: 'info',
+  logFormat: 'auto',
   bodyLimitBytes: 4 * 1024 * 1024,
   defaultDeadlineMs: 15_000,
   drainTimeoutMs: 10_000,
+  workers: 1,
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
@@ -71,6 +73,8 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly check: boolean; readonly demo: boolean; readonly help: boolean; readonly version: boolean;
       readonly configFile: string | undefined; readonly logLevel: string;
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
+      readonly workers: number; // issue 6: --workers N (node:cluster)
+      readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
     }
     // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the

@@ -1,16 +1,21 @@
 /**
  * One unary gRPC call with pre-serialised bytes.
  *
- * attache encodes and decodes messages itself (the JSON codec), so grpc-js is given identity
- * (de)serialisers and moves Buffers only. The outcome is delivered once grpc-js reports the final status,
- * because trailers arrive with the status, after the response callback has run.
+ * attache encodes and decodes messages itself (the JSON codec), so the call moves Buffers only. It is made
+ * on the channel's own call API (`Channel.createCall` + a listener: what grpc-js's Client builds on) rather
+ * than `Client.makeUnaryRequest`, which per call also builds an EventEmitter, the (empty) interceptor chain,
+ * an options copy, two wrapper listeners with their closures, and captures a stack trace (`new Error()`) to
+ * decorate errors we never show. Retries, deadlines, load balancing and the service config all live below
+ * `createCall` (ResolvingCall → RetryingCall → LoadBalancingCall), so nothing of those is lost.
+ * The outcome is delivered once grpc-js reports the final status, because trailers arrive with the status,
+ * after the message.
  */
 import type * as grpc from '@grpc/grpc-js';
 
-/** What a finished call produced. `error` is set when the status is not OK. */
+/** What a finished call produced. `error` is the final status when it is not OK (code, details, trailers). */
 export interface UnaryOutcome {
   readonly response: Buffer | undefined;
-  readonly error: grpc.ServiceError | undefined;
+  readonly error: grpc.StatusObject | undefined;
   readonly headers: grpc.Metadata | undefined;
   readonly trailers: grpc.Metadata | undefined;
 }
@@ -21,11 +26,67 @@ export interface RunningCall {
   readonly done: Promise<UnaryOutcome>;
 }
 
-const identity = (b: Buffer): Buffer => b;
+/** grpc-js's call listener (its `InterceptingListener`), which the package does not export by name. */
+interface CallListener {
+  onReceiveMetadata(metadata: grpc.Metadata): void;
+  onReceiveMessage(message: Buffer): void;
+  onReceiveStatus(status: grpc.StatusObject): void;
+}
+
+/** The part of grpc-js's `Call` used here (`Channel.createCall`'s result). */
+type ChannelCall = ReturnType<grpc.Channel['createCall']>;
+
+const OK = 0;
+const NO_CONTEXT = Object.freeze({});
 const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
+/** The call's state and its own listener: one object per call, no closures. */
+class UnaryCall implements RunningCall, CallListener {
+  readonly done: Promise<UnaryOutcome>;
+  private resolve!: (o: UnaryOutcome) => void;
+  private response: Buffer | undefined;
+  private headers: grpc.Metadata | undefined;
+  private finished = false;
+  call!: ChannelCall;
+
+  constructor() {
+    this.done = new Promise<UnaryOutcome>((r) => (this.resolve = r));
+  }
+
+  onReceiveMetadata(metadata: grpc.Metadata): void {
+    this.headers = metadata;
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    if (this.response !== undefined) {
+      this.call.cancelWithStatus(12 /* UNIMPLEMENTED */, 'Too many responses received');
+      return;
+    }
+    this.response = message;
+  }
+
+  onReceiveStatus(status: grpc.StatusObject): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (status.code === OK && this.response === undefined) {
+      // What grpc-js's own unary client reports for an OK status without a message.
+      status = { code: 13, details: 'No message received', metadata: status.metadata };
+    }
+    this.resolve({
+      response: status.code === OK ? this.response : undefined,
+      error: status.code === OK ? undefined : status,
+      headers: this.headers,
+      trailers: status.metadata,
+    });
+  }
+
+  cancel(): void {
+    this.call.cancelWithStatus(1 /* CANCELLED */, 'Cancelled on client');
+  }
+}
+
 /**
- * Starts a unary call of `path` (`/pkg.Service/Method`) on `client`.
+ * Starts a unary call of `path` (`/pkg.Service/Method`) on `client`'s channel.
  * @param timeoutMs  relative deadline; grpc-js ends the call with DEADLINE_EXCEEDED when it passes
  */
 export function callUnary(
@@ -35,28 +96,13 @@ export function callUnary(
   metadata: grpc.Metadata,
   timeoutMs: number,
 ): RunningCall {
-  let response: Buffer | undefined;
-  let error: grpc.ServiceError | undefined;
-  let headers: grpc.Metadata | undefined;
-  let resolve!: (o: UnaryOutcome) => void;
-  const done = new Promise<UnaryOutcome>((r) => (resolve = r));
-  const call = client.makeUnaryRequest<Buffer, Buffer>(
-    path,
-    identity,
-    identity,
-    toBuffer(request),
-    metadata,
-    { deadline: Date.now() + timeoutMs },
-    (err, value) => {
-      error = err ?? undefined;
-      response = value;
-    },
-  );
-  call.on('metadata', (md: grpc.Metadata) => {
-    headers = md;
-  });
-  call.on('status', (status: grpc.StatusObject) => {
-    resolve({ response, error, headers, trailers: status.metadata });
-  });
-  return { cancel: () => call.cancel(), done };
+  const state = new UnaryCall();
+  const call = client.getChannel().createCall(path, Date.now() + timeoutMs, undefined, null, undefined);
+  state.call = call;
+  // The order grpc-js's own unary client uses: start, ask for the (one) message, send, half-close.
+  call.start(metadata, state);
+  call.startRead();
+  call.sendMessageWithContext(NO_CONTEXT, toBuffer(request));
+  call.halfClose();
+  return state;
 }

@@ -1,0 +1,73 @@
+// The request path stage by stage, in process, on the bench API (no sockets): what each step of
+// src/http/pipeline.ts costs per request for GET /v1/payments/{id}?include_items=true and POST /v1/payments,
+// the rest being Node's HTTP/1 server, Fastify, grpc-js and HTTP/2. Median of --rounds timed loops of --n.
+// Usage: node bench/micro-stages.mjs [--n 20000] [--rounds 5]
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { arg, createBody, GET_ID, MAPPING_FILE, newPayment, PROTOS_DIR, REPO_DIR, loadBench } from './lib/proto.mjs';
+
+const dist = (p) => import(path.join(REPO_DIR, 'dist', p));
+const { loadConfig } = await dist('config/load.js');
+const { buildSnapshot } = await dist('snapshot.js');
+const { buildRequest } = await dist('transcode/request.js');
+const { responseJson } = await dist('transcode/response.js');
+const { metadataFromHeaders, headersFromMetadata, requestIdFrom } = await dist('upstream/metadata.js');
+const { timeoutFrom } = await dist('upstream/deadline.js');
+
+const N = Number(arg('n', '20000'));
+const ROUNDS = Number(arg('rounds', '5'));
+const cfg = loadConfig(['--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', '127.0.0.1:1'], {});
+const built = buildSnapshot(cfg.config);
+if (!built.ok) throw new Error(JSON.stringify(built.problems));
+const snap = built.snapshot;
+
+// Response bytes as the backend sends them.
+const { def } = loadBench();
+const svc = def['bench.v1.PaymentService'];
+const getBytes = svc.GetPayment.responseSerialize(newPayment(GET_ID, true, 'STATUS_CAPTURED'));
+const postBody = createBody();
+const headers = { host: '127.0.0.1:8080', accept: 'application/json', 'content-type': 'application/json', 'content-length': '550' };
+const respMd = new grpc.Metadata();
+respMd.set('content-type', 'application/grpc');
+respMd.set('grpc-accept-encoding', 'identity,deflate,gzip');
+
+function time(name, fn) {
+  const xs = [];
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < N; i++) fn();
+    const t = process.cpuUsage(t0);
+    if (r > 0) xs.push((t.user + t.system) / N);
+  }
+  xs.sort((a, b) => a - b);
+  return [name, xs[Math.floor(xs.length / 2)]];
+}
+
+const rows = [];
+for (const [method, p, query, body] of [['GET', `/v1/payments/${GET_ID}`, 'include_items=true', undefined], ['POST', '/v1/payments', '', postBody]]) {
+  const found = snap.table.matcher.lookup(method, p);
+  const route = found.value;
+  const msg = buildRequest(snap.codec, route, found.bindings, query, body);
+  const bytes = method === 'GET' ? getBytes : svc.CreatePayment.responseSerialize({ payment: { id: 'x' } }) && getBytes;
+  const decoded = snap.codec.decode(route.responseType, bytes);
+  const stages = [
+    time('route lookup', () => snap.table.matcher.lookup(method, p)),
+    time('request id + deadline', () => (requestIdFrom(headers), timeoutFrom(headers, route.deadlineMs, 15000))),
+    time('JSON/query → message', () => buildRequest(snap.codec, route, found.bindings, query, body)),
+    time('message → protobuf', () => snap.codec.encode(route.requestType, msg)),
+    time('headers → metadata', () => metadataFromHeaders(headers, 'rid')),
+    time('protobuf → message', () => snap.codec.decode(route.responseType, bytes)),
+    time('message → JSON', () => responseJson(snap.codec, route, decoded)),
+    time('metadata → headers', () => headersFromMetadata(respMd, 'grpc-metadata-', {})),
+  ];
+  for (const [name, us] of stages) rows.push({ method, name, us });
+}
+process.stdout.write(`| stage | GET µs | POST µs |\n|---|---:|---:|\n`);
+const names = [...new Set(rows.map((r) => r.name))];
+for (const n of names) {
+  const g = rows.find((r) => r.method === 'GET' && r.name === n).us;
+  const po = rows.find((r) => r.method === 'POST' && r.name === n).us;
+  process.stdout.write(`| ${n} | ${g.toFixed(2)} | ${po.toFixed(2)} |\n`);
+}
+const sum = (m) => rows.filter((r) => r.method === m).reduce((a, r) => a + r.us, 0);
+process.stdout.write(`| **sum** | ${sum('GET').toFixed(2)} | ${sum('POST').toFixed(2)} |\n`);

@@ -1,0 +1,326 @@
+// `npm run bench`: attache side by side with a hand-written Fastify + grpc-js handler and a direct grpc-js
+// client, against one grpc-js backend, on the same two routes, in one run.
+//
+// For each method (GET, POST) and concurrency (1, 16, 64), every subject is measured in turn for --duration
+// seconds (the order rotates from level to level, so no subject always runs first or last after a pause),
+// with wrk (HTTP/1.1 keep-alive, -t1 -c N, a closed loop). The figures per subject and level: req/s, p50/p99
+// (wrk's histogram), CPU per request (utime+stime of the subject's process tree from /proc/<pid>/stat over
+// the level, all threads) and peak RSS (VmHWM, summed over the tree). Ratios are taken between subjects
+// measured seconds apart, which is what survives the noise of a shared machine.
+//
+// Bounded: every wrk has -d plus a hard kill after duration + 15 s and a request cap; every process is
+// started by this script and stopped by PID. Only 127.0.0.1 is used, on ports the OS picks.
+//
+// Options: --duration S (5) --warmup S (2) --levels 1,16,64 --methods get,post
+//          --subjects attache,baseline,direct (also: attache-w2 = attache --workers 2)
+//          --attache-args "..." (appended to attache's flags) --attache-node-args "..." (node flags, e.g. V8's)
+//          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
+//          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { arg, BENCH_DIR, CREATE_BODY_FILE, cpuSeconds, createBody, GET_PATH, MAPPING_FILE, memMiB, PROTOS_DIR, REPO_DIR } from './lib/proto.mjs';
+
+const quick = process.argv.includes('--quick');
+const DURATION = Number(arg('duration', quick ? '1' : '5'));
+const WARMUP = Number(arg('warmup', quick ? '0' : '2'));
+const LEVELS = arg('levels', '1,16,64').split(',').map(Number);
+const METHODS = arg('methods', 'get,post').split(',');
+const SUBJECTS = arg('subjects', 'attache,baseline,direct').split(',');
+const ATTACHE_ARGS = arg('attache-args', '').split(' ').filter(Boolean);
+const ATTACHE_NODE_ARGS = arg('attache-node-args', '').split(' ').filter(Boolean);
+const REF_DIST = arg('ref-dist', '');
+const ROUNDS = Number(arg('rounds', '1'));
+const MAX_REQUESTS = 2_000_000;
+const OUT = arg('out', path.join(REPO_DIR, '.bench-out', `results-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
+for (const s of SUBJECTS) if (!['attache', 'attache-w2', 'ref', 'baseline', 'direct'].includes(s)) throw new Error(`unknown subject ${s}`);
+if (!(ROUNDS >= 1 && ROUNDS <= 9)) throw new Error('--rounds must be in 1..9');
+if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0, 60]');
+for (const c of LEVELS) if (!(c >= 1 && c <= 256)) throw new Error('--levels must be in 1..256');
+
+const started = [];
+const log = (s) => process.stderr.write(`${s}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a long-running process; resolves once `ready()` says so (bounded). */
+async function startProcess(name, argv, ready, env = process.env) {
+  const child = spawn(process.execPath, argv, { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  child.stdout.on('data', (d) => (out = (out + d).slice(-20000)));
+  child.stderr.on('data', (d) => (out = (out + d).slice(-20000)));
+  const t0 = performance.now();
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${out}`);
+    const r = await ready(out);
+    if (r !== undefined) return { name, child, pid: child.pid, readyMs: performance.now() - t0, info: r, rssReadyMiB: treeMem(child.pid, 'VmRSS') };
+    await sleep(50);
+  }
+  throw new Error(`${name} not ready after 15 s:\n${out}`);
+}
+
+const listening = (out) => {
+  const m = /listening (\d+)/.exec(out);
+  return m ? Number(m[1]) : undefined;
+};
+
+async function httpOk(url) {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await r.arrayBuffer();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid and its descendants (cluster workers), from /proc/<pid>/task/<tid>/children. */
+function tree(pid) {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let tasks = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${out[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of fs.readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+      } catch {
+        /* the task ended */
+      }
+    }
+  }
+  return out;
+}
+const treeCpu = (pid) => tree(pid).reduce((s, p) => s + (cpuSeconds(p) || 0), 0);
+const treeMem = (pid, field = 'VmHWM') => tree(pid).reduce((s, p) => s + (memMiB(p, field) || 0), 0);
+
+function run(cmd, argv, timeoutMs, env = process.env) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+function benchJson(out) {
+  const m = /BENCHJSON (\{.*\})/.exec(out);
+  if (!m) throw new Error(`no BENCHJSON in:\n${out}`);
+  return JSON.parse(m[1]);
+}
+
+async function wrk(url, method, conc, seconds) {
+  const env = { ...process.env, BENCH_MAX_REQUESTS: String(MAX_REQUESTS), BENCH_BODY_FILE: method === 'post' ? CREATE_BODY_FILE : '' };
+  const target = method === 'get' ? `${url}${GET_PATH}` : `${url}/v1/payments`;
+  const r = await run('wrk', ['-t1', `-c${conc}`, `-d${seconds}s`, '--latency', '-s', path.join(BENCH_DIR, 'lib', 'wrk.lua'), target], (seconds + 15) * 1000, env);
+  return benchJson(r.out);
+}
+
+// ---- subjects -------------------------------------------------------------------------------------------
+
+async function startAttache(name, upstream, extra, dist = path.join(REPO_DIR, 'dist'), nodeArgs = ATTACHE_NODE_ARGS) {
+  const port = await freePort();
+  const admin = await freePort();
+  const argv = [
+    ...nodeArgs,
+    path.join(dist, 'cli.js'),
+    '--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', upstream,
+    '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn',
+    ...extra, ...ATTACHE_ARGS,
+  ];
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTACHE_') && k !== 'GRPC_TARGET'));
+  const s = await startProcess(name, argv, async () => ((await httpOk(`http://127.0.0.1:${admin}/readyz`)) ? port : undefined), env);
+  return { ...s, url: `http://127.0.0.1:${port}`, kind: 'http' };
+}
+
+async function startBaseline(upstream) {
+  const s = await startProcess('baseline', [path.join(BENCH_DIR, 'baseline.mjs'), '--upstream', upstream], async (out) => listening(out));
+  return { ...s, url: `http://127.0.0.1:${s.info}`, kind: 'http' };
+}
+
+async function verify(subject) {
+  const get = await fetch(`${subject.url}${GET_PATH}`);
+  const post = await fetch(`${subject.url}/v1/payments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: createBody() });
+  const missing = await fetch(`${subject.url}/v1/payments/missing_1`);
+  const g = await get.json();
+  const p = await post.json();
+  await missing.arrayBuffer();
+  if (get.status !== 200 || post.status !== 200 || missing.status !== 404) throw new Error(`${subject.name}: statuses ${get.status} ${post.status} ${missing.status}`);
+  return { get: g, post: p };
+}
+
+// ---- main -----------------------------------------------------------------------------------------------
+
+function machine() {
+  const cpus = os.cpus();
+  let wrkVersion = '';
+  try {
+    wrkVersion = execFileSync('wrk', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0];
+  } catch (e) {
+    wrkVersion = String(e.stdout ?? '').split('\n')[0];
+  }
+  return `${os.type()} ${os.release()}, ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${wrkVersion.trim()}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+}
+
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+
+async function main() {
+  try {
+    execFileSync('wrk', ['-v'], { stdio: 'ignore' });
+  } catch (e) {
+    if (e.code === 'ENOENT') throw new Error('wrk is not installed (Debian: apt-get install wrk)');
+  }
+  if (!fs.existsSync(path.join(REPO_DIR, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: npm run build');
+
+  let upstream = arg('backend-target', '');
+  let backend;
+  if (upstream === '') {
+    backend = await startProcess('backend', [path.join(BENCH_DIR, 'backend.mjs')], async (out) => listening(out));
+    upstream = `127.0.0.1:${backend.info}`;
+  }
+  const subjects = [];
+  for (const name of SUBJECTS) {
+    if (name === 'attache') subjects.push(await startAttache(name, upstream, []));
+    else if (name === 'attache-w2') subjects.push(await startAttache(name, upstream, ['--workers', '2']));
+    else if (name === 'ref') subjects.push(await startAttache(name, upstream, [], REF_DIST, []));
+    else if (name === 'baseline') subjects.push(await startBaseline(upstream));
+    else subjects.push({ name, kind: 'direct' });
+  }
+  const http = subjects.filter((s) => s.kind === 'http');
+  const answers = {};
+  for (const s of http) answers[s.name] = await verify(s);
+  if (answers.attache && answers.baseline && !isDeepStrictEqual(answers.attache, answers.baseline)) {
+    log(`WARNING: attache and baseline answer differently:\n${JSON.stringify(answers.attache)}\n${JSON.stringify(answers.baseline)}`);
+  }
+  for (const s of http) log(`${s.name}: ready in ${s.readyMs.toFixed(0)} ms, RSS when ready ${s.rssReadyMiB.toFixed(1)} MiB`);
+  if (WARMUP > 0) for (const s of http) for (const m of METHODS) await wrk(s.url, m, 16, WARMUP);
+
+  const all = [];
+  let rot = 0;
+  for (let round = 1; round <= ROUNDS; round++) for (const method of METHODS) {
+    for (const conc of LEVELS) {
+      const order = subjects.map((_, i) => subjects[(i + rot) % subjects.length]);
+      rot++;
+      for (const s of order) {
+        let r;
+        if (s.kind === 'http') {
+          const b0 = backend ? cpuSeconds(backend.pid) : NaN;
+          const c0 = treeCpu(s.pid);
+          r = await wrk(s.url, method, conc, DURATION);
+          const cpu = treeCpu(s.pid) - c0;
+          const bcpu = backend ? cpuSeconds(backend.pid) - b0 : NaN;
+          r = { ...r, cpu_s: cpu, backend_cpu_s: bcpu, peak_rss_mib: treeMem(s.pid) };
+        } else {
+          const b0 = backend ? cpuSeconds(backend.pid) : NaN;
+          const out = await run(process.execPath, [path.join(BENCH_DIR, 'direct.mjs'), '--target', upstream, '--method', method, '--c', String(conc), '--duration', String(DURATION), '--warmup', String(Math.min(1, WARMUP))], (DURATION + 20) * 1000);
+          r = { ...benchJson(out.out), backend_cpu_s: backend ? cpuSeconds(backend.pid) - b0 : NaN };
+        }
+        r.cpu_us_per_req = (r.cpu_s / r.requests) * 1e6;
+        r.backend_us_per_req = (r.backend_cpu_s / r.requests) * 1e6;
+        all.push({ round, subject: s.name, method: method.toUpperCase(), conc, ...r });
+        log(`${method.toUpperCase()} c=${conc} ${s.name}: ${f0(r.rps)} req/s p50 ${f2(r.p50_ms)} ms p99 ${f2(r.p99_ms)} ms cpu ${f0(r.cpu_us_per_req)} µs/req rss ${f0(r.peak_rss_mib)} MiB errors ${r.errors}`);
+      }
+    }
+  }
+
+  // Per subject × method × level: the median over rounds of each figure (the mean of the middle two for an even count); ratios per round, then the median.
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const rows = [];
+  for (const method of METHODS.map((m) => m.toUpperCase())) {
+    for (const conc of LEVELS) {
+      for (const s of subjects) {
+        const rs = all.filter((r) => r.subject === s.name && r.method === method && r.conc === conc);
+        if (rs.length === 0) continue;
+        const m = {};
+        for (const k of Object.keys(rs[0])) m[k] = typeof rs[0][k] === 'number' ? median(rs.map((r) => r[k])) : rs[0][k];
+        m.errors = rs.reduce((a, r) => a + r.errors, 0);
+        m.peak_rss_mib = Math.max(...rs.map((r) => r.peak_rss_mib));
+        m.rps_range = `${f0(Math.min(...rs.map((r) => r.rps)))}–${f0(Math.max(...rs.map((r) => r.rps)))}`;
+        rows.push(m);
+      }
+    }
+  }
+  const pairRatio = (a, b, method, conc, key) => {
+    const xs = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const x = all.find((r) => r.round === round && r.subject === a && r.method === method && r.conc === conc);
+      const y = all.find((r) => r.round === round && r.subject === b && r.method === method && r.conc === conc);
+      if (x && y && y[key] !== 0) xs.push(x[key] / y[key]);
+    }
+    if (xs.length === 0) return '–';
+    const med = `${median(xs).toFixed(2)}×`;
+    return xs.length > 1 ? `${med} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : med;
+  };
+
+  const lines = [];
+  lines.push(`# attache bench — ${new Date().toISOString()}`, '', `Machine: ${machine()}`, '');
+  lines.push(`Command: \`node bench/run.mjs ${process.argv.slice(2).join(' ')}\` — ${ROUNDS} round(s), ${DURATION} s per level, warm-up ${WARMUP} s, wrk -t1, backend ${backend ? 'bench/backend.mjs (grpc-js)' : upstream}`, '');
+  lines.push('| subject | ready ms | RSS when ready MiB |', '|---|---:|---:|');
+  for (const s of http) lines.push(`| ${s.name} | ${f0(s.readyMs)} | ${f2(s.rssReadyMiB)} |`);
+  lines.push('', '| method | conc | subject | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | backend CPU µs/req | errors |', '|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) lines.push(`| ${r.method} | ${r.conc} | ${r.subject} | ${f0(r.rps)} | ${r.rps_range} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f0(r.cpu_us_per_req)} | ${f0(r.peak_rss_mib)} | ${f0(r.backend_us_per_req)} | ${r.errors} |`);
+  const pairs = [];
+  for (const a of ['attache', 'attache-w2']) for (const b of ['ref', 'baseline', 'direct']) if (SUBJECTS.includes(a) && SUBJECTS.includes(b)) pairs.push([a, b]);
+  if (pairs.length > 0) {
+    lines.push('', 'Ratios, each taken within a round and then the median over rounds (lowest–highest round in brackets); req/s: above 1 is better for the first; p50, p99, CPU/req: below 1 is better:', '');
+    lines.push('| method | conc | pair | req/s | p50 | p99 | CPU/req |', '|---|---:|---|---:|---:|---:|---:|');
+    for (const method of METHODS.map((m) => m.toUpperCase())) {
+      for (const conc of LEVELS) {
+        for (const [a, b] of pairs) {
+          const q = (k) => pairRatio(a, b, method, conc, k);
+          if (rows.some((r) => r.subject === a) && rows.some((r) => r.subject === b)) lines.push(`| ${method} | ${conc} | ${a}/${b} | ${q('rps')} | ${q('p50_ms')} | ${q('p99_ms')} | ${q('cpu_us_per_req')} |`);
+        }
+      }
+    }
+  }
+  const report = `${lines.join('\n')}\n`;
+  process.stdout.write(report);
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, report);
+  fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ medians: rows, rounds: all }, null, 1));
+  log(`written to ${OUT}`);
+}
+
+async function stopAll() {
+  for (const c of started.reverse()) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGTERM');
+      await Promise.race([new Promise((r) => c.once('exit', r)), sleep(5000)]);
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+  }
+}
+
+main()
+  .then(stopAll, async (err) => {
+    log(`bench: ${err.stack ?? err}`);
+    await stopAll();
+    process.exitCode = 1;
+  });
