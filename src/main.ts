@@ -21,7 +21,7 @@ import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
 import { buildSnapshot, formatProblem, type LoadProblem, type Snapshot } from './snapshot.js';
 import { toStatus } from './status/status.js';
 import type { RunningCall } from './upstream/call.js';
-import { createUpstreams } from './upstream/channels.js';
+import { createUpstreams, type Upstreams } from './upstream/channels.js';
 import { createReadiness } from './upstream/health.js';
 import { requestIdFrom } from './upstream/metadata.js';
 
@@ -175,7 +175,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= drain({ app, admin, lifecycle, inflight, drainTimeoutMs: config.drainTimeoutMs, logger }).finally(async () => {
+    stopping ??= drain({ app, admin, lifecycle, inflight, upstreams, drainTimeoutMs: config.drainTimeoutMs, logger }).finally(async () => {
       readiness.close();
       upstreams.close();
       attempts?.close();
@@ -213,6 +213,7 @@ async function drain(d: {
   admin: FastifyInstance;
   lifecycle: Lifecycle;
   inflight: Set<RunningCall>;
+  upstreams: Upstreams;
   drainTimeoutMs: number;
   logger: Logger;
 }): Promise<void> {
@@ -231,6 +232,8 @@ async function drain(d: {
   if (timedOut) {
     d.logger.warn({ cancelled: d.inflight.size }, 'drain timeout: cancelling the calls still in flight');
     for (const c of d.inflight) c.cancel();
+    // Calls still waiting for a bulkhead slot have not started; they are refused like the cancelled ones.
+    for (const u of d.upstreams.list()) u.guard.bulkhead.rejectQueued();
     // Cancelled calls end at once and their requests answer 503 with `Connection: close` (pipeline.ts), which
     // lets `closed` resolve; only a connection that still has not finished after a short grace is cut off.
     await settleWithin(closed, CANCELLED_ANSWER_GRACE_MS);

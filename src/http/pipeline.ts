@@ -145,7 +145,11 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   let admission = up.guard.admit(timeoutMs);
   const queuedAt = admission instanceof Promise ? Date.now() : 0;
   if (admission instanceof Promise) admission = await admission;
-  if (isRpcStatus(admission)) return errorAnswer(admission, rid);
+  if (isRpcStatus(admission)) {
+    // A wait for a bulkhead slot that the drain ended: the call never started, so say why, as below.
+    if (queuedAt !== 0 && ctx.draining()) return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down: the call was still waiting for a free upstream slot'), rid);
+    return errorAnswer(admission, rid);
+  }
   // The call span starts once the call does: a call the guard refuses never reaches the upstream.
   const upstream = startUpstream(ctx.telemetry, ex, metadata);
   const running = up.call(route, bytes, metadata, queuedAt === 0 ? timeoutMs : Math.max(1, timeoutMs - (Date.now() - queuedAt)));

@@ -30,6 +30,18 @@ describe('createBulkhead', () => {
     expect(b.active).toBe(0);
   });
 
+  it('rejectQueued ends every wait at once and leaves the slots as they were', async () => {
+    const b = createBulkhead({ maxConcurrent: 1, maxQueue: 5 });
+    b.tryAcquire();
+    const waits = [b.enqueue(60_000), b.enqueue(60_000)];
+    b.rejectQueued();
+    expect(await Promise.all(waits)).toEqual([false, false]);
+    expect(b.queued).toBe(0);
+    expect(b.active).toBe(1);
+    b.release();
+    expect(b.active).toBe(0);
+  });
+
   it('newcomers do not overtake waiters', () => {
     const b = createBulkhead({ maxConcurrent: 1, maxQueue: 5 });
     b.tryAcquire();

@@ -18,6 +18,8 @@ export interface Bulkhead {
   enqueue(timeoutMs: number): Promise<boolean> | false;
   /** Gives back a slot taken by tryAcquire or a successful enqueue. */
   release(): void;
+  /** Ends every wait at once, as a timeout would (the drain's last step: nothing may outlive it). */
+  rejectQueued(): void;
   /** Calls holding a slot. */
   readonly active: number;
   /** Calls waiting. */
@@ -68,6 +70,12 @@ export function createBulkhead(o: BulkheadOptions): Bulkhead {
       // The slot passes to the waiter: `active` stays the same.
       clearTimeout(next.timer);
       next.resolve(true);
+    },
+    rejectQueued() {
+      for (const w of waiters.splice(0)) {
+        clearTimeout(w.timer);
+        w.resolve(false);
+      }
     },
     get active() {
       return active;

@@ -137,3 +137,33 @@ describe('bulkhead', () => {
     expect((await request(`${attache.url}/v1/get/${key('later')}`)).status).toBe(200);
   });
 });
+
+describe('bulkhead and the drain', () => {
+  it('a call still waiting for a slot when the drain times out is answered 503 at once, not at its deadline', async () => {
+    const server = await startFlakyServer();
+    const tmp = tempDir();
+    const attache = await startResAttache(
+      writeMapping(tmp.dir, 'attache:\n  rules:\n    - selector: "res.v1.*"\n      bulkhead: { maxConcurrent: 1, maxQueue: 1 }\n'),
+      server.target,
+      ['--drain-timeout', '200ms'],
+    );
+    try {
+      const inflight = request(`${attache.url}/v1/get/${key('drain-slow')}?sleepMs=5000`);
+      for (let i = 0; i < 50 && server.total() < 1; i++) await sleep(10);
+      const queued = request(`${attache.url}/v1/get/${key('drain-queued')}`, { headers: { 'grpc-timeout': '10S' } });
+      await sleep(50);
+      const t0 = Date.now();
+      await attache.stop();
+      expect(Date.now() - t0).toBeLessThan(2000);
+      const [a, b] = await Promise.all([inflight, queued]);
+      expect(a.status).toBe(503);
+      expect(b.status).toBe(503);
+      expect((b.json as { code: number; message: string }).code).toBe(14);
+      expect((b.json as { message: string }).message).toMatch(/shutting down/);
+    } finally {
+      await attache.stop();
+      await server.close();
+      tmp.cleanup();
+    }
+  });
+});
