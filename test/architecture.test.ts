@@ -1,0 +1,49 @@
+/**
+ * The import rules of STYLE.md §2, checked on the source text so a violation fails CI:
+ * - the pure core (routing/, transcode/, status/, codec/) never imports fastify, grpc-js, pino or OTel;
+ * - upstream/ never imports fastify; http/ never reads process.env;
+ * - only cli.ts and main.ts (and the worker supervisor they start) touch argv, env or exit;
+ * - nothing imports main.ts except cli.ts and the worker supervisor.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const files = sources('src').map((f) => ({ file: f.split(path.sep).join('/'), text: fs.readFileSync(f, 'utf8') }));
+const importsOf = (text: string): string[] => [...text.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
+
+const IO_LIBS = /^(fastify|@grpc\/grpc-js|pino|@opentelemetry\/)/;
+
+describe('import rules (STYLE.md §2)', () => {
+  it.each(files.filter((f) => /^src\/(routing|transcode|status|codec)\//.test(f.file)).map((f) => [f.file, f] as const))(
+    '%s (pure core) imports no fastify, grpc-js, pino or OTel',
+    (_name, f) => {
+      expect(importsOf(f.text).filter((i) => IO_LIBS.test(i))).toEqual([]);
+    },
+  );
+
+  it.each(files.filter((f) => f.file.startsWith('src/upstream/')).map((f) => [f.file, f] as const))('%s imports no fastify', (_name, f) => {
+    expect(importsOf(f.text).filter((i) => i === 'fastify')).toEqual([]);
+  });
+
+  it('only cli.ts, main.ts and the worker supervisor read argv or env or exit', () => {
+    const allowed = new Set(['src/cli.ts', 'src/main.ts', 'src/ops/workers.ts']);
+    const offenders = files.filter((f) => !allowed.has(f.file) && /process\.(env|argv|exit)\b/.test(f.text.replace(/^\s*(\*|\/\/).*$/gm, '')));
+    expect(offenders.map((f) => f.file)).toEqual([]);
+  });
+
+  it('nothing but cli.ts and the worker supervisor imports main.ts', () => {
+    const offenders = files.filter((f) => !['src/cli.ts', 'src/ops/workers.ts'].includes(f.file) && importsOf(f.text).some((i) => /(^|\/)main\.js$/.test(i)));
+    expect(offenders.map((f) => f.file)).toEqual([]);
+  });
+});
