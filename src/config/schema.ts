@@ -259,7 +259,7 @@ export const SCHEMA = {
   listen: setting({ kind: listenAddress, default: { host: '0.0.0.0', port: 8080 }, flag: 'listen', env: 'ATTACHE_LISTEN', yaml: 'listen',
     help: 'the REST listener' }),
   adminListen: setting({ kind: listenAddress, default: { host: '0.0.0.0', port: 9901 }, flag: 'admin-listen', env: 'ATTACHE_ADMIN_LISTEN', yaml: 'adminListen',
-    help: 'the admin listener: /healthz, /readyz, /metrics, /openapi.json' }),
+    help: 'the admin listener: /healthz, /readyz, /metrics' }),
   check: setting({ kind: bool, default: false, flag: 'check',
     help: 'load and validate everything, print the route table or the errors, exit 0 or 1; serve nothing' }),
   configFile: setting({ kind: optional(filePath), default: undefined, flag: 'config', env: 'ATTACHE_CONFIG',
