@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/load.js';
-import { startDemoBackend, type DemoBackend } from './demo/backend.js';
+import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
@@ -76,6 +76,9 @@ function packageVersion(): string {
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */
 async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBackend | undefined }> {
   if (!config.demo) return { config, demo: undefined };
+  // Imported only for --demo: the backend pulls in @grpc/proto-loader and the demo's code, which a
+  // production process would otherwise keep resident for nothing (bench/RESULTS.md §5).
+  const { startDemoBackend } = await import('./demo/backend.js');
   const demo = await startDemoBackend({ protosDir: path.join(PACKAGE_DIR, 'protos'), host: '127.0.0.1', port: 0 });
   return { config: Object.freeze({ ...config, upstream: demo.target }), demo };
 }
