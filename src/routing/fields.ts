@@ -7,13 +7,8 @@
  * lowerCamelCase JSON names in query strings, which is what users of a JSON API naturally type.
  */
 import type protobuf from 'protobufjs';
-
-/** The JSON name of a field: its `json_name` option when set, else lowerCamelCase of the proto name (protoc's rule). */
-export function jsonNameOf(field: protobuf.Field): string {
-  const explicit = (field.options as Record<string, unknown> | undefined)?.['json_name'];
-  if (typeof explicit === 'string') return explicit;
-  return field.name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-}
+import { jsonNameOf } from '../codec/names.js';
+import { WKT, WRAPPERS } from '../codec/wkt.js';
 
 const byNameCache = new WeakMap<protobuf.Type, ReadonlyMap<string, protobuf.Field>>();
 
@@ -37,21 +32,11 @@ export function messageTypeOf(field: protobuf.Field): protobuf.Type | undefined 
   return t !== null && 'fieldsArray' in t ? (t as protobuf.Type) : undefined;
 }
 
-/** Full names of the message types that a URL path variable or query parameter can carry as text. */
-export const TEXT_FORM_TYPES: ReadonlySet<string> = new Set([
-  'google.protobuf.Timestamp',
-  'google.protobuf.Duration',
-  'google.protobuf.FieldMask',
-  'google.protobuf.DoubleValue',
-  'google.protobuf.FloatValue',
-  'google.protobuf.Int64Value',
-  'google.protobuf.UInt64Value',
-  'google.protobuf.Int32Value',
-  'google.protobuf.UInt32Value',
-  'google.protobuf.BoolValue',
-  'google.protobuf.StringValue',
-  'google.protobuf.BytesValue',
-]);
+/** Full names of the message types that a URL path variable or query parameter can carry as text: the
+ *  well-known types whose JSON form is a string or a bare scalar (the codec's own lists). */
+export const TEXT_FORM_TYPES: ReadonlySet<string> = new Set(
+  [WKT.timestamp, WKT.duration, WKT.fieldMask, ...WRAPPERS].map((n) => n.slice(1)),
+);
 
 /** The full name without protobufjs's leading dot. */
 export function fullNameOf(t: protobuf.ReflectionObject): string {

@@ -9,7 +9,8 @@
  */
 import type protobuf from 'protobufjs';
 import { CodecError, parseJson, type JsonCodec, type Msg, type ReadOptions } from '../codec/index.js';
-import { fieldsByName, isTextField, jsonNameOf } from '../routing/fields.js';
+import { jsonNameOf } from '../codec/names.js';
+import { fieldsByName, isTextField } from '../routing/fields.js';
 import type { Binding } from '../routing/matcher.js';
 import type { Route } from '../routing/routes.js';
 import { badRequest, RpcStatus } from '../status/status.js';
