@@ -519,3 +519,25 @@ export function selectorSpecificity(selector: string): number {
   if (selector.endsWith('.*')) return selector.split('.').length - 1;
   return Number.MAX_SAFE_INTEGER;
 }
+
+/**
+ * The most specific rule whose selector matches `fullMethodName`, among those `applies` accepts (e.g. the
+ * attache rules that set a given section). Ties keep the rule listed first.
+ */
+export function mostSpecificRule<R extends { readonly selector: string }>(
+  rules: readonly R[],
+  fullMethodName: string,
+  applies: (rule: R) => boolean = () => true,
+): R | undefined {
+  let best: R | undefined;
+  let bestScore = -1;
+  for (const r of rules) {
+    if (!applies(r) || !selectorMatches(r.selector, fullMethodName)) continue;
+    const score = selectorSpecificity(r.selector);
+    if (score > bestScore) {
+      best = r;
+      bestScore = score;
+    }
+  }
+  return best;
+}

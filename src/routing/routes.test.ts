@@ -63,6 +63,17 @@ describe('buildRoutes', () => {
     expect(r.upstream).toEqual({ target: '127.0.0.1:1', tls: false });
   });
 
+  it('applies attache rules section by section: a more specific rule without json keeps the wildcard json options', () => {
+    const { table, errors } = build(
+      `http:\n  rules:\n    - selector: ${S}.GetEcho\n      get: /e/{id}\n` +
+        `attache:\n  rules:\n    - selector: "e2e.v1.*"\n      json: { emitUnpopulated: true }\n` +
+        `    - selector: ${S}.GetEcho\n      retry: { maxAttempts: 2 }\n`,
+    );
+    expect(errors).toEqual([]);
+    const r = table.routes.find((x) => x.template.toString() === '/e/{id}')!;
+    expect(r.writeOptions.emitUnpopulated).toBe(true);
+  });
+
   it.each([
     ['an unknown method', `http:\n  rules:\n    - selector: ${S}.Nope\n      get: /n\n`, 'ATTACHE_E_UNKNOWN_METHOD'],
     ['a near-miss method name', `http:\n  rules:\n    - selector: ${S}.getecho\n      get: /n\n`, 'did you mean'],

@@ -12,7 +12,7 @@ import http from 'node:http';
 import type protobuf from 'protobufjs';
 import type { JsonSettings } from '../config/load.js';
 import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from '../config/mapping.js';
-import { selectorMatches, selectorSpecificity } from '../config/mapping.js';
+import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
 import type { ReadOptions, WriteOptions } from '../codec/index.js';
 import type { Registry } from '../registry/load.js';
 import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
@@ -177,20 +177,6 @@ function relativeProtoName(absPath: string, registry: Registry): string {
   return absPath;
 }
 
-/** The most specific rule whose selector matches `selector`, per google.api.Service selector rules. */
-function mostSpecific<R extends { readonly selector: string }>(rules: readonly R[], selector: string): R | undefined {
-  let best: R | undefined;
-  let bestScore = -1;
-  for (const r of rules) {
-    if (!selectorMatches(r.selector, selector)) continue;
-    const s = selectorSpecificity(r.selector);
-    if (s > bestScore) {
-      best = r;
-      bestScore = s;
-    }
-  }
-  return best;
-}
 
 export interface BuildRoutesInput {
   readonly registry: Registry;
@@ -233,8 +219,9 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
     const fromMapping = mapped.get(info.selector);
     const rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry);
     if (rules.length === 0) continue;
-    const backend = mostSpecific<BackendRuleSpec>(mappings.backend, info.selector);
-    const attache = mostSpecific<AttacheRuleSpec>(mappings.attache, info.selector);
+    // A backend rule applies whole (as in ESPv2); attache rules section by section, like the outbound policy.
+    const backend = mostSpecificRule(mappings.backend, info.selector);
+    const attache = mostSpecificRule(mappings.attache, info.selector, (r) => r.json !== undefined);
     const upstream = upstreamOf(backend, input);
     let policy: MethodPolicy | undefined;
     if (upstream !== undefined) {

@@ -16,7 +16,7 @@
  */
 import type { Config } from '../config/load.js';
 import type { AttacheRuleSpec } from '../config/mapping.js';
-import { selectorMatches, selectorSpecificity } from '../config/mapping.js';
+import { mostSpecificRule } from '../config/mapping.js';
 import type { BreakerOptions } from './breaker.js';
 
 /** The global outbound settings (config schema `outbound`). */
@@ -113,16 +113,9 @@ export function isSafeMethod(httpMethods: readonly string[], idempotencyLevel: u
 
 type SectionKey = 'retry' | 'hedging' | 'breaker' | 'bulkhead' | 'tls';
 
-/** The most specific rule matching `selector` that sets `key`. */
+/** The most specific rule matching `selector` that sets `key` (rules apply section by section). */
 function ruleFor(rules: readonly AttacheRuleSpec[], selector: string, key: SectionKey): AttacheRuleSpec | undefined {
-  let best: AttacheRuleSpec | undefined;
-  let bestScore = -1;
-  for (const r of rules) {
-    if (r[key] === undefined || !selectorMatches(r.selector, selector)) continue;
-    const s = selectorSpecificity(r.selector);
-    if (s > bestScore) [best, bestScore] = [r, s];
-  }
-  return best;
+  return mostSpecificRule(rules, selector, (r) => r[key] !== undefined);
 }
 
 const isExact = (rule: AttacheRuleSpec): boolean => !rule.selector.includes('*');
