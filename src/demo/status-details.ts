@@ -15,6 +15,7 @@
 import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import type { status as GrpcStatus } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { encodeStatusDetails as encodeStatus } from '../status/wire.js';
 
 /** The binary trailer that carries a serialized google.rpc.Status (gRPC's rich error model). */
 export const STATUS_DETAILS_TRAILER = 'grpc-status-details-bin';
@@ -79,12 +80,12 @@ function checkFieldNames(type: protobuf.Type, value: Readonly<Record<string, unk
 }
 
 /** Encodes one detail as the fields of a google.protobuf.Any. */
-function toAny(root: protobuf.Root, detail: StatusDetail): { type_url: string; value: Uint8Array } {
-  if ('typeUrl' in detail) return { type_url: detail.typeUrl, value: detail.raw };
+function toAny(root: protobuf.Root, detail: StatusDetail): { typeUrl: string; value: Uint8Array } {
+  if ('typeUrl' in detail) return { typeUrl: detail.typeUrl, value: detail.raw };
   const type = messageType(root, detail.type);
   checkFieldNames(type, detail.value, detail.type);
   return {
-    type_url: TYPE_URL_PREFIX + detail.type,
+    typeUrl: TYPE_URL_PREFIX + detail.type,
     value: type.encode(type.fromObject(detail.value)).finish(),
   };
 }
@@ -99,15 +100,9 @@ export function encodeStatusDetails(
   message: string,
   details: readonly StatusDetail[],
 ): Buffer {
-  const Status = messageType(root, 'google.rpc.Status');
-  const Any = messageType(root, 'google.protobuf.Any');
-  const msg = Status.create({
-    code,
-    message,
-    // Any.create rather than a plain object: protobufjs' Any wrapper would otherwise look for "@type".
-    details: details.map((d) => Any.create(toAny(root, d))),
-  });
-  return Buffer.from(Status.encode(msg).finish());
+  // The outer Status is the same wire format attache decodes (src/status/wire.ts); only the details are
+  // built here, from their types, so a misspelt field fails loudly.
+  return encodeStatus(code, message, details.map((d) => toAny(root, d))) as Buffer;
 }
 
 /**
