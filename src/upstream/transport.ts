@@ -1,0 +1,66 @@
+/**
+ * The seam between a call's policy (retries, hedging, per-try timeouts: retrying.ts) and the wire that
+ * carries one attempt (the lean HTTP/2 transport in h2/, or grpc-js).
+ *
+ * Why a seam at all: grpc-js implements the whole client (resolver → retries → load balancing → subchannel
+ * → HTTP/2), and its per-call machinery above HTTP/2 costs more CPU than everything else attache does for a
+ * request (bench/RESULTS.md §6: the same unary call is 0.44× the CPU on bare node:http2). So attache drives
+ * its own attempts for the targets it can reach directly (host:port, dns:, ipv4:, ipv6:, unix:) and keeps
+ * grpc-js for the rest. Everything above this file (guard, pipeline, telemetry) sees one `RunningCall` per
+ * call either way.
+ *
+ * Types only; no behaviour.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+
+/** gRPC connectivity states (grpc/doc/connectivity-semantics-and-api.md), named as grpc-js names them. */
+export type Connectivity = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN';
+
+/** How one attempt ended. */
+export interface AttemptEnd {
+  /** google.rpc.Code number; 0 only with a `response`. */
+  readonly code: number;
+  /** grpc-message (percent-decoded) or attache's own words for a local failure. */
+  readonly details: string;
+  /** The one response message, for code 0. */
+  readonly response: Buffer | undefined;
+  /** Response headers when the server sent them before the message (undefined: trailers-only or none). */
+  readonly headers: Metadata | undefined;
+  /** Trailers, or the headers of a trailers-only response; empty Metadata when there were none. */
+  readonly trailers: Metadata;
+  /**
+   * The attempt is known not to have reached the server application (no connection, stream refused,
+   * GOAWAY before the stream was processed, written before the connection failed): gRFC A6 lets it be
+   * retried transparently, whatever the retry policy.
+   */
+  readonly unprocessed: boolean;
+}
+
+/** What an attempt reports, in order: at most one `onHeaders`, then exactly one `onEnd`. */
+export interface AttemptListener {
+  /** Response headers arrived (not trailers-only): gRFC A6 commits the call to this attempt. */
+  onHeaders(): void;
+  onEnd(end: AttemptEnd): void;
+}
+
+/** A running attempt. */
+export interface AttemptControl {
+  /** Ends the attempt with CANCELLED (RST_STREAM CANCEL on the wire); `onEnd` still fires once. Idempotent. */
+  cancel(): void;
+}
+
+/** The wire to one upstream: connections, name resolution, load balancing, keepalive, TLS. */
+export interface Transport {
+  /**
+   * Starts one attempt of `path` (`/pkg.Service/Method`) with `metadata` (sent as this attempt's headers;
+   * the caller gives each attempt its own copy when it differs) and the serialised `message`.
+   * Waits for a READY connection while the upstream is connecting, fails at once with UNAVAILABLE while it
+   * is in TRANSIENT_FAILURE (gRPC wait-for-ready off), and ends with DEADLINE_EXCEEDED at `deadline`
+   * (epoch ms; also sent as `grpc-timeout`). Never throws; every failure is an `onEnd`.
+   */
+  start(path: string, metadata: Metadata, message: Buffer, deadline: number, listener: AttemptListener): AttemptControl;
+  /** The aggregated state of the upstream's connections; `connect` asks an IDLE transport to connect. */
+  connectivity(connect: boolean): Connectivity;
+  /** Closes every connection; attempts still running end with UNAVAILABLE. Idempotent. */
+  close(): void;
+}
