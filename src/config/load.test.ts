@@ -49,7 +49,7 @@ const DEFAULTS: Config = {
     retryThrottleMaxTokens: 10, retryThrottleTokenRatio: 0.1,
     keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 3000, keepalivePermitWithoutCalls: true,
     maxSendBytes: 4 * 1024 * 1024, maxReceiveBytes: 4 * 1024 * 1024,
-    reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000, loadBalancing: 'round_robin', channelOptions: {},
+    reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000, loadBalancing: 'round_robin', transport: 'auto', channelOptions: {},
     breakerEnabled: true, breakerConsecutiveFailures: 5, breakerFailureRatio: 0.5, breakerWindowMs: 10_000,
     breakerMinimumCalls: 20, breakerOpenMs: 5000, breakerHalfOpenProbes: 1,
     bulkheadMaxConcurrent: 256, bulkheadMaxQueue: 64,

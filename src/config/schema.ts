@@ -353,6 +353,8 @@ export const SCHEMA = {
       help: 'longest delay between reconnection attempts' }),
     loadBalancing: setting({ kind: choice('POLICY', ['round_robin', 'pick_first'] as const), default: 'round_robin' as 'round_robin' | 'pick_first', flag: 'load-balancing', env: 'ATTACHE_LOAD_BALANCING', yaml: 'loadBalancing',
       help: 'how calls spread over the addresses of a target (dns:/// or ipv4:a,b): round_robin, pick_first' }),
+    transport: setting({ kind: choice('TRANSPORT', ['auto', 'grpc-js'] as const), default: 'auto' as 'auto' | 'grpc-js', flag: 'upstream-transport', env: 'ATTACHE_UPSTREAM_TRANSPORT', yaml: 'transport',
+      help: 'the gRPC client: auto (attache\'s lean HTTP/2 client for host:port, dns:, ipv4:, ipv6: and unix: targets; grpc-js for other targets, with channelOptions or a proxy variable set) or grpc-js (always)' }),
     channelOptions: setting({ kind: channelOptions, default: {}, yaml: 'channelOptions',
       help: 'raw grpc-js channel options (a checked list; see README "Resilience")' }),
     breakerEnabled: setting({ kind: bool, default: true, flag: 'breaker', env: 'ATTACHE_BREAKER', yaml: 'breaker.enabled',

@@ -20,6 +20,7 @@ import { createGuard, type Guard } from './guard.js';
 import type { MethodPolicy, OutboundSettings } from './policy.js';
 import type { UpstreamPlan } from './service-config.js';
 import { watchTls, type TlsSource } from './tls.js';
+import type { Connectivity } from './transport.js';
 
 /** What a call needs from its route. */
 export interface CallTarget {
@@ -36,9 +37,7 @@ export interface Upstream {
   /** Starts a unary call on the current channel. Never throws: a closed channel gives an UNAVAILABLE outcome. */
   call(route: CallTarget, request: Uint8Array, metadata: grpc.Metadata, timeoutMs: number): RunningCall;
   /** The current channel's state; `connect` asks an idle channel to connect. */
-  connectivity(connect: boolean): grpc.connectivityState;
-  /** The client new calls use (changes when certificates rotate). */
-  client(): grpc.Client;
+  connectivity(connect: boolean): Connectivity;
 }
 
 /** The upstreams of one snapshot. */
@@ -149,8 +148,7 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
         });
         return running;
       },
-      connectivity: (connect) => current.client.getChannel().getConnectivityState(connect),
-      client: () => current.client,
+      connectivity: (connect) => grpc.connectivityState[current.client.getChannel().getConnectivityState(connect)] as Connectivity,
       close() {
         tls?.close();
         current.client.close();
@@ -166,7 +164,7 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
     states: () =>
       all.map((u) => ({
         upstream: u.plan.policy.tls !== undefined ? `grpcs://${u.plan.policy.target}` : u.plan.policy.target,
-        state: grpc.connectivityState[u.connectivity(false)],
+        state: u.connectivity(false),
         circuit: u.plan.policy.breaker === undefined ? undefined : CIRCUIT_NAMES[u.guard.breakerState()],
       })),
     close() {

@@ -11,7 +11,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import type { Upstreams } from './channels.js';
+import type { CallTarget, Upstreams } from './channels.js';
+import type { UpstreamPolicy } from './policy.js';
 
 export type ReadinessPolicy = 'ignore' | 'channel' | 'health';
 
@@ -35,6 +36,11 @@ export interface ReadinessOptions {
 }
 
 const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+
+/** The health check as a call target of upstream `upstream`: safe, no retries or hedging of attache's own. */
+function healthTarget(upstream: UpstreamPolicy): CallTarget {
+  return { grpcPath: HEALTH_CHECK_PATH, policy: { safe: true, retry: undefined, hedging: undefined, upstream } };
+}
 /** grpc.health.v1.HealthCheckResponse.ServingStatus. */
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] as const;
 
@@ -45,19 +51,22 @@ function encodeHealthRequest(service: string): Buffer {
   return Buffer.from(w.finish());
 }
 
-/** HealthCheckResponse {ServingStatus status = 1} → the status name. */
-function decodeHealthResponse(bytes: Buffer): string {
-  const r = protobuf.Reader.create(bytes);
-  let status = 0;
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag === 8) status = r.int32();
-    else r.skipType(tag & 7);
+/** HealthCheckResponse {ServingStatus status = 1} → the status name; malformed bytes → a word saying so. */
+function healthStatusOf(bytes: Buffer): string {
+  try {
+    const r = protobuf.Reader.create(bytes);
+    let status = 0;
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag === 8) status = r.int32();
+      else r.skipType(tag & 7);
+    }
+    return SERVING_STATUS[status] ?? `UNKNOWN(${status})`;
+  } catch {
+    return 'MALFORMED_RESPONSE';
   }
-  return SERVING_STATUS[status] ?? `UNKNOWN(${status})`;
 }
 
-const identity = (b: Buffer): Buffer => b;
 
 /** Starts tracking readiness of `upstreams` per `o`. */
 export function createReadiness(upstreams: Upstreams, o: ReadinessOptions): UpstreamReadiness {
@@ -70,8 +79,8 @@ export function createReadiness(upstreams: Upstreams, o: ReadinessOptions): Upst
         let ready = true;
         for (const u of upstreams.list()) {
           const s = u.connectivity(true);
-          states[u.key] = grpc.connectivityState[s];
-          if (s !== grpc.connectivityState.READY) ready = false;
+          states[u.key] = s;
+          if (s !== 'READY') ready = false;
         }
         return { ready, upstreams: states };
       },
@@ -86,16 +95,14 @@ export function createReadiness(upstreams: Upstreams, o: ReadinessOptions): Upst
     for (const u of upstreams.list()) {
       if (pending.has(u.key)) continue;
       pending.add(u.key);
-      const deadline = Date.now() + Math.min(o.intervalMs, 5000);
-      try {
-        u.client().makeUnaryRequest(HEALTH_CHECK_PATH, identity, identity, request, new grpc.Metadata(), { deadline }, (err, value) => {
-          pending.delete(u.key);
-          status.set(u.key, err ? `${grpc.status[err.code] ?? err.code}: ${err.details}` : decodeHealthResponse(value ?? Buffer.alloc(0)));
-        });
-      } catch (err) {
+      const timeoutMs = Math.min(o.intervalMs, 5000);
+      // Through the upstream's own call path (its transport; not its breaker or bulkhead, which count
+      // user calls), with no per-method retry policy of attache's own.
+      void u.call(healthTarget(u.plan.policy), request, new grpc.Metadata(), timeoutMs).done.then((outcome) => {
         pending.delete(u.key);
-        status.set(u.key, `error: ${err instanceof Error ? err.message : String(err)}`);
-      }
+        const err = outcome.error;
+        status.set(u.key, err ? `${grpc.status[err.code] ?? err.code}: ${err.details}` : healthStatusOf(outcome.response ?? Buffer.alloc(0)));
+      });
     }
   };
   check();
