@@ -12,7 +12,8 @@
 // started by this script and stopped by PID. Only 127.0.0.1 is used, on ports the OS picks.
 //
 // Options: --duration S (5) --warmup S (2) --levels 1,16,64 --methods get,post
-//          --subjects attache,baseline,direct (also: attache-w2 = attache --workers 2)
+//          --subjects attache,baseline,direct (also: attache-w2 = attache --workers 2, attache-grpcjs = attache
+//          --upstream-transport grpc-js, the upstream client it used before its own HTTP/2 transport)
 //          --attache-args "..." (appended to attache's flags) --attache-node-args "..." (node flags, e.g. V8's)
 //          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
 //          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
@@ -36,7 +37,7 @@ const REF_DIST = arg('ref-dist', '');
 const ROUNDS = Number(arg('rounds', '1'));
 const MAX_REQUESTS = 2_000_000;
 const OUT = arg('out', path.join(REPO_DIR, '.bench-out', `results-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
-for (const s of SUBJECTS) if (!['attache', 'attache-w2', 'ref', 'baseline', 'direct'].includes(s)) throw new Error(`unknown subject ${s}`);
+for (const s of SUBJECTS) if (!['attache', 'attache-w2', 'attache-grpcjs', 'ref', 'baseline', 'direct'].includes(s)) throw new Error(`unknown subject ${s}`);
 if (!(ROUNDS >= 1 && ROUNDS <= 9)) throw new Error('--rounds must be in 1..9');
 if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0, 60]');
 for (const c of LEVELS) if (!(c >= 1 && c <= 256)) throw new Error('--levels must be in 1..256');
@@ -205,6 +206,7 @@ async function main() {
   for (const name of SUBJECTS) {
     if (name === 'attache') subjects.push(await startAttache(name, upstream, []));
     else if (name === 'attache-w2') subjects.push(await startAttache(name, upstream, ['--workers', '2']));
+    else if (name === 'attache-grpcjs') subjects.push(await startAttache(name, upstream, ['--upstream-transport', 'grpc-js']));
     else if (name === 'ref') subjects.push(await startAttache(name, upstream, [], REF_DIST, []));
     else if (name === 'baseline') subjects.push(await startBaseline(upstream));
     else subjects.push({ name, kind: 'direct' });
@@ -287,7 +289,7 @@ async function main() {
   lines.push('', '| method | conc | subject | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | backend CPU µs/req | errors |', '|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) lines.push(`| ${r.method} | ${r.conc} | ${r.subject} | ${f0(r.rps)} | ${r.rps_range} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f0(r.cpu_us_per_req)} | ${f0(r.peak_rss_mib)} | ${f0(r.backend_us_per_req)} | ${r.errors} |`);
   const pairs = [];
-  for (const a of ['attache', 'attache-w2']) for (const b of ['ref', 'baseline', 'direct']) if (SUBJECTS.includes(a) && SUBJECTS.includes(b)) pairs.push([a, b]);
+  for (const a of ['attache', 'attache-w2']) for (const b of ['ref', 'attache-grpcjs', 'baseline', 'direct']) if (SUBJECTS.includes(a) && SUBJECTS.includes(b)) pairs.push([a, b]);
   if (pairs.length > 0) {
     lines.push('', 'Ratios, each taken within a round and then the median over rounds (lowest–highest round in brackets); req/s: above 1 is better for the first; p50, p99, CPU/req: below 1 is better:', '');
     lines.push('| method | conc | pair | req/s | p50 | p99 | CPU/req |', '|---|---:|---|---:|---:|---:|---:|');
