@@ -1,0 +1,111 @@
+/**
+ * An upstream's calls on a grpc-js channel: for targets the lean transport does not handle (`xds:`, …), with
+ * raw grpc-js `channelOptions`, behind an HTTP proxy, or with `--upstream-transport grpc-js`.
+ *
+ * grpc-js does retries, hedging, keepalive, reconnection and load balancing itself; the channel is given:
+ * - the service config built at load time (service-config.ts: per-method retry/hedging, retry throttling,
+ *   the load-balancing policy), with DNS TXT service config turned off so only ours applies;
+ * - keepalive per gRFC A8 (time, timeout, permit without calls). grpc-js honours a server's GOAWAY
+ *   `too_many_pings` by doubling its keepalive time (subchannel.ts), the back-off A8 asks clients for;
+ * - message size limits, reconnect backoff (gRPC connection-backoff.md), and the pass-through options;
+ * - its own subchannel pool, so its connections are its own and close with it.
+ *
+ * Certificate rotation builds a new channel for new calls; the old one closes once its calls have finished.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { Code } from '../status/status.js';
+import { callWithPerTryTimeout } from './attempts.js';
+import { callUnary, type RunningCall, type UnaryOutcome } from './call.js';
+import type { UpstreamEvents, Wire } from './channels.js';
+import type { OutboundSettings } from './policy.js';
+import type { UpstreamPlan } from './service-config.js';
+import { watchTls, type TlsSource } from './tls.js';
+import type { Connectivity } from './transport.js';
+
+/** Channel options from the settings and the plan. */
+export function channelOptions(plan: UpstreamPlan, s: OutboundSettings): grpc.ChannelOptions {
+  const serverName = plan.policy.tls?.serverName;
+  return {
+    'grpc.service_config': plan.serviceConfigJson,
+    'grpc.service_config_disable_resolution': 1,
+    // channelz keeps per-call bookkeeping we do not expose; it costs CPU on every call.
+    'grpc.enable_channelz': 0,
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.keepalive_time_ms': s.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': s.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': s.keepalivePermitWithoutCalls ? 1 : 0,
+    'grpc.max_send_message_length': s.maxSendBytes,
+    'grpc.max_receive_message_length': s.maxReceiveBytes,
+    'grpc.initial_reconnect_backoff_ms': s.reconnectInitialBackoffMs,
+    'grpc.max_reconnect_backoff_ms': s.reconnectMaxBackoffMs,
+    ...(serverName !== undefined ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
+    ...s.channelOptions,
+  };
+}
+
+/** A channel and the calls still running on it. */
+interface Generation {
+  readonly client: grpc.Client;
+  inflight: number;
+  retired: boolean;
+}
+
+function failedCall(message: string): RunningCall {
+  const error = Object.assign(new Error(message), { code: Code.UNAVAILABLE, details: message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+  const outcome: UnaryOutcome = { response: undefined, error, headers: undefined, trailers: undefined };
+  return { cancel: () => undefined, done: Promise.resolve(outcome) };
+}
+
+/**
+ * The grpc-js wire of one upstream. The channel connects on its first call, or when readiness asks.
+ * @throws Error when a grpcs:// upstream's certificate files cannot be read (they were checked at load time)
+ */
+export function createGrpcJsWire(key: string, plan: UpstreamPlan, s: OutboundSettings, events: UpstreamEvents): Wire {
+  const options = channelOptions(plan, s);
+  const target = plan.policy.target;
+  let tls: TlsSource | undefined;
+  let current: Generation;
+  const retire = (g: Generation): void => {
+    g.retired = true;
+    if (g.inflight === 0) g.client.close();
+  };
+  if (plan.policy.tls !== undefined) {
+    tls = watchTls(
+      plan.policy.tls,
+      s.tlsReloadMs,
+      (creds) => {
+        const old = current;
+        current = { client: new grpc.Client(target, creds, options), inflight: 0, retired: false };
+        retire(old);
+        events.tlsRotated?.(key);
+      },
+      (err) => events.tlsError?.(key, err),
+    );
+  }
+  current = { client: new grpc.Client(target, tls?.credentials ?? grpc.credentials.createInsecure(), options), inflight: 0, retired: false };
+  return {
+    call(route, request, metadata, timeoutMs) {
+      const g = current;
+      let running: RunningCall;
+      try {
+        const retry = route.policy.retry;
+        running =
+          retry?.perTryTimeoutMs !== undefined
+            ? callWithPerTryTimeout((ms) => callUnary(g.client, route.grpcPath, request, metadata, ms), { ...retry, perTryTimeoutMs: retry.perTryTimeoutMs }, timeoutMs)
+            : callUnary(g.client, route.grpcPath, request, metadata, timeoutMs);
+      } catch (err) {
+        return failedCall(`the channel to ${key} is closed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      g.inflight++;
+      void running.done.then(() => {
+        if (--g.inflight === 0 && g.retired) g.client.close();
+      });
+      return running;
+    },
+    connectivity: (connect) => grpc.connectivityState[current.client.getChannel().getConnectivityState(connect)] as Connectivity,
+    close() {
+      tls?.close();
+      current.client.close();
+    },
+  };
+}
