@@ -49,6 +49,8 @@ interface FieldReader {
   readonly read: ValueReader;
   /** The name is also a member of Object.prototype (`constructor`, `__proto__`, `toString`, …). */
   readonly inherited: boolean;
+  /** This field's bit in a per-object "already set" mask, or 0 for the 32nd field on (tested on the Msg). */
+  readonly bit: number;
 }
 
 /** @private The compiled readers of one codec instance. */
@@ -244,10 +246,17 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
 
   const compileFields = (type: Type): FieldsReader => {
     const table = new Map<string, FieldReader>();
-    const entries = type.fieldsArray.map((f) => {
+    const entries = type.fieldsArray.map((f, i) => {
       const oneof = f.partOf !== null && !f.partOf.name.startsWith('_') ? f.partOf.name : undefined;
       // Names that Object.prototype also has need an own-property test; others a cheaper load.
-      const entry: FieldReader = { name: f.name, oneof, read: fieldReader(f), inherited: f.name in Object.prototype };
+      const entry: FieldReader = {
+        name: f.name,
+        oneof,
+        read: fieldReader(f),
+        inherited: f.name in Object.prototype,
+        // A bit test instead of a property load per key: the loads are megamorphic (every field name).
+        bit: i < 31 ? 1 << i : 0,
+      };
       return [f, entry] as const;
     });
     for (const [f, entry] of entries) table.set(jsonNameOf(f), entry);
@@ -259,6 +268,7 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
       checkDepth(depth, opts);
       const msg: Msg = {};
       let oneofs: Map<string, string> | undefined;
+      let seen = 0;
       let key = '';
       try {
         // for-in, not Object.keys: no array per object. The inputs are JSON objects (from parseJson or
@@ -271,9 +281,10 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
           }
           const value = f.read(json[key], opts, depth + 1);
           if (value === undefined) continue;
-          if (f.inherited ? hasOwn(msg, f.name) : msg[f.name] !== undefined) {
+          if (f.bit !== 0 ? (seen & f.bit) !== 0 : f.inherited ? hasOwn(msg, f.name) : msg[f.name] !== undefined) {
             fail(`field ${f.name} is given twice (by its JSON name and its proto name)`);
           }
+          seen |= f.bit;
           if (f.oneof !== undefined) {
             oneofs ??= new Map();
             const other = oneofs.get(f.oneof);
@@ -324,10 +335,9 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
       }
       case WKT.any:
         return anyReader(fieldName(type, 1), fieldName(type, 2));
-      default: {
-        const fields = fieldsReader(type);
-        return (json, opts, depth) => fields(json, opts, depth);
-      }
+      default:
+        // The fields reader itself (its optional `skip` stays unset): one call less per message.
+        return fieldsReader(type);
     }
   };
 

@@ -60,8 +60,17 @@ function bodyToMessage(codec: JsonCodec, route: Route, bodyText: string | undefi
   const json = parseJson(bodyText, route.readOptions.maxDepth);
   if (body.kind === 'all') return codec.messageFromJson(route.requestType, json, route.readOptions, '');
   const msg: Msg = {};
-  msg[body.field.name] = codec.fieldFromJson(body.field, json, route.readOptions, jsonNameOf(body.field));
+  msg[body.field.name] = codec.fieldFromJson(body.field, json, route.readOptions, bodyPath(body.field));
   return msg;
+}
+
+/**
+ * The JSON name of the body field, which prefixes error paths. Most body fields are one word without a
+ * json_name option, whose JSON name is the proto name itself (lowerCamel only acts on underscores), so
+ * the per-request camel-casing (about 0.1 µs) is skipped for them.
+ */
+function bodyPath(field: protobuf.Field): string {
+  return field.name.indexOf('_') < 0 && field.options?.['json_name'] === undefined ? field.name : jsonNameOf(field);
 }
 
 function isBlank(s: string): boolean {
