@@ -27,7 +27,7 @@ import { UNMATCHED_ROUTE, type Metrics } from '../ops/metrics.js';
 import type { Route } from '../routing/routes.js';
 import { Code, codeName } from '../status/status.js';
 import type { AttemptSpans } from './attempt-spans.js';
-import type { AccessLogLine } from './logging.js';
+import { accessLogWriter, type AccessLogLine } from './logging.js';
 import { extractContext, injectContext, type Tracing } from './tracing.js';
 
 /** The metadata key grpc-js adds to the answer of a retried call (gRFC A6). */
@@ -54,6 +54,8 @@ export interface Telemetry {
   readonly metrics: Metrics;
   /** Writes the access-log lines (info level). */
   readonly logger: Logger;
+  /** Writes one access-log line to `logger`, as `logger.info(line, 'request')` would (logging.ts). */
+  readonly accessLog: (line: AccessLogLine) => void;
   /** Per-route label values, computed once per route (template strings, span names). */
   readonly labels: WeakMap<Route, RouteLabels>;
   /** One span per attempt, when spans are recorded (attempt-spans.ts); undefined otherwise. */
@@ -73,7 +75,7 @@ export interface RouteLabels {
 
 /** Builds the Telemetry of one instance. */
 export function createTelemetry(tracing: Tracing, metrics: Metrics, logger: Logger, attempts?: AttemptSpans): Telemetry {
-  return Object.freeze({ tracing, metrics, logger, labels: new WeakMap<Route, RouteLabels>(), attempts });
+  return Object.freeze({ tracing, metrics, logger, accessLog: accessLogWriter(logger), labels: new WeakMap<Route, RouteLabels>(), attempts });
 }
 
 function labelsOf(t: Telemetry, route: Route): RouteLabels {
@@ -288,7 +290,7 @@ export function endExchange(t: Telemetry, ex: Exchange, answer: ExchangeAnswer):
       bytesIn: ex.bytesIn,
       bytesOut: Buffer.byteLength(answer.body),
     };
-    t.logger.info(line, 'request');
+    t.accessLog(line);
   }
 }
 
