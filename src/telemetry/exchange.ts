@@ -27,7 +27,7 @@ import { UNMATCHED_ROUTE, type Metrics } from '../ops/metrics.js';
 import type { Route } from '../routing/routes.js';
 import { Code, codeName } from '../status/status.js';
 import type { AttemptSpans } from './attempt-spans.js';
-import type { AccessLogLine } from './logging.js';
+import { accessLogWriter, type AccessLogLine } from './logging.js';
 import { extractContext, injectContext, type Tracing } from './tracing.js';
 
 /** The metadata key grpc-js adds to the answer of a retried call (gRFC A6). */
@@ -54,6 +54,8 @@ export interface Telemetry {
   readonly metrics: Metrics;
   /** Writes the access-log lines (info level). */
   readonly logger: Logger;
+  /** Writes one access-log line to `logger`, as `logger.info(line, 'request')` would (logging.ts). */
+  readonly accessLog: (line: AccessLogLine) => void;
   /** Per-route label values, computed once per route (template strings, span names). */
   readonly labels: WeakMap<Route, RouteLabels>;
   /** One span per attempt, when spans are recorded (attempt-spans.ts); undefined otherwise. */
@@ -73,7 +75,7 @@ export interface RouteLabels {
 
 /** Builds the Telemetry of one instance. */
 export function createTelemetry(tracing: Tracing, metrics: Metrics, logger: Logger, attempts?: AttemptSpans): Telemetry {
-  return Object.freeze({ tracing, metrics, logger, labels: new WeakMap<Route, RouteLabels>(), attempts });
+  return Object.freeze({ tracing, metrics, logger, accessLog: accessLogWriter(logger), labels: new WeakMap<Route, RouteLabels>(), attempts });
 }
 
 function labelsOf(t: Telemetry, route: Route): RouteLabels {
@@ -130,6 +132,10 @@ export interface ExchangeAnswer {
 
 const secondsSince = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e9;
 
+/** Span options when spans are not recorded (propagation only): the kind, no attributes. */
+const SERVER_SPAN_UNRECORDED = Object.freeze({ kind: SpanKind.SERVER });
+const CLIENT_SPAN_UNRECORDED = Object.freeze({ kind: SpanKind.CLIENT });
+
 /** Starts an exchange: in-flight +1, the trace context extracted, the server span started. Never throws. */
 export function beginExchange(t: Telemetry, req: ExchangeRequest): Exchange {
   t.metrics.inFlight(1);
@@ -139,9 +145,14 @@ export function beginExchange(t: Telemetry, req: ExchangeRequest): Exchange {
   let context = ROOT_CONTEXT;
   if (t.tracing.enabled) {
     const parent = extractContext(t.tracing, req.headers);
+    // Propagation only (no exporter): the span exists for its ids and the sampler's decision, which reach
+    // the upstream and the access line; attributes, names and statuses would be seen by nobody, so they are
+    // not built (SERVER_SPAN_UNRECORDED), here and in the four functions below.
     span = t.tracing.tracer.startSpan(
       req.method,
-      { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: req.method, [ATTR.urlPath]: path, [ATTR.requestId]: req.requestId } },
+      t.tracing.recording
+        ? { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: req.method, [ATTR.urlPath]: path, [ATTR.requestId]: req.requestId } }
+        : SERVER_SPAN_UNRECORDED,
       parent,
     );
     context = trace.setSpan(parent, span);
@@ -164,7 +175,7 @@ export function beginExchange(t: Telemetry, req: ExchangeRequest): Exchange {
 export function exchangeRouted(t: Telemetry, ex: Exchange, route: Route): void {
   const l = labelsOf(t, route);
   ex.labels = l;
-  if (ex.span !== undefined) {
+  if (ex.span !== undefined && t.tracing.recording) {
     ex.span.updateName(l.serverSpanName);
     ex.span.setAttribute(ATTR.httpRoute, l.template);
   }
@@ -185,11 +196,17 @@ export function startUpstream(t: Telemetry, ex: Exchange, md: Metadata): Upstrea
   let span: Span | undefined;
   if (t.tracing.enabled && ex.labels !== undefined) {
     const l = ex.labels;
-    const attributes = { [ATTR.rpcSystem]: 'grpc', [ATTR.rpcService]: l.service, [ATTR.rpcMethod]: l.method, [ATTR.serverAddress]: l.upstream };
-    span = t.tracing.tracer.startSpan(l.grpcMethod, { kind: t.attempts === undefined ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes }, ex.context);
-    const ctx = trace.setSpan(ex.context, span);
-    injectContext(t.tracing, ctx, md);
-    t.attempts?.callStarted(span, ctx, l.grpcMethod, attributes);
+    if (t.tracing.recording) {
+      const attributes = { [ATTR.rpcSystem]: 'grpc', [ATTR.rpcService]: l.service, [ATTR.rpcMethod]: l.method, [ATTR.serverAddress]: l.upstream };
+      span = t.tracing.tracer.startSpan(l.grpcMethod, { kind: t.attempts === undefined ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes }, ex.context);
+      const ctx = trace.setSpan(ex.context, span);
+      injectContext(t.tracing, ctx, md);
+      t.attempts?.callStarted(span, ctx, l.grpcMethod, attributes);
+    } else {
+      // attempts (attempt-spans.ts) exist only when spans are recorded.
+      span = t.tracing.tracer.startSpan(l.grpcMethod, CLIENT_SPAN_UNRECORDED, ex.context);
+      injectContext(t.tracing, trace.setSpan(ex.context, span), md);
+    }
   }
   return { startNs: process.hrtime.bigint(), span };
 }
@@ -223,10 +240,12 @@ export function endUpstream(t: Telemetry, ex: Exchange, call: UpstreamCall, r: U
   if (l !== undefined) t.metrics.observeUpstream({ grpcMethod: l.grpcMethod, upstream: l.upstream, grpcCode: codeName(r.code as Code), seconds, attempts });
   const span = call.span;
   if (span !== undefined) {
-    t.attempts?.callEnded(span);
-    span.setAttribute(ATTR.rpcGrpcStatus, r.code);
-    span.setAttribute(ATTR.attempts, attempts);
-    if (r.code !== Code.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: r.details ?? codeName(r.code as Code) });
+    if (t.tracing.recording) {
+      t.attempts?.callEnded(span);
+      span.setAttribute(ATTR.rpcGrpcStatus, r.code);
+      span.setAttribute(ATTR.attempts, attempts);
+      if (r.code !== Code.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: r.details ?? codeName(r.code as Code) });
+    }
     span.end();
   }
 }
@@ -247,8 +266,10 @@ export function endExchange(t: Telemetry, ex: Exchange, answer: ExchangeAnswer):
   });
   const sc = ex.span?.spanContext();
   if (ex.span !== undefined) {
-    ex.span.setAttribute(ATTR.httpStatus, answer.status);
-    if (answer.status >= 500) ex.span.setStatus({ code: SpanStatusCode.ERROR });
+    if (t.tracing.recording) {
+      ex.span.setAttribute(ATTR.httpStatus, answer.status);
+      if (answer.status >= 500) ex.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
     ex.span.end();
   }
   if (t.logger.isLevelEnabled('info')) {
@@ -269,7 +290,7 @@ export function endExchange(t: Telemetry, ex: Exchange, answer: ExchangeAnswer):
       bytesIn: ex.bytesIn,
       bytesOut: Buffer.byteLength(answer.body),
     };
-    t.logger.info(line, 'request');
+    t.accessLog(line);
   }
 }
 
