@@ -28,7 +28,7 @@
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
 import type { Metadata } from '@grpc/grpc-js';
-import { registerAttemptObserver, type AttemptHandle } from '../upstream/attempt-lb.js';
+import { registerAttemptObserver, type AttemptHandle, type AttemptObserver } from '../upstream/attempt-lb.js';
 import type { UpstreamPlan } from '../upstream/service-config.js';
 import { Code, codeName } from '../status/status.js';
 import { injectContext, type Tracing } from './tracing.js';
@@ -50,7 +50,9 @@ export const metadataGetter: TextMapGetter<Metadata> = {
 
 /** The attempt spans of one attache instance. */
 export interface AttemptSpans {
-  /** The same plans, their service config wrapping the chosen policy in `attache_attempts`. */
+  /** Sees each attempt of the lean transport's calls (h2/transport.ts calls it at pick time, per attempt). */
+  readonly observer: AttemptObserver;
+  /** The same plans, their service config wrapping the chosen policy in `attache_attempts` (grpc-js wires). */
   wrapPlans(plans: ReadonlyMap<string, UpstreamPlan>): ReadonlyMap<string, UpstreamPlan>;
   /**
    * The call whose span is `span` may now start attempts: they become children of `ctx` (the context
@@ -84,7 +86,7 @@ function peerAttributes(peer: string | undefined): Attributes {
 export function createAttemptSpans(tracing: Tracing): AttemptSpans | undefined {
   if (!tracing.enabled || !tracing.recording || tracing.propagator.fields().length === 0) return undefined;
   const calls = new Map<string, CallEntry>();
-  const registration = registerAttemptObserver({
+  const observer: AttemptObserver = {
     attempt(md, peer): AttemptHandle | undefined {
       const sc = trace.getSpanContext(tracing.propagator.extract(ROOT_CONTEXT, md, metadataGetter));
       const call = sc === undefined ? undefined : calls.get(sc.spanId);
@@ -104,8 +106,10 @@ export function createAttemptSpans(tracing: Tracing): AttemptSpans | undefined {
         },
       };
     },
-  });
+  };
+  const registration = registerAttemptObserver(observer);
   return {
+    observer,
     wrapPlans(plans) {
       const out = new Map<string, UpstreamPlan>();
       for (const [key, plan] of plans) {
