@@ -168,6 +168,14 @@ describe('hand-made wire bytes (what protobufjs never writes)', () => {
     ['map entry with value before key, and no value', Everything, wire((w) => w.uint32(tag(31, 2)).fork().uint32(tag(2, 2)).string('v').uint32(tag(1, 0)).int32(-3).ldelim().uint32(tag(35, 2)).fork().uint32(tag(1, 2)).string('m').ldelim().uint32(tag(36, 2)).fork().ldelim())],
     ['map entry without a key (non-64-bit keys)', Everything, wire((w) => w.uint32(tag(30, 2)).fork().ldelim().uint32(tag(34, 2)).fork().uint32(tag(2, 2)).string('f').ldelim().uint32(tag(37, 2)).fork().ldelim())],
     ['int64-keyed map entry without a key (binary.ts garbles it; left to it)', Everything, wire((w) => w.uint32(tag(32, 2)).fork().uint32(tag(2, 2)).string('x').ldelim())],
+    ['map key order: digits first, repeats keep their first place, __proto__', Everything, wire((w) => {
+      for (const [k, v] of [['b', '1'], ['10', '2'], ['a', '3'], ['2', '4'], ['b', '5'], ['__proto__', '6'], ['-1', '7']]) w.uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string(k!).uint32(tag(2, 2)).string(v!).ldelim();
+      return w;
+    })],
+    ['large map with repeated keys (past the pairwise check)', Everything, wire((w) => {
+      for (let i = 0; i < 40; i++) w.uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string(`k${i % 23}`).uint32(tag(2, 2)).string(String(i)).ldelim();
+      return w;
+    })],
     ['map entry with unknown fields', Everything, wire((w) => w.uint32(tag(30, 2)).fork().uint32(tag(9, 0)).int32(1).uint32(tag(1, 2)).string('k').uint32(tag(9, 2)).string('zz').uint32(tag(2, 2)).string('v').ldelim())],
     ['unknown fields of every wire type', Everything, wire((w) => w.uint32(tag(1000, 0)).int64(-1).uint32(tag(1001, 1)).fixed64(1).uint32(tag(1002, 2)).string('junk').uint32(tag(1003, 5)).fixed32(3).uint32(tag(1004, 3)).uint32(tag(1, 0)).int32(1).uint32(tag(2, 3)).uint32(tag(2, 4)).uint32(tag(1004, 4)).uint32(tag(3, 0)).int32(9))],
     ['unknown fields inside nested messages and Timestamp', Everything, wire((w) => w.uint32(tag(17, 2)).fork().uint32(tag(99, 2)).string('u').uint32(tag(1, 2)).string('n').ldelim().uint32(tag(70, 2)).fork().uint32(tag(5, 0)).int32(1).uint32(tag(1, 0)).int64(60).ldelim())],

@@ -512,22 +512,55 @@ const enum Slot {
   Map,
 }
 
-/** A map's entries so far: key (its string form, as protobufjs keys the decoded object) → value JSON. */
-type MapSlot = Record<string, string>;
+/** A map's entries in wire order: keys as the decoded object's property names, values as JSON text. */
+interface MapSlot {
+  readonly keys: string[];
+  readonly values: string[];
+}
 /** Per field of the message being read: its JSON so far (elements joined by commas for repeated fields). */
 type Slots = Array<string | MapSlot | undefined>;
 /** Reads one occurrence of a field (its tag already read) into `slots`. */
 type Handler = (cur: Cursor, wireType: number, slots: Slots, depth: number) => void;
 
-/** Writes the entries of a map slot in the decoded object's key order, as write.ts's map writer does. */
+/**
+ * Writes a map's entries in the order write.ts sees them: the key order of the JavaScript object protobufjs
+ * decodes into (array-index keys first, ascending; then first-insertion order; a repeated key keeps its
+ * first place and takes its last value). Small maps whose keys are neither repeated nor start with a digit
+ * are already in that order and are written straight from the arrays; the others go through an object.
+ */
 function mapText(map: MapSlot): string {
+  const { keys, values } = map;
   let out = '';
   let sep = '';
-  for (const k of Object.keys(map)) {
-    out += `${sep}${jsonString(k)}:${map[k]!}`;
-    sep = ',';
+  if (inObjectOrder(keys)) {
+    for (let i = 0; i < keys.length; i++) {
+      out += sep + jsonString(keys[i]!) + ':' + values[i]!;
+      sep = ',';
+    }
+  } else {
+    const obj = Object.create(null) as Record<string, string>; // "__proto__" is a plain key, as in protobufjs
+    for (let i = 0; i < keys.length; i++) obj[keys[i]!] = values[i]!;
+    for (const k of Object.keys(obj)) {
+      out += sep + jsonString(k) + ':' + obj[k]!;
+      sep = ',';
+    }
   }
   return `{${out}}`;
+}
+
+/** Up to this many entries, `inObjectOrder` compares keys pairwise; larger maps always use an object. */
+const SMALL_MAP = 16;
+
+/** Whether an object given `keys` in this order would list them in the same order, each once. */
+function inObjectOrder(keys: readonly string[]): boolean {
+  if (keys.length > SMALL_MAP) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const c = k.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39) return false; // may be an array index, which objects list first
+    for (let j = 0; j < i; j++) if (keys[j] === k) return false;
+  }
+  return true;
 }
 
 const INT64_KEYS: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
@@ -599,15 +632,20 @@ function needsDecoder(type: Type): boolean {
  * write and for the fallback) and binary codec (the two-pass path). Caches are Maps owned by the instance.
  */
 export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
-  const renders = new Map<Type, Array<Render | undefined>>();
-  const twoPassOnly = new Map<Type, boolean>();
+  /** Per type: whether it is left to decode + write whole, and its renderers by option-set key. */
+  const compiled = new Map<Type, { decoderOnly: boolean; byOpts: Array<Render | undefined> }>();
+
+  const entryOf = (type: Type): { decoderOnly: boolean; byOpts: Array<Render | undefined> } => {
+    let entry = compiled.get(type);
+    if (entry === undefined) {
+      entry = { decoderOnly: needsDecoder(type), byOpts: [] };
+      compiled.set(type, entry);
+    }
+    return entry;
+  };
 
   const renderOf = (type: Type, opts: WriteOptions, key: number): Render => {
-    let byOpts = renders.get(type);
-    if (byOpts === undefined) {
-      byOpts = [];
-      renders.set(type, byOpts);
-    }
+    const byOpts = entryOf(type).byOpts;
     let r = byOpts[key];
     if (r === undefined) {
       r = compileMessage(type, opts, key);
@@ -840,12 +878,13 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
       if (k === undefined) return bail();
       const text = v ?? missingValue(cur, depth);
       cur.len = outer;
-      let map = slots[i] as MapSlot | undefined;
+      const map = slots[i] as MapSlot | undefined;
       if (map === undefined) {
-        map = Object.create(null) as MapSlot; // "__proto__" is a plain key, as protobufjs's makeProp makes it
-        slots[i] = map;
+        slots[i] = { keys: [k], values: [text] };
+      } else {
+        map.keys.push(k);
+        map.values.push(text);
       }
-      map[k] = text;
     };
   };
 
@@ -960,14 +999,12 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
 
   return {
     bytesToJson(type, bytes, opts) {
-      let decoderOnly = twoPassOnly.get(type);
-      if (decoderOnly === undefined) {
-        decoderOnly = needsDecoder(type);
-        twoPassOnly.set(type, decoderOnly);
-      }
-      if (decoderOnly || !Buffer.isBuffer(bytes)) return twoPass(type, bytes, opts);
+      const entry = entryOf(type);
+      if (entry.decoderOnly || !Buffer.isBuffer(bytes)) return twoPass(type, bytes, opts);
+      const key = optionsKey(opts);
+      const render = entry.byOpts[key] ?? renderOf(type, opts, key);
       try {
-        return renderOf(type, opts, optionsKey(opts))(new Cursor(bytes, protobuf.Reader.recursionLimit), bytes.length, 0);
+        return render(new Cursor(bytes, protobuf.Reader.recursionLimit), bytes.length, 0);
       } catch (err) {
         if (err instanceof NotOnePass || err instanceof PathError) return twoPass(type, bytes, opts);
         throw err;
