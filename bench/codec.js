@@ -2,7 +2,7 @@
 //
 //   npm run bench:codec        (= npm run build && node bench/codec.js)
 //
-// attache side:    parseJson → messageFromJson → encode      and   decode → messageToJson
+// attache side:    parseJson → messageFromJson → encode      and   decode → messageToJson, or bytesToJson (one pass)
 // protobufjs side: JSON.parse → fromObject → encode           and   decode → toObject → JSON.stringify
 // The protobufjs side reads and writes its own plain-object JSON (proto field names, {seconds, nanos}
 // timestamps), which is not the proto3 JSON mapping; it is the baseline, not an equivalent.
@@ -99,6 +99,15 @@ function cases(name, type, jsonValue, warm, iters) {
     iters,
   );
   rows.push([`${name}: binary → JSON`, ...binToJson]);
+  // The response path's one-pass writer (JsonCodec.bytesToJson), against the same protobufjs baseline.
+  if (codec.bytesToJson(type, bin, DEFAULT_WRITE_OPTIONS) !== back) throw new Error(`${name}: one-pass output differs`);
+  const binToJsonOnePass = compare(
+    () => codec.bytesToJson(type, bin, DEFAULT_WRITE_OPTIONS),
+    () => JSON.stringify(type.toObject(type.decode(bin), TO_OBJECT)),
+    warm,
+    iters,
+  );
+  rows.push([`${name}: binary → JSON, one pass`, ...binToJsonOnePass]);
   return { rows, bytes: bin.length, text: attacheText.length };
 }
 

@@ -8,6 +8,7 @@ import { toCodecError } from './errors.js';
 import type { ReadOptions, WriteOptions } from './options.js';
 import { createTypeUrlResolver } from './descriptors.js';
 import { createReader } from './read.js';
+import { createWireJson } from './wire-json.js';
 import { createWriter } from './write.js';
 
 /** proto3 JSON ⇄ protobufjs plain objects ⇄ binary, for the message types of one Root. */
@@ -28,6 +29,12 @@ export interface JsonCodec {
   decode(type: protobuf.Type, bytes: Uint8Array): Msg;
   /** Msg → binary. */
   encode(type: protobuf.Type, msg: Msg): Uint8Array;
+  /**
+   * Binary → JSON text in one pass, without building a Msg: the same text as
+   * `messageToJson(type, decode(type, bytes), opts)` and the same CodecErrors (malformed bytes, values with
+   * no JSON form). The response path's common case.
+   */
+  bytesToJson(type: protobuf.Type, bytes: Uint8Array, opts: WriteOptions): string;
   /** Msg (from decode or messageFromJson) → JSON text. */
   messageToJson(type: protobuf.Type, msg: Msg, opts: WriteOptions): string;
   /** One field's value (for `response_body: "field"`) → JSON text; `undefined` → the field's default JSON. */
@@ -49,6 +56,7 @@ export function createJsonCodec(root: protobuf.Root): JsonCodec {
   const typeFromUrl = createTypeUrlResolver(root);
   const reader = createReader(typeFromUrl, binary);
   const writer = createWriter(typeFromUrl, binary);
+  const wire = createWireJson(writer, binary);
 
   /** Runs `f`, turning the internal PathError into a CodecError rooted at `at`. */
   const at = <T>(path: string, f: () => T): T => {
@@ -66,6 +74,7 @@ export function createJsonCodec(root: protobuf.Root): JsonCodec {
     mapKeyFromText: (field, text, path) => at(path, () => reader.mapKey(field, text)),
     decode: (type, bytes) => binary.decode(type, bytes),
     encode: (type, msg) => binary.encode(type, msg),
+    bytesToJson: (type, bytes, opts) => at('', () => wire.bytesToJson(type, bytes, opts)),
     messageToJson: (type, msg, opts) => at('', () => writer.message(type)(msg, opts, 1)),
     fieldToJson: (field, value, opts) => at('', () => writer.field(field, value, opts)),
     anyToJson: (typeUrl, value, opts) => at('', () => writer.any(typeUrl, value, opts, 1)),

@@ -193,10 +193,12 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
         write: (v, opts, depth) => {
           const map = v as Record<string, unknown>;
           let out = '';
+          let sep = ''; // hoisted separator: no per-entry test of `out` (RESULTS.md §8)
           let key = '';
           try {
             for (key of Object.keys(map)) {
-              out += `${out === '' ? '' : ','}${jsonString(key)}:${element(map[key], opts, depth)}`;
+              out += sep + jsonString(key) + ':' + element(map[key], opts, depth);
+              sep = ',';
             }
           } catch (err) {
             throw withSegment(err, entrySegment(key));
@@ -216,7 +218,8 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
           let out = '';
           let i = 0;
           try {
-            for (; i < arr.length; i++) out += `${i === 0 ? '' : ','}${element(arr[i], opts, depth)}`;
+            if (arr.length > 0) out = element(arr[0], opts, depth);
+            for (i = 1; i < arr.length; i++) out += ',' + element(arr[i], opts, depth);
           } catch (err) {
             throw withSegment(err, `[${i}]`);
           }
@@ -344,7 +347,11 @@ export function createWriter(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
       let out = '';
       let key = '';
       try {
-        for (key of Object.keys(fields)) out += `${out === '' ? '' : ','}${jsonString(key)}:${value(fields[key], opts, depth + 1)}`;
+        let sep = '';
+        for (key of Object.keys(fields)) {
+          out += sep + jsonString(key) + ':' + value(fields[key], opts, depth + 1);
+          sep = ',';
+        }
       } catch (err) {
         throw withSegment(err, entrySegment(key));
       }

@@ -195,7 +195,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   let body: string;
   try {
-    body = responseJson(snap.codec, route, snap.codec.decode(route.responseType, outcome.response));
+    body = responseJson(snap.codec, route, outcome.response);
   } catch (err) {
     if (err instanceof CodecError) {
       return errorAnswer(new RpcStatus(Code.INTERNAL, `upstream response could not be decoded as ${route.responseType.fullName.slice(1)}: ${err.description}`), rid, headers);
