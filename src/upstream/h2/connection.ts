@@ -89,9 +89,12 @@ export class Session {
 
   constructor(readonly h2: http2.ClientHttp2Session, readonly owner: Connection) {}
 
+  /** Takes no new streams and closes once its streams are done. */
+  retired = false;
+
   /** A stream of this session closed. */
   streamClosed(): void {
-    this.streams--;
+    if (--this.streams === 0 && this.retired) this.h2.close();
   }
 }
 
@@ -288,7 +291,10 @@ export class Connection {
   private retire(s: Session, why: string): void {
     s.lostReason ??= `Connection to ${this.peer} replaced (${why})`;
     this.detach(s);
-    s.h2.close();
+    s.retired = true;
+    // Closed only once idle: Node's close() sends GOAWAY at once, which servers answer by refusing the
+    // stream just opened.
+    if (s.streams === 0) s.h2.close();
   }
 
   private scheduleKeepalive(): void {
