@@ -96,7 +96,7 @@ export const frame = (msg: Buffer, compressed = false): Buffer => {
 /** Transports made by {@link transport}, closed after each test by `closeAll`. */
 export class Transports {
   private readonly all: H2Transport[] = [];
-  make(target: string, over: Partial<H2TransportOptions> & { settings?: Partial<H2Settings>; serverName?: string } = {}): H2Transport {
+  make(target: string, over: Partial<Omit<H2TransportOptions, 'settings'>> & { settings?: Partial<H2Settings>; serverName?: string } = {}): H2Transport {
     const parsed = parseTarget(target, over.serverName);
     if (parsed === undefined) throw new Error(`unparsed target ${target}`);
     const t = createH2Transport({ tls: undefined, ...over, target: parsed, settings: { ...SETTINGS, ...over.settings } });

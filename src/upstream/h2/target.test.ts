@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addressString, parseTarget } from './target.js';
+import { addressString, parseTarget, type TargetAddress } from './target.js';
 
-const tcp = (host: string, port: number, literal: boolean) => ({ kind: 'tcp', host, port, literal });
+const tcp = (host: string, port: number, literal: boolean): TargetAddress => ({ kind: 'tcp', host, port, literal });
 
 describe('parseTarget (grpc-js target syntax)', () => {
   it.each([
@@ -44,7 +44,7 @@ describe('parseTarget (grpc-js target syntax)', () => {
     [tcp('1.2.3.4', 5, true), '1.2.3.4:5'],
     [tcp('::1', 5, true), '[::1]:5'],
     [{ kind: 'unix', path: '/s' }, '/s'],
-  ] as const)('addressString %j', (a, s) => {
+  ] as Array<[TargetAddress, string]>)('addressString %j', (a, s) => {
     expect(addressString(a)).toBe(s);
   });
 });
