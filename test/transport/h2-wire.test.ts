@@ -208,6 +208,54 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
     expect(Date.now() - t0).toBeLessThan(1500);
   });
 
+  it('request headers: POST, scheme, path, authority, content-type, te, user-agent, grpc-timeout; one length-prefixed message', async () => {
+    let h: http2.IncomingHttpHeaders | undefined;
+    let body: Buffer | undefined;
+    const s = await raw((st, headers, b) => {
+      h = headers;
+      void b.then((x) => {
+        body = x;
+        answer(st, frame(Buffer.from('ok')));
+      });
+    });
+    expect((await call(transports.make(s.target, { userAgent: 'attache/9 grpc-node-h2' }), { msg: Buffer.from('abc') })).code).toBe(0);
+    expect(h).toMatchObject({
+      ':method': 'POST', ':scheme': 'http', ':path': '/t.v1.Svc/Unary', ':authority': s.target,
+      'content-type': 'application/grpc', te: 'trailers', 'user-agent': 'attache/9 grpc-node-h2',
+    });
+    expect(h!['grpc-timeout']).toMatch(/^\d{1,8}m$/);
+    expect(body).toEqual(frame(Buffer.from('abc')));
+  });
+
+  it('waiting for a connection that never completes: the attempt leaves the queue at its deadline, or on cancel', async () => {
+    const hole = await startTcpProxy(undefined, true);
+    cleanups.push(() => hole.close());
+    const t = transports.make(hole.target);
+    const o = await call(t, { timeoutMs: 150 });
+    expect(o).toMatchObject({ code: 4, unprocessed: true });
+    expect(t.connectivity(false)).toBe('CONNECTING');
+    const a = attempt(t);
+    a.control.cancel();
+    expect(await a.done).toMatchObject({ code: 1 });
+  });
+
+  it('keepalive without permitWithoutCalls pings only while a call is in flight', async () => {
+    let pings = 0;
+    const held: http2.ServerHttp2Stream[] = [];
+    const s = await raw((st) => held.push(st));
+    s.server.on('session', (session) => session.on('ping', () => pings++));
+    const t = transports.make(s.target, { settings: { keepaliveTimeMs: 50, keepalivePermitWithoutCalls: false } });
+    t.connectivity(true);
+    await until(() => t.connectivity(false) === 'READY');
+    await sleep(250);
+    expect(pings).toBe(0);
+    const a = attempt(t);
+    await sleep(250);
+    expect(pings).toBeGreaterThanOrEqual(2);
+    answer(held[0]!, frame(Buffer.from('ok')));
+    expect((await a.done).code).toBe(0);
+  });
+
   it('the server allows one stream at a time: further calls wait (Node queues them), all succeed', async () => {
     let open = 0;
     let most = 0;

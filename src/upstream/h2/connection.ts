@@ -72,8 +72,12 @@ export interface ConnectionOptions {
 
 const HTTP2_SETTINGS: http2.Settings = { enablePush: false, initialWindowSize: 1 << 20 };
 const CONNECTION_WINDOW = 16 << 20;
-/** Node's per-session buffer cap in MB (default 10); above it new streams are refused with ENHANCE_YOUR_CALM. */
-const MAX_SESSION_MEMORY_MB = 64;
+/**
+ * Node's per-session buffer cap in MB (default 10); above it Node refuses new streams with
+ * ENHANCE_YOUR_CALM. grpc-js turns it off (transport.ts: "Node's behavior degrades badly when this limit is
+ * reached"), and so do we: what a session buffers is bounded by the flow-control windows above.
+ */
+const MAX_SESSION_MEMORY_MB = Number.MAX_SAFE_INTEGER;
 const MAX_KEEPALIVE_MS = 2 ** 31 - 1;
 
 /** One HTTP/2 session and what the attempts on it need to know about it. */
@@ -178,14 +182,31 @@ export class Connection {
     this.retryTimer = undefined;
     const timeout = this.backoff.attemptStarted(Date.now(), this.o.internals.minConnectTimeoutMs ?? MIN_CONNECT_TIMEOUT_MS);
     const secure = this.o.tlsHost !== undefined;
+    let sock: net.Socket | undefined;
     const h2 = http2.connect(secure ? 'https://localhost' : 'http://localhost', {
       settings: HTTP2_SETTINGS,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
-      createConnection: () => this.socket(),
+      createConnection: () => (sock = this.socket()),
     });
     const s = new Session(h2, this);
+    // Node's session does not always see its socket fail: a TLS alert after the handshake (TLS 1.3, the
+    // server refusing our client certificate) errors the socket and leaves the session open. grpc-js
+    // watches the socket for the same reason.
+    // Such a session then never emits 'close' either, so the socket's end counts as the session's.
+    const sockEnded = (err?: Error): void => {
+      if (err !== undefined) this.onError(s, err);
+      h2.destroy();
+      sock?.destroy();
+      this.onClose(s);
+    };
+    sock?.on('error', sockEnded);
+    sock?.once('close', () => sockEnded());
     this.connecting = s;
-    h2.once('connect', () => this.onConnect(s));
+    // READY once the server's SETTINGS arrived (as grpc-js): a socket that accepts and never speaks HTTP/2
+    // (a hung host, a black-holing proxy) stays CONNECTING, and calls wait instead of being sent into it.
+    h2.once('remoteSettings', () => this.onConnect(s));
+    // Like grpc-js: an idle connection does not keep the process alive.
+    h2.unref();
     h2.on('error', (err: Error) => this.onError(s, err));
     h2.on('goaway', (code: number, lastStreamId: number, data: Buffer | undefined) => this.onGoaway(s, code, lastStreamId, data));
     h2.once('close', () => this.onClose(s));
@@ -260,6 +281,7 @@ export class Connection {
     this.detach(s);
   }
 
+  /** The session is gone (its 'close', or its socket's end). Idempotent. */
   private onClose(s: Session): void {
     this.draining.delete(s);
     if (s === this.connecting) {
