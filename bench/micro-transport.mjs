@@ -18,6 +18,8 @@ const BLOCK = Number(arg('block', '3000'));
 const BLOCKS = Number(arg('blocks', '8'));
 
 const backend = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+// Whatever happens below (a failed call throws), the backend does not outlive us.
+process.on('exit', () => backend.kill('SIGTERM'));
 const port = await new Promise((resolve) => backend.stdout.on('data', (d) => /listening (\d+)/.test(String(d)) && resolve(Number(/listening (\d+)/.exec(String(d))[1]))));
 const target = `127.0.0.1:${port}`;
 const settings = {
