@@ -15,8 +15,8 @@ import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { TlsPolicy } from './policy.js';
 
-/** The bytes of a policy's files. */
-interface Material {
+/** The bytes of a policy's files (the lean HTTP/2 transport, h2/, builds its TLS connections from them). */
+export interface Material {
   readonly ca: Buffer | undefined;
   readonly cert: Buffer | undefined;
   readonly key: Buffer | undefined;
@@ -65,20 +65,22 @@ function credentialsFrom(m: Material): grpc.ChannelCredentials {
 export interface TlsSource {
   /** The credentials as of the last successful read. */
   readonly credentials: grpc.ChannelCredentials;
+  /** The PEM bytes those credentials were built from. */
+  readonly material: Material;
   /** Stops watching. */
   close(): void;
 }
 
 /**
  * Reads the files now (they were checked at load time) and watches them.
- * @param onChange called with new credentials after a file changed and the new set is valid
+ * @param onChange called with new credentials (and their PEM bytes) after a file changed and the new set is valid
  * @param onError  called when a changed set cannot be read or is invalid (the old credentials stay)
  * @throws Error when the files cannot be read now or are invalid
  */
 export function watchTls(
   p: TlsPolicy,
   intervalMs: number,
-  onChange: (credentials: grpc.ChannelCredentials) => void,
+  onChange: (credentials: grpc.ChannelCredentials, material: Material) => void,
   onError: (err: unknown) => void,
 ): TlsSource {
   let material = readMaterialSync(p);
@@ -93,7 +95,7 @@ export function watchTls(
         const fresh = credentialsFrom(next);
         material = next;
         credentials = fresh;
-        onChange(fresh);
+        onChange(fresh, next);
       })
       .catch(onError)
       .finally(() => {
@@ -104,6 +106,9 @@ export function watchTls(
   return {
     get credentials() {
       return credentials;
+    },
+    get material() {
+      return material;
     },
     close: () => clearInterval(timer),
   };

@@ -1,0 +1,111 @@
+// The lean HTTP/2 transport (dist/upstream/h2/transport.js) against grpc-js as attache calls it
+// (dist/upstream/call.js on a grpc.Client with channels.ts's options) and a bare node:http2 exchange (the
+// floor, as in bench/micro-h2.mjs): the same unary GetPayment (pre-encoded bytes, x-request-id metadata,
+// 15 s deadline) at concurrency c, blocks alternating A, B, C… in one process against bench/backend.mjs.
+// The figure is this process's CPU per call (user+system), median over blocks; wall time per call too.
+// Usage: npm run build && node bench/micro-transport.mjs [--c 16] [--block 3000] [--blocks 8]
+import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { arg, BENCH_DIR, GET_ID, REPO_DIR } from './lib/proto.mjs';
+
+const { callUnary } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'call.js'));
+const { createH2Transport } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'h2', 'transport.js'));
+const { parseTarget } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'h2', 'target.js'));
+const C = Number(arg('c', '16'));
+const BLOCK = Number(arg('block', '3000'));
+const BLOCKS = Number(arg('blocks', '8'));
+
+const backend = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+// Whatever happens below (a failed call throws), the backend does not outlive us.
+process.on('exit', () => backend.kill('SIGTERM'));
+const port = await new Promise((resolve) => backend.stdout.on('data', (d) => /listening (\d+)/.test(String(d)) && resolve(Number(/listening (\d+)/.exec(String(d))[1]))));
+const target = `127.0.0.1:${port}`;
+const settings = {
+  keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 3000, keepalivePermitWithoutCalls: true,
+  maxSendBytes: 4 << 20, maxReceiveBytes: 4 << 20, reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000,
+  loadBalancing: 'round_robin',
+};
+// What channels.ts gives grpc-js (without a retry service config: the lean transport does not retry either).
+const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+  'grpc.enable_channelz': 0,
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.keepalive_time_ms': settings.keepaliveTimeMs,
+  'grpc.keepalive_timeout_ms': settings.keepaliveTimeoutMs,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_send_message_length': settings.maxSendBytes,
+  'grpc.max_receive_message_length': settings.maxReceiveBytes,
+  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  'grpc.service_config_disable_resolution': 1,
+});
+const lean = createH2Transport({ target: parseTarget(target), tls: undefined, settings, userAgent: 'attache-bench' });
+const req = Buffer.concat([Buffer.from([0x0a, GET_ID.length]), Buffer.from(GET_ID), Buffer.from([0x10, 1])]);
+const PATH = '/bench.v1.PaymentService/GetPayment';
+
+const session = http2.connect(`http://${target}`);
+await new Promise((r) => session.once('connect', r));
+function bareCall(bytes) {
+  return new Promise((resolve) => {
+    const stream = session.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '15000m', 'x-request-id': 'bench' });
+    const frame = Buffer.allocUnsafe(5 + bytes.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(bytes.length, 1);
+    bytes.copy(frame, 5);
+    stream.end(frame);
+    const chunks = [];
+    let status = -1;
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('trailers', (t) => (status = Number(t['grpc-status'])));
+    stream.on('close', () => {
+      const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      resolve({ response: status === 0 ? buf.subarray(5, 5 + buf.readUInt32BE(1)) : undefined });
+    });
+  });
+}
+function leanCall(md) {
+  return new Promise((resolve) => {
+    lean.start(PATH, md, req, Date.now() + 15_000, { onHeaders() {}, onEnd: resolve });
+  });
+}
+
+const KINDS = ['grpc-js', 'lean', 'bare'];
+async function block(which) {
+  let left = BLOCK;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (left-- > 0) {
+        let o;
+        if (which === 'bare') o = await bareCall(req);
+        else {
+          const md = new grpc.Metadata();
+          md.set('x-request-id', 'bench');
+          o = which === 'grpc-js' ? await callUnary(client, PATH, req, md, 15000).done : await leanCall(md);
+        }
+        if (o.response === undefined) throw new Error(`${which} call failed: ${o.details ?? o.error?.details}`);
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return { cpu: (cpu.user + cpu.system) / BLOCK, wall: Number(process.hrtime.bigint() - t0) / 1000 / BLOCK };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+for (const k of KINDS) await block(k); // warm-up
+const r = Object.fromEntries(KINDS.map((k) => [k, []]));
+for (let i = 0; i < BLOCKS; i++) for (const k of KINDS) r[k].push(await block(k));
+const cpu = (k) => median(r[k].map((x) => x.cpu));
+const wall = (k) => median(r[k].map((x) => x.wall));
+const ratios = r.lean.map((x, i) => x.cpu / r['grpc-js'][i].cpu);
+process.stdout.write(
+  `unary call, c=${C}, ${BLOCKS}×${BLOCK} calls each, median of blocks (this process only; the backend is another):\n` +
+    `  grpc-js (attache's callUnary):  CPU ${cpu('grpc-js').toFixed(1)} µs/call, wall ${wall('grpc-js').toFixed(1)} µs/call\n` +
+    `  lean h2 transport (h2/):        CPU ${cpu('lean').toFixed(1)} µs/call, wall ${wall('lean').toFixed(1)} µs/call\n` +
+    `  bare node:http2 (floor):        CPU ${cpu('bare').toFixed(1)} µs/call, wall ${wall('bare').toFixed(1)} µs/call\n` +
+    `  lean/grpc-js CPU: ${(cpu('lean') / cpu('grpc-js')).toFixed(3)} (per block ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); lean/bare: ${(cpu('lean') / cpu('bare')).toFixed(3)}\n`,
+);
+session.close();
+lean.close();
+client.close();
+backend.kill('SIGTERM');

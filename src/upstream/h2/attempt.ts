@@ -1,0 +1,344 @@
+/**
+ * One unary gRPC exchange on an HTTP/2 stream (grpc/doc/PROTOCOL-HTTP2.md), written for the hot path: one
+ * object per attempt holds all its state; the stream's events go to shared module-level functions that find
+ * the attempt on the stream (no per-call closures); the deadline timer gets the attempt as its argument.
+ *
+ * Request: HEADERS (`:method POST`, `:scheme`, `:path`, `:authority`, `content-type: application/grpc`,
+ * `te: trailers`, `user-agent`, `grpc-accept-encoding`, `grpc-timeout`, then the metadata via grpc-js's
+ * `Metadata.toHttp2Headers`, which base64-encodes `-bin` values) and one DATA frame with the 5-byte
+ * length prefix and END_STREAM.
+ *
+ * Response: headers (a non-200 `:status` or a content-type other than application/grpc* ends the attempt
+ * with the http-grpc-status-mapping.md code), length-prefixed messages reassembled across DATA frames,
+ * trailers with `grpc-status` and percent-encoded `grpc-message`; or a trailers-only response (HEADERS
+ * with END_STREAM). The unary rules are grpc-js's (src/upstream/call.ts): a second message is UNIMPLEMENTED
+ * "Too many responses received", OK without a message is INTERNAL "No message received". Compressed
+ * messages (flag 1) are inflated for `grpc-encoding` gzip or deflate (we advertise them, as grpc-js does);
+ * any other encoding is INTERNAL.
+ *
+ * Ends: exactly one `onEnd`. A local deadline timer (unref'd, cleared at the end) ends the attempt
+ * DEADLINE_EXCEEDED and resets the stream with CANCEL, as does `cancel()` with CANCELLED (PROTOCOL-HTTP2.md:
+ * RST_STREAM CANCEL on client cancellation or deadline). A stream reset by the server maps as grpc-js maps
+ * it (wire.ts); a lost session is UNAVAILABLE.
+ */
+import http2 from 'node:http2';
+import zlib from 'node:zlib';
+import { Metadata } from '@grpc/grpc-js';
+import type { AttemptHandle, AttemptObserver } from '../attempt-lb.js';
+import type { AttemptControl, AttemptEnd, AttemptListener } from '../transport.js';
+import type { Balancer, Waiter } from './balancer.js';
+import type { Connection, Session } from './connection.js';
+import { Code, decodeGrpcMessage, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
+
+/** Per-transport constants an attempt reads. */
+export interface AttemptContext {
+  readonly balancer: Balancer;
+  readonly observer: AttemptObserver | undefined;
+  readonly scheme: 'http' | 'https';
+  readonly authority: string;
+  readonly userAgent: string;
+  readonly maxSendBytes: number;
+  readonly maxReceiveBytes: number;
+}
+
+const ATTEMPT = Symbol('attache.attempt');
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const EMPTY = Buffer.alloc(0);
+const ACCEPT_ENCODING = 'identity,deflate,gzip';
+
+type Stream = http2.ClientHttp2Stream & { [ATTEMPT]?: Attempt };
+
+const enum Phase { Waiting, Running, Ended }
+
+/** One attempt: a {@link Waiter} while queued, then the owner of one stream. */
+export class Attempt implements AttemptControl, Waiter {
+  private phase = Phase.Waiting;
+  private timer: NodeJS.Timeout | undefined;
+  private stream: Stream | undefined;
+  private session: Session | undefined;
+  private handle: AttemptHandle | undefined;
+  private headers: Metadata | undefined;
+  private encoding: string | undefined;
+  private httpStatus = 0;
+  /** The one message (undefined until it arrived) and whether it is compressed. */
+  private message: Buffer | undefined;
+  private compressed = false;
+  /** Bytes of an incomplete length-prefixed message. */
+  private pending: Buffer | undefined;
+  /** Text of the last stream error (the cause of a reset we did not ask for). */
+  private streamError: string | undefined;
+
+  constructor(
+    private readonly ctx: AttemptContext,
+    private readonly path: string,
+    private readonly metadata: Metadata,
+    private readonly payload: Buffer,
+    private readonly deadline: number,
+    private readonly listener: AttemptListener,
+  ) {}
+
+  /** Starts: on a READY connection at once, queued while connecting, failed in TRANSIENT_FAILURE. */
+  start(): void {
+    const b = this.ctx.balancer;
+    if (this.payload.length > this.ctx.maxSendBytes) {
+      this.end(Code.RESOURCE_EXHAUSTED, `Sent message larger than max (${this.payload.length} vs. ${this.ctx.maxSendBytes})`, undefined, new Metadata(), false);
+      return;
+    }
+    const left = this.deadline - Date.now();
+    if (left <= 0) {
+      this.end(Code.DEADLINE_EXCEEDED, 'Deadline exceeded', undefined, new Metadata(), true);
+      return;
+    }
+    if (left < 2 ** 31) {
+      this.timer = setTimeout(onDeadline, left, this);
+      this.timer.unref();
+    }
+    const c = b.state === 'READY' ? b.pick() : undefined;
+    if (c !== undefined) this.dispatch(c);
+    else if (b.state === 'TRANSIENT_FAILURE' || b.state === 'SHUTDOWN') this.failPick(b.state === 'SHUTDOWN' ? 'Transport closed' : b.lastError());
+    else b.enqueue(this);
+  }
+
+  /** Waiter: a connection was picked; open the stream and send. */
+  dispatch(c: Connection): void {
+    if (this.phase !== Phase.Waiting) return;
+    const s = c.session!;
+    let md = this.metadata;
+    const observer = this.ctx.observer;
+    if (observer !== undefined) {
+      md = md.clone();
+      this.handle = observer.attempt(md, c.peer);
+    }
+    const h = md.toHttp2Headers() as http2.OutgoingHttpHeaders;
+    h[':method'] = 'POST';
+    h[':scheme'] = this.ctx.scheme;
+    h[':path'] = this.path;
+    h[':authority'] = this.ctx.authority;
+    h['content-type'] = 'application/grpc';
+    h['te'] = 'trailers';
+    h['user-agent'] = this.ctx.userAgent;
+    h['grpc-accept-encoding'] = ACCEPT_ENCODING;
+    h['grpc-timeout'] = timeoutHeader(this.deadline - Date.now());
+    let stream: Stream;
+    try {
+      stream = s.h2.request(h) as Stream;
+    } catch (err) {
+      // The session started closing between the pick and now (GOAWAY or close in the same tick).
+      this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, new Metadata(), true);
+      return;
+    }
+    this.phase = Phase.Running;
+    this.stream = stream;
+    this.session = s;
+    c.streamStarted(s);
+    stream[ATTEMPT] = this;
+    stream.on('response', onResponse);
+    stream.on('data', onData);
+    stream.on('trailers', onTrailers);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    const n = this.payload.length;
+    const frame = Buffer.allocUnsafe(5 + n);
+    frame[0] = 0;
+    frame.writeUInt32BE(n, 1);
+    this.payload.copy(frame, 5);
+    stream.end(frame);
+  }
+
+  /** Waiter: no connection (TRANSIENT_FAILURE without wait-for-ready, or shutdown). */
+  failPick(details: string): void {
+    if (this.phase !== Phase.Waiting) return;
+    this.ctx.observer?.attempt(this.metadata.clone(), undefined)?.ended(Code.UNAVAILABLE, details);
+    this.end(Code.UNAVAILABLE, details, undefined, new Metadata(), true);
+  }
+
+  cancel(): void {
+    this.abort(Code.CANCELLED, 'Cancelled on client');
+  }
+
+  /** Deadline timer. */
+  expire(): void {
+    this.timer = undefined;
+    this.abort(Code.DEADLINE_EXCEEDED, 'Deadline exceeded');
+  }
+
+  private abort(code: number, details: string): void {
+    if (this.phase === Phase.Ended) return;
+    const unsent = this.phase === Phase.Waiting;
+    this.end(code, details, undefined, new Metadata(), unsent);
+    this.resetStream();
+  }
+
+  private resetStream(): void {
+    const st = this.stream;
+    if (st !== undefined && !st.closed && !st.destroyed) st.close(NGHTTP2_CANCEL);
+  }
+
+  response(headers: http2.IncomingHttpHeaders, flags: number): void {
+    if (this.phase !== Phase.Running) return;
+    this.httpStatus = Number(headers[':status']);
+    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
+      this.trailers(headers); // trailers-only
+      return;
+    }
+    const type = headers['content-type'];
+    if (this.httpStatus !== 200 || typeof type !== 'string' || !type.startsWith('application/grpc')) {
+      // Not a gRPC response (a proxy's error page, say): http-grpc-status-mapping.md.
+      const s = this.httpStatus !== 200 ? statusFromHttp(this.httpStatus) : { code: Code.UNKNOWN, details: `Received a response with content-type ${String(type)}, not application/grpc` };
+      this.end(s.code, s.details, undefined, new Metadata(), false);
+      this.resetStream();
+      return;
+    }
+    const md = Metadata.fromHttp2Headers(headers);
+    const enc = headers['grpc-encoding'];
+    if (typeof enc === 'string' && enc !== 'identity') this.encoding = enc;
+    md.remove('grpc-encoding');
+    md.remove('grpc-accept-encoding');
+    this.headers = md;
+    this.listener.onHeaders();
+  }
+
+  data(chunk: Buffer): void {
+    if (this.phase !== Phase.Running) return;
+    // The common case: exactly one whole message in one DATA frame.
+    if (this.pending === undefined && chunk.length >= 5 && chunk.length === 5 + chunk.readUInt32BE(1)) {
+      this.take(chunk[0]!, chunk.subarray(5));
+      return;
+    }
+    let buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    while (this.phase === Phase.Running && buf.length >= 5) {
+      const len = buf.readUInt32BE(1);
+      if (len > this.ctx.maxReceiveBytes) {
+        this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs ${this.ctx.maxReceiveBytes})`, undefined, new Metadata(), false);
+        this.resetStream();
+        return;
+      }
+      if (buf.length < 5 + len) break;
+      this.take(buf[0]!, buf.subarray(5, 5 + len));
+      buf = buf.subarray(5 + len);
+    }
+    if (buf.length > 0 && this.phase === Phase.Running) this.pending = buf;
+  }
+
+  private take(flag: number, body: Buffer): void {
+    if (this.message !== undefined) {
+      this.end(Code.UNIMPLEMENTED, 'Too many responses received', undefined, new Metadata(), false);
+      this.resetStream();
+      return;
+    }
+    if (body.length > this.ctx.maxReceiveBytes) {
+      this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${body.length} vs ${this.ctx.maxReceiveBytes})`, undefined, new Metadata(), false);
+      this.resetStream();
+      return;
+    }
+    if (flag === 1 && this.encoding !== 'gzip' && this.encoding !== 'deflate') {
+      this.end(Code.INTERNAL, `Received compressed message but "grpc-encoding" header was ${this.encoding ?? 'identity'}`, undefined, new Metadata(), false);
+      this.resetStream();
+      return;
+    }
+    this.compressed = flag === 1;
+    this.message = body.length === 0 ? EMPTY : body;
+  }
+
+  trailers(headers: http2.IncomingHttpHeaders): void {
+    if (this.phase !== Phase.Running) return;
+    const md = Metadata.fromHttp2Headers(headers);
+    const statusText = headers['grpc-status'];
+    let code: number;
+    let details = '';
+    if (typeof statusText === 'string') {
+      code = parseGrpcStatus(statusText);
+      const msg = headers['grpc-message'];
+      if (typeof msg === 'string') details = decodeGrpcMessage(msg);
+      md.remove('grpc-status');
+      md.remove('grpc-message');
+    } else if (this.httpStatus !== 200 && this.httpStatus !== 0) {
+      ({ code, details } = statusFromHttp(this.httpStatus));
+    } else {
+      code = Code.UNKNOWN;
+      details = 'No status information received';
+    }
+    if (code !== Code.OK) {
+      this.end(code, details, undefined, md, false);
+    } else if (this.message === undefined) {
+      this.end(Code.INTERNAL, 'No message received', undefined, md, false);
+    } else if (this.compressed) {
+      this.inflate(this.message, md, details);
+    } else {
+      this.end(Code.OK, details, this.message, md, false);
+    }
+  }
+
+  private inflate(body: Buffer, md: Metadata, details: string): void {
+    this.phase = Phase.Ended; // nothing else may end it; the real end follows
+    const max = this.ctx.maxReceiveBytes;
+    const done = (err: Error | null, out: Buffer): void => {
+      this.phase = Phase.Running;
+      if (err !== null) {
+        const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        this.end(tooBig ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL, tooBig ? `Received message that decompresses to a size larger than ${max}` : `Failed to decompress ${this.encoding}-encoded message`, undefined, md, false);
+      } else this.end(Code.OK, details, out, md, false);
+    };
+    if (this.encoding === 'gzip') zlib.gunzip(body, { maxOutputLength: max }, done);
+    else zlib.inflate(body, { maxOutputLength: max }, done);
+  }
+
+  error(err: Error): void {
+    this.streamError = err.message;
+  }
+
+  closed(): void {
+    const st = this.stream!;
+    this.session!.streamClosed();
+    if (this.phase !== Phase.Running) return;
+    const s = this.session!;
+    const beyondGoaway = s.goawayLastStreamId >= 0 && (st.id === undefined || st.id > s.goawayLastStreamId);
+    const rst = st.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
+    if (rst === http2.constants.NGHTTP2_REFUSED_STREAM || beyondGoaway) {
+      // RFC 9113 §8.7: a refused stream, or one above a GOAWAY's last stream id, was not processed.
+      this.end(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, undefined, new Metadata(), true);
+    } else if (s.h2.destroyed) {
+      this.end(Code.UNAVAILABLE, s.lostReason ?? this.streamError ?? 'Connection dropped', undefined, new Metadata(), st.id === undefined);
+    } else if (rst === http2.constants.NGHTTP2_NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
+      const m = statusFromHttp(this.httpStatus);
+      this.end(m.code, m.details, undefined, new Metadata(), false);
+    } else {
+      const m = statusFromReset(rst);
+      this.end(m.code, m.details, undefined, new Metadata(), false);
+    }
+  }
+
+  private end(code: number, details: string, response: Buffer | undefined, trailers: Metadata, unprocessed: boolean): void {
+    if (this.phase === Phase.Ended) return;
+    const wasWaiting = this.phase === Phase.Waiting;
+    this.phase = Phase.Ended;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (wasWaiting) this.ctx.balancer.dequeue(this);
+    this.handle?.ended(code, details);
+    const e: AttemptEnd = { code, details, response, headers: this.headers, trailers, unprocessed };
+    this.listener.onEnd(e);
+  }
+}
+
+function onDeadline(a: Attempt): void {
+  a.expire();
+}
+function onResponse(this: Stream, headers: http2.IncomingHttpHeaders, flags: number): void {
+  this[ATTEMPT]!.response(headers, flags);
+}
+function onData(this: Stream, chunk: Buffer): void {
+  this[ATTEMPT]!.data(chunk);
+}
+function onTrailers(this: Stream, headers: http2.IncomingHttpHeaders): void {
+  this[ATTEMPT]!.trailers(headers);
+}
+function onError(this: Stream, err: Error): void {
+  this[ATTEMPT]!.error(err);
+}
+function onClose(this: Stream): void {
+  this[ATTEMPT]!.closed();
+}

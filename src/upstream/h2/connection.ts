@@ -1,0 +1,352 @@
+/**
+ * One connection ("subchannel") to one address: an HTTP/2 session over TCP, TLS or a unix socket, its
+ * connectivity state, reconnect backoff, keepalive and GOAWAY handling.
+ *
+ * States (grpc/doc/connectivity-semantics-and-api.md): IDLE → CONNECTING → READY; a failed connection
+ * attempt → TRANSIENT_FAILURE, and after the backoff (connection-backoff.md, backoff.ts) CONNECTING again
+ * on its own. A READY session that is lost (socket closed, GOAWAY, keepalive timeout, stream ids running
+ * out, certificates rotated) returns the connection to IDLE; the balancer reconnects it at once (the
+ * backoff was reset by the success). Nothing connects until asked (`connect()`).
+ *
+ * Keepalive (gRFC A8): a PING `keepaliveTimeMs` after the session became READY or the last PING was
+ * answered — always while the session lives when `keepalivePermitWithoutCalls`, otherwise only while
+ * calls are in flight, as grpc-js does; a PING unanswered for `keepaliveTimeoutMs` destroys the session and
+ * its calls end UNAVAILABLE. A GOAWAY ENHANCE_YOUR_CALM with debug data `too_many_pings` (A8: the server
+ * thinks we ping too often) doubles this connection's keepalive time, like grpc-js subchannel.ts.
+ *
+ * GOAWAY (RFC 9113 §6.8): the session takes no new streams. Node closes a graceful (NO_ERROR) session once
+ * its streams end, and resets streams above the last stream id with REFUSED_STREAM (unprocessed); an error
+ * GOAWAY makes Node destroy the session at once (its streams end UNAVAILABLE; those above the last stream
+ * id are marked unprocessed by the attempt, from `Session.goawayLastStreamId`).
+ *
+ * Flow control: Node's default stream window is 64 KiB, so a 4 MiB response (attache's default maximum)
+ * would need ~64 WINDOW_UPDATE round trips. We advertise a 1 MiB stream window and a 16 MiB connection
+ * window: a maximal message arrives in 4 round trips while a session holds at most 16 MiB of unread data
+ * (attache reads every DATA frame as it arrives, so windows refill at once). grpc-js instead starts at
+ * 64 KiB and relies on BDP probing by the server side.
+ *
+ * Concurrency: when the server's SETTINGS_MAX_CONCURRENT_STREAMS is reached, nghttp2 (under Node) keeps
+ * further HEADERS queued until a stream closes (test/transport/h2-wire.test.ts checks it), which is what
+ * grpc-js relies on as well; one session per address is therefore enough.
+ */
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Connectivity } from '../transport.js';
+import { Backoff, MIN_CONNECT_TIMEOUT_MS } from './backoff.js';
+import { addressString, type TargetAddress } from './target.js';
+
+/** PEM material for TLS (null fields: system roots / no client certificate). */
+export interface TlsMaterial {
+  readonly ca: Buffer | undefined;
+  readonly cert: Buffer | undefined;
+  readonly key: Buffer | undefined;
+}
+
+/** The outbound settings a connection reads (config schema `outbound`). */
+export interface ConnectionSettings {
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly keepalivePermitWithoutCalls: boolean;
+  readonly reconnectInitialBackoffMs: number;
+  readonly reconnectMaxBackoffMs: number;
+}
+
+/** Knobs only tests turn. */
+export interface ConnectionInternals {
+  /** Streams a session carries before it is replaced (default: 2^30, the odd client ids below 2^31). */
+  readonly maxStreamsPerSession?: number;
+  /** connection-backoff.md MIN_CONNECT_TIMEOUT (default 20 s). */
+  readonly minConnectTimeoutMs?: number;
+}
+
+/** What a connection needs besides its address. */
+export interface ConnectionOptions {
+  readonly settings: ConnectionSettings;
+  readonly internals: ConnectionInternals;
+  /** TLS: the name sent as SNI and checked against the certificate; undefined for plaintext. */
+  readonly tlsHost: string | undefined;
+  /** Called after every state change. */
+  readonly onState: (c: Connection) => void;
+}
+
+const HTTP2_SETTINGS: http2.Settings = { enablePush: false, initialWindowSize: 1 << 20 };
+const CONNECTION_WINDOW = 16 << 20;
+/**
+ * Node's per-session buffer cap in MB (default 10); above it Node refuses new streams with
+ * ENHANCE_YOUR_CALM. grpc-js turns it off (transport.ts: "Node's behavior degrades badly when this limit is
+ * reached"), and so do we: what a session buffers is bounded by the flow-control windows above.
+ */
+const MAX_SESSION_MEMORY_MB = Number.MAX_SAFE_INTEGER;
+const MAX_KEEPALIVE_MS = 2 ** 31 - 1;
+
+/** One HTTP/2 session and what the attempts on it need to know about it. */
+export class Session {
+  /** Calls in flight (streams not yet closed). */
+  streams = 0;
+  /** Streams ever started. */
+  used = 0;
+  /** The last stream id of a received GOAWAY (-1: none). */
+  goawayLastStreamId = -1;
+  /** Why the session can no longer be used (set before Node tears its streams down). */
+  lostReason: string | undefined;
+
+  constructor(readonly h2: http2.ClientHttp2Session, readonly owner: Connection) {}
+
+  /** Takes no new streams and closes once its streams are done. */
+  retired = false;
+
+  /** A stream of this session closed. */
+  streamClosed(): void {
+    if (--this.streams === 0 && this.retired) this.h2.close();
+  }
+}
+
+/** One address's connection. Not shared between transports. */
+export class Connection {
+  state: Connectivity = 'IDLE';
+  /** The last connection error, for fast-failed attempts. */
+  lastError = '';
+  /** The address as grpc-js prints it (the observer's `peer`). */
+  readonly peer: string;
+  /** The session new streams go on; set only while READY. */
+  session: Session | undefined;
+  private connecting: Session | undefined;
+  private readonly draining = new Set<Session>();
+  private readonly backoff: Backoff;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private keepaliveMs: number;
+  private tlsMaterial: TlsMaterial | undefined;
+  private closed = false;
+
+  constructor(readonly address: TargetAddress, private readonly o: ConnectionOptions, tlsMaterial: TlsMaterial | undefined) {
+    this.peer = addressString(address);
+    this.tlsMaterial = tlsMaterial;
+    this.keepaliveMs = o.settings.keepaliveTimeMs;
+    this.backoff = new Backoff(o.settings.reconnectInitialBackoffMs, o.settings.reconnectMaxBackoffMs);
+  }
+
+  /** Starts connecting when IDLE; otherwise nothing (TRANSIENT_FAILURE reconnects after its backoff). */
+  connect(): void {
+    if (this.state === 'IDLE' && !this.closed) this.startConnect();
+  }
+
+  /** A READY session's stream started (counts for keepalive and stream-id exhaustion). */
+  streamStarted(s: Session): void {
+    s.streams++;
+    if (++s.used >= (this.o.internals.maxStreamsPerSession ?? 2 ** 30)) this.retire(s, 'stream ids exhausted');
+    else if (this.keepaliveTimer === undefined && s === this.session) this.scheduleKeepalive();
+  }
+
+  /**
+   * New TLS material: new connections use it; the current session keeps its calls in flight, takes no new
+   * ones and closes when they are done.
+   */
+  setTls(m: TlsMaterial): void {
+    this.tlsMaterial = m;
+    if (this.session !== undefined) this.retire(this.session, 'certificates rotated');
+  }
+
+  /** Closes every session now; their calls end UNAVAILABLE. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimers();
+    for (const s of [this.session, this.connecting, ...this.draining]) {
+      if (s === undefined) continue;
+      s.lostReason ??= 'Transport closed';
+      s.h2.destroy();
+    }
+    this.session = undefined;
+    this.connecting = undefined;
+    this.draining.clear();
+    this.setState('SHUTDOWN');
+  }
+
+  private setState(s: Connectivity): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.o.onState(this);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepaliveTimer);
+    this.retryTimer = this.connectTimer = this.keepaliveTimer = undefined;
+  }
+
+  private startConnect(): void {
+    this.retryTimer = undefined;
+    const timeout = this.backoff.attemptStarted(Date.now(), this.o.internals.minConnectTimeoutMs ?? MIN_CONNECT_TIMEOUT_MS);
+    const secure = this.o.tlsHost !== undefined;
+    let sock: net.Socket | undefined;
+    const h2 = http2.connect(secure ? 'https://localhost' : 'http://localhost', {
+      settings: HTTP2_SETTINGS,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      createConnection: () => (sock = this.socket()),
+    });
+    const s = new Session(h2, this);
+    // Node's session does not always see its socket fail: a TLS alert after the handshake (TLS 1.3, the
+    // server refusing our client certificate) errors the socket and leaves the session open. grpc-js
+    // watches the socket for the same reason.
+    // Such a session then never emits 'close' either, so the socket's end counts as the session's.
+    const sockEnded = (err?: Error): void => {
+      if (err !== undefined) this.onError(s, err);
+      h2.destroy();
+      sock?.destroy();
+      this.onClose(s);
+    };
+    sock?.on('error', sockEnded);
+    sock?.once('close', () => sockEnded());
+    this.connecting = s;
+    // READY once the server's SETTINGS arrived (as grpc-js): a socket that accepts and never speaks HTTP/2
+    // (a hung host, a black-holing proxy) stays CONNECTING, and calls wait instead of being sent into it.
+    h2.once('remoteSettings', () => this.onConnect(s));
+    // Like grpc-js: an idle connection does not keep the process alive.
+    h2.unref();
+    h2.on('error', (err: Error) => this.onError(s, err));
+    h2.on('goaway', (code: number, lastStreamId: number, data: Buffer | undefined) => this.onGoaway(s, code, lastStreamId, data));
+    h2.once('close', () => this.onClose(s));
+    this.connectTimer = setTimeout(() => {
+      if (this.connecting !== s) return;
+      s.lostReason = `Connection to ${this.peer} timed out after ${timeout} ms`;
+      this.lastError = s.lostReason;
+      h2.destroy();
+    }, timeout);
+    this.connectTimer.unref();
+    this.setState('CONNECTING');
+  }
+
+  private socket(): net.Socket {
+    const a = this.address;
+    const where = a.kind === 'unix' ? { path: a.path } : { host: a.host, port: a.port };
+    let sock: net.Socket;
+    if (this.o.tlsHost === undefined) {
+      sock = net.connect(where);
+    } else {
+      const m = this.tlsMaterial;
+      const name = this.o.tlsHost;
+      sock = tls.connect({
+        ...where,
+        ALPNProtocols: ['h2'],
+        // SNI must be a host name (RFC 6066 §3), never an IP literal.
+        ...(net.isIP(name) === 0 ? { servername: name } : {}),
+        ca: m?.ca,
+        cert: m?.cert,
+        key: m?.key,
+        // The certificate must name the target host or the serverName override, not the address dialled.
+        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+      });
+    }
+    sock.setNoDelay(true);
+    return sock;
+  }
+
+  private onConnect(s: Session): void {
+    if (this.connecting !== s) return;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.connecting = undefined;
+    if (this.o.tlsHost !== undefined && (s.h2.socket as tls.TLSSocket | undefined)?.alpnProtocol !== 'h2') {
+      this.lastError = `${this.peer} did not negotiate HTTP/2 (ALPN h2)`;
+      s.lostReason = this.lastError;
+      s.h2.destroy();
+      return;
+    }
+    this.backoff.reset();
+    s.h2.setLocalWindowSize(CONNECTION_WINDOW);
+    this.session = s;
+    this.setState('READY');
+    if (this.o.settings.keepalivePermitWithoutCalls) this.scheduleKeepalive();
+  }
+
+  private onError(s: Session, err: Error): void {
+    const why = `${this.peer}: ${err.message}`;
+    s.lostReason ??= why;
+    if (s === this.connecting || s === this.session) this.lastError = why;
+  }
+
+  private onGoaway(s: Session, code: number, lastStreamId: number, data: Buffer | undefined): void {
+    s.goawayLastStreamId = lastStreamId;
+    // gRFC A8: a server that finds our pings too frequent says so; ping half as often from now on.
+    if (code === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && data !== undefined && data.toString() === 'too_many_pings') {
+      this.keepaliveMs = Math.min(this.keepaliveMs * 2, MAX_KEEPALIVE_MS);
+    }
+    const why = `${this.peer} sent GOAWAY (code ${code})`;
+    s.lostReason ??= why;
+    if (s === this.session) this.lastError = why;
+    this.detach(s);
+  }
+
+  /** The session is gone (its 'close', or its socket's end). Idempotent. */
+  private onClose(s: Session): void {
+    this.draining.delete(s);
+    if (s === this.connecting) {
+      this.connecting = undefined;
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+      if (this.closed) return;
+      if (this.lastError === '' || s.lostReason !== undefined) this.lastError = s.lostReason ?? `Connection to ${this.peer} closed`;
+      this.retryTimer = setTimeout(() => this.startConnect(), this.backoff.delayAfterFailure(Date.now()));
+      this.retryTimer.unref();
+      this.setState('TRANSIENT_FAILURE');
+      return;
+    }
+    s.lostReason ??= `Connection to ${this.peer} closed`;
+    this.detach(s);
+  }
+
+  /** `s` takes no new streams: if it was the current session, the connection goes IDLE (the balancer reconnects). */
+  private detach(s: Session): void {
+    if (s !== this.session) return;
+    this.session = undefined;
+    clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+    if (!s.h2.closed && !s.h2.destroyed) this.draining.add(s);
+    if (!this.closed) this.setState('IDLE');
+  }
+
+  /** Graceful replacement: no new streams on `s`, which closes once its calls are done. */
+  private retire(s: Session, why: string): void {
+    s.lostReason ??= `Connection to ${this.peer} replaced (${why})`;
+    this.detach(s);
+    s.retired = true;
+    // Closed only once idle: Node's close() sends GOAWAY at once, which servers answer by refusing the
+    // stream just opened.
+    if (s.streams === 0) s.h2.close();
+  }
+
+  private scheduleKeepalive(): void {
+    this.keepaliveTimer = setTimeout(() => this.ping(), this.keepaliveMs);
+    this.keepaliveTimer.unref();
+  }
+
+  private ping(): void {
+    const s = this.session;
+    this.keepaliveTimer = undefined;
+    if (s === undefined) return;
+    if (!this.o.settings.keepalivePermitWithoutCalls && s.streams === 0) return; // restarted by the next call
+    let acked = false;
+    const sent = s.h2.ping((err) => {
+      acked = err === null;
+      if (!acked || s !== this.session) return;
+      clearTimeout(this.keepaliveTimer);
+      this.scheduleKeepalive();
+    });
+    if (!sent) {
+      this.scheduleKeepalive();
+      return;
+    }
+    this.keepaliveTimer = setTimeout(() => {
+      if (acked || s !== this.session) return;
+      s.lostReason = `Keepalive timeout: ${this.peer} did not answer a PING within ${this.o.settings.keepaliveTimeoutMs} ms`;
+      this.lastError = s.lostReason;
+      this.detach(s);
+      s.h2.destroy();
+    }, this.o.settings.keepaliveTimeoutMs);
+    this.keepaliveTimer.unref();
+  }
+}
