@@ -94,13 +94,19 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   }
   const snapshot = built.snapshot;
   const tracing = await createTracing(config.telemetry, packageVersion(), options.tracing);
-  // Undefined unless spans are recorded: then each channel's load-balancing policy is wrapped to see attempts.
+  // Undefined unless spans are recorded: then lean wires report attempts to its observer, and each grpc-js
+  // channel's load-balancing policy is wrapped to see them.
   const attempts = createAttemptSpans(tracing);
   let upstreams: ReturnType<typeof createUpstreams>;
   try {
     upstreams = createUpstreams(attempts?.wrapPlans(snapshot.upstreams) ?? snapshot.upstreams, config.outbound, {
-      tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
-      tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
+      events: {
+        tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
+        tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
+      },
+      observer: attempts?.observer,
+      env: process.env,
+      userAgent: `attache/${packageVersion()} grpc-node-h2`,
     });
   } catch (err) {
     attempts?.close();

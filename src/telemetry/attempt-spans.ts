@@ -2,9 +2,10 @@
  * One span per gRPC call ATTEMPT (gRFC A6 retries and hedges, each a separate stream), the model of gRFC A45
  * and A72: the call's span is the parent, each attempt is a child span, ended with that attempt's status.
  *
- * The hook is the `attache_attempts` load-balancing policy (upstream/attempt-lb.ts): its picker gets each
- * attempt's own copy of the metadata, into which the request path already wrote the call span's trace
- * context (exchange.ts `startUpstream`). For each attempt this module
+ * The hook is an {@link AttemptObserver}: attache's own transport (upstream/h2/attempt.ts) calls it per attempt
+ * at pick time; on a grpc-js channel the `attache_attempts` load-balancing policy (upstream/attempt-lb.ts)
+ * does, from its picker. Either way it gets each attempt's own copy of the metadata, into which the request
+ * path already wrote the call span's trace context (exchange.ts `startUpstream`). For each attempt this module
  * 1. extracts that context and finds the call it belongs to (registered by `callStarted`, by span id);
  * 2. starts the attempt span, kind CLIENT, as the call span's child: `rpc.system`, `rpc.service`,
  *    `rpc.method`, `server.address`, `rpc.grpc.attempt` (1 + grpc-js's `grpc-previous-rpc-attempts`) and the

@@ -4,8 +4,10 @@
  * hedging driver (lean-wire.ts), or a grpc-js channel (grpcjs-wire.ts). Which wire an upstream gets is
  * decided once, here (see {@link wireKindOf}); everything above sees the same `Upstream` either way.
  */
+import type { AttemptObserver } from './attempt-lb.js';
 import { createGrpcJsWire } from './grpcjs-wire.js';
 import type { RunningCall } from './call.js';
+import { createLeanWire, leanTargetOf } from './lean-wire.js';
 import { createGuard, type Guard } from './guard.js';
 import type * as grpc from '@grpc/grpc-js';
 import type { MethodPolicy, OutboundSettings } from './policy.js';
@@ -56,15 +58,28 @@ export interface UpstreamEvents {
   tlsError?(key: string, err: unknown): void;
 }
 
+/** What the wires need besides the plans and settings. */
+export interface UpstreamOptions {
+  readonly events?: UpstreamEvents;
+  /** Sees each attempt of lean-wire calls (per-attempt spans); grpc-js wires see them through their plans. */
+  readonly observer?: AttemptObserver | undefined;
+  /** The environment, for the proxy variables that send an upstream to grpc-js (default: none set). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** `user-agent` of the lean wire's calls. */
+  readonly userAgent?: string;
+}
+
 /**
  * Creates every upstream's wire. Wires connect on their first call, or when readiness asks.
  * @throws Error when a grpcs:// upstream's certificate files cannot be read (they were checked at load time)
  */
-export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: OutboundSettings, events: UpstreamEvents = {}): Upstreams {
+export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: OutboundSettings, o: UpstreamOptions = {}): Upstreams {
   const all: (Upstream & { close(): void })[] = [];
   const byKey = new Map<string, Upstream & { close(): void }>();
+  const events = o.events ?? {};
   for (const [key, plan] of plans) {
-    const wire = createGrpcJsWire(key, plan, s, events);
+    const lean = leanTargetOf(plan, s, o.env ?? {});
+    const wire = lean !== undefined ? createLeanWire(key, plan, lean, s, events, o.observer, o.userAgent) : createGrpcJsWire(key, plan, s, events);
     const up: Upstream & { close(): void } = {
       key,
       plan,

@@ -49,7 +49,7 @@ describe('a request timeout header', () => {
     const took = Date.now() - sentAt;
     expect(r.status).toBe(504);
     expect(r.headers['content-type']).toBe('application/json');
-    expect(r.json).toMatchObject({ code: 4, details: [] });
+    expect(r.json).toMatchObject({ code: 4, details: [], message: `the upstream call did not finish within its deadline of ${ms} ms` });
     expect(took).toBeLessThan(800);
     expect(took).toBeGreaterThanOrEqual(ms - 10);
     const call = await server.waitForCall('Slow');

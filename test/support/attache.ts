@@ -29,7 +29,9 @@ export async function startAttache(
 ): Promise<TestAttache> {
   const loaded = loadConfig(
     ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'silent', ...args],
-    env,
+    // The suites under test/grpc-js/ run other suites again with ATTACHE_UPSTREAM_TRANSPORT=grpc-js, so both
+    // upstream clients meet the same real servers; nothing else of the test process's environment leaks in.
+    { ATTACHE_UPSTREAM_TRANSPORT: process.env['ATTACHE_UPSTREAM_TRANSPORT'], ...env },
   );
   if (!loaded.ok) throw new Error(`bad test config:\n${loaded.errors.map((e) => e.toString()).join('\n')}`);
   const logger = options.logger?.(loaded.config) ?? pino({ level: loaded.config.logLevel });

@@ -178,7 +178,7 @@ describe('h2 transport ↔ grpc-js server', () => {
     expect(o.code).toBe(0);
   });
 
-  it('connection refused: fails fast UNAVAILABLE (unprocessed) after the first attempt, recovers when the server comes up', async () => {
+  it('connection refused: fails fast UNAVAILABLE after the first attempt (a failed pick: not unprocessed, so no transparent retry), recovers when the server comes up', async () => {
     const probe = await serve(echo);
     const port = probe.port;
     await probe.close();
@@ -186,7 +186,7 @@ describe('h2 transport ↔ grpc-js server', () => {
     const t = transports.make(`127.0.0.1:${port}`);
     expect(t.connectivity(false)).toBe('IDLE');
     const first = await call(t);
-    expect(first).toMatchObject({ code: 14, unprocessed: true });
+    expect(first).toMatchObject({ code: 14, unprocessed: false });
     expect(first.details).toContain('ECONNREFUSED');
     expect(t.connectivity(false)).toBe('TRANSIENT_FAILURE');
     const t0 = Date.now();

@@ -51,7 +51,7 @@ describe.runIf(haveOpenssl())('h2 transport over TLS', () => {
     const ok = await call(transports.make(s.target, { tls: material(serverCa) }));
     expect(ok).toMatchObject({ code: 0 });
     const bad = await call(transports.make(s.target, { tls: material(clientCa) }));
-    expect(bad).toMatchObject({ code: 14, unprocessed: true });
+    expect(bad).toMatchObject({ code: 14, unprocessed: false }); // a failed pick: the retry policy decides
   });
 
   it('server name override: the certificate names upstream.internal, not the address', async () => {

@@ -137,7 +137,8 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
       st.on('close', () => (rst = st.rstCode));
     });
     const o = await call(transports.make(s.target), { timeoutMs: 200 });
-    expect(o).toMatchObject({ code: 4, details: 'Deadline exceeded' });
+    expect(o).toMatchObject({ code: 4 });
+    expect(o.details).toMatch(/^Deadline exceeded after \d+ ms$/);
     expect(timeout).toMatch(/^(19\d|200)m$/);
     await until(() => rst === C.NGHTTP2_CANCEL);
   });

@@ -67,6 +67,8 @@ export class Attempt implements AttemptControl, Waiter {
   private pending: Buffer | undefined;
   /** Text of the last stream error (the cause of a reset we did not ask for). */
   private streamError: string | undefined;
+  /** The time this attempt had when it started, for the deadline message. */
+  private budgetMs = 0;
 
   constructor(
     private readonly ctx: AttemptContext,
@@ -85,8 +87,9 @@ export class Attempt implements AttemptControl, Waiter {
       return;
     }
     const left = this.deadline - Date.now();
+    this.budgetMs = Math.max(0, left);
     if (left <= 0) {
-      this.end(Code.DEADLINE_EXCEEDED, 'Deadline exceeded', undefined, new Metadata(), true);
+      this.end(Code.DEADLINE_EXCEEDED, this.deadlineText(), undefined, new Metadata(), true);
       return;
     }
     if (left < 2 ** 31) {
@@ -145,11 +148,16 @@ export class Attempt implements AttemptControl, Waiter {
     stream.end(frame);
   }
 
-  /** Waiter: no connection (TRANSIENT_FAILURE without wait-for-ready, or shutdown). */
+  /**
+   * Waiter: no connection (TRANSIENT_FAILURE without wait-for-ready, or shutdown). Not `unprocessed`: a
+   * failed pick is an attempt that failed (the retry policy may try again, after its backoff), not a stream
+   * the server refused; a transparent retry would only fail the same pick again at once (grpc-js likewise
+   * applies the retry policy, not a transparent retry, to failed picks).
+   */
   failPick(details: string): void {
     if (this.phase !== Phase.Waiting) return;
     this.ctx.observer?.attempt(this.metadata.clone(), undefined)?.ended(Code.UNAVAILABLE, details);
-    this.end(Code.UNAVAILABLE, details, undefined, new Metadata(), true);
+    this.end(Code.UNAVAILABLE, details, undefined, new Metadata(), false);
   }
 
   cancel(): void {
@@ -159,7 +167,15 @@ export class Attempt implements AttemptControl, Waiter {
   /** Deadline timer. */
   expire(): void {
     this.timer = undefined;
-    this.abort(Code.DEADLINE_EXCEEDED, 'Deadline exceeded');
+    this.abort(Code.DEADLINE_EXCEEDED, this.deadlineText());
+  }
+
+  /**
+   * A local deadline's words. They start like grpc-js's ("Deadline exceeded after …"), which is how the
+   * request path tells attache's own deadline from a DEADLINE_EXCEEDED the upstream sent.
+   */
+  private deadlineText(): string {
+    return `Deadline exceeded after ${this.budgetMs} ms`;
   }
 
   private abort(code: number, details: string): void {
