@@ -12,15 +12,14 @@ import * as grpc from '@grpc/grpc-js';
 import { arg, BENCH_DIR, GET_ID, REPO_DIR } from './lib/proto.mjs';
 
 const { callUnary } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'call.js'));
-const { createUpstreams } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'channels.js'));
 const C = Number(arg('c', '16'));
 const BLOCK = Number(arg('block', '3000'));
 const BLOCKS = Number(arg('blocks', '8'));
 
 const backend = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve) => backend.stdout.on('data', (d) => /listening (\d+)/.test(String(d)) && resolve(Number(/listening (\d+)/.exec(String(d))[1]))));
-const upstreams = createUpstreams();
-const client = upstreams.forTarget({ target: `127.0.0.1:${port}`, tls: false });
+// A grpc-js client as attache's grpc-js wire makes it (no channelz, its own subchannel pool).
+const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.enable_channelz': 0, 'grpc.use_local_subchannel_pool': 1 });
 const req = Buffer.concat([Buffer.from([0x0a, GET_ID.length]), Buffer.from(GET_ID), Buffer.from([0x10, 1])]);
 const PATH = '/bench.v1.PaymentService/GetPayment';
 

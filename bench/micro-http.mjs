@@ -16,6 +16,10 @@ const { buildSnapshot } = await dist('snapshot.js');
 const { handleRequest } = await dist('http/pipeline.js');
 const { transcoderPlugin } = await dist('http/plugin.js');
 const { createUpstreams } = await dist('upstream/channels.js');
+const { createTelemetry } = await dist('telemetry/exchange.js');
+const { createTracing } = await dist('telemetry/tracing.js');
+const { createMetrics } = await dist('ops/metrics.js');
+const { default: pino } = await import('pino');
 const { requestIdFrom } = await dist('upstream/metadata.js');
 const SECS = Number(arg('secs', '3'));
 const BLOCKS = Number(arg('blocks', '4'));
@@ -26,7 +30,10 @@ const bport = await new Promise((resolve) => backend.stdout.on('data', (d) => /l
 const cfg = loadConfig(['--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', `127.0.0.1:${bport}`], {});
 const built = buildSnapshot(cfg.config);
 const snapshot = built.snapshot;
-const ctx = { snapshot: () => snapshot, upstreams: createUpstreams(), draining: () => false, inflight: new Set() };
+// The pipeline's context as main.ts builds it: the snapshot's upstreams, default telemetry, access log at warn.
+const upstreams = createUpstreams(snapshot.upstreams, cfg.config.outbound, {});
+const telemetry = createTelemetry(await createTracing(cfg.config.telemetry, '0.0.0'), createMetrics({ channels: () => upstreams.states() }), pino({ level: 'warn' }));
+const ctx = { snapshot: () => snapshot, upstreams, draining: () => false, inflight: new Set(), telemetry };
 
 const app = Fastify({ logger: false, exposeHeadRoutes: false, requestIdHeader: false, genReqId: (raw) => requestIdFrom(raw.headers) });
 await app.register(transcoderPlugin, { ctx, bodyLimitBytes: 4 << 20 });

@@ -2,7 +2,8 @@
 // (dist/upstream/call.js on a grpc.Client with channels.ts's options) and a bare node:http2 exchange (the
 // floor, as in bench/micro-h2.mjs): the same unary GetPayment (pre-encoded bytes, x-request-id metadata,
 // 15 s deadline) at concurrency c, blocks alternating A, B, C… in one process against bench/backend.mjs.
-// The figure is this process's CPU per call (user+system), median over blocks; wall time per call too.
+// The figure is this process's CPU per call (user+system), median over blocks; wall time per call, and the
+// backend's CPU per call (what each client's way of using HTTP/2 costs the server), too.
 // Usage: npm run build && node bench/micro-transport.mjs [--c 16] [--block 3000] [--blocks 8]
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
@@ -70,8 +71,15 @@ function leanCall(md) {
 }
 
 const KINDS = ['grpc-js', 'lean', 'bare'];
+import fs from 'node:fs';
+/** The backend's CPU time so far in µs (utime + stime from /proc, clock ticks of 10 ms). */
+const backendCpu = () => {
+  const f = fs.readFileSync(`/proc/${backend.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+};
 async function block(which) {
   let left = BLOCK;
+  const b0 = backendCpu();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await Promise.all(
@@ -89,7 +97,7 @@ async function block(which) {
     }),
   );
   const cpu = process.cpuUsage(cpu0);
-  return { cpu: (cpu.user + cpu.system) / BLOCK, wall: Number(process.hrtime.bigint() - t0) / 1000 / BLOCK };
+  return { cpu: (cpu.user + cpu.system) / BLOCK, wall: Number(process.hrtime.bigint() - t0) / 1000 / BLOCK, backend: (backendCpu() - b0) / BLOCK };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 for (const k of KINDS) await block(k); // warm-up
@@ -97,12 +105,13 @@ const r = Object.fromEntries(KINDS.map((k) => [k, []]));
 for (let i = 0; i < BLOCKS; i++) for (const k of KINDS) r[k].push(await block(k));
 const cpu = (k) => median(r[k].map((x) => x.cpu));
 const wall = (k) => median(r[k].map((x) => x.wall));
+const back = (k) => median(r[k].map((x) => x.backend));
 const ratios = r.lean.map((x, i) => x.cpu / r['grpc-js'][i].cpu);
 process.stdout.write(
   `unary call, c=${C}, ${BLOCKS}×${BLOCK} calls each, median of blocks (this process only; the backend is another):\n` +
-    `  grpc-js (attache's callUnary):  CPU ${cpu('grpc-js').toFixed(1)} µs/call, wall ${wall('grpc-js').toFixed(1)} µs/call\n` +
-    `  lean h2 transport (h2/):        CPU ${cpu('lean').toFixed(1)} µs/call, wall ${wall('lean').toFixed(1)} µs/call\n` +
-    `  bare node:http2 (floor):        CPU ${cpu('bare').toFixed(1)} µs/call, wall ${wall('bare').toFixed(1)} µs/call\n` +
+    `  grpc-js (attache's callUnary):  CPU ${cpu('grpc-js').toFixed(1)} µs/call, wall ${wall('grpc-js').toFixed(1)} µs/call, backend CPU ${back('grpc-js').toFixed(1)} µs/call\n` +
+    `  lean h2 transport (h2/):        CPU ${cpu('lean').toFixed(1)} µs/call, wall ${wall('lean').toFixed(1)} µs/call, backend CPU ${back('lean').toFixed(1)} µs/call\n` +
+    `  bare node:http2 (floor):        CPU ${cpu('bare').toFixed(1)} µs/call, wall ${wall('bare').toFixed(1)} µs/call, backend CPU ${back('bare').toFixed(1)} µs/call\n` +
     `  lean/grpc-js CPU: ${(cpu('lean') / cpu('grpc-js')).toFixed(3)} (per block ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); lean/bare: ${(cpu('lean') / cpu('bare')).toFixed(3)}\n`,
 );
 session.close();

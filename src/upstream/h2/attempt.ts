@@ -63,8 +63,12 @@ export class Attempt implements AttemptControl, Waiter {
   /** The one message (undefined until it arrived) and whether it is compressed. */
   private message: Buffer | undefined;
   private compressed = false;
-  /** Bytes of an incomplete length-prefixed message. */
-  private pending: Buffer | undefined;
+  /**
+   * DATA received but not yet a whole length-prefixed message, kept as the chunks that came (joined once
+   * the message is complete: joining on every frame would copy a 4 MiB message ~256 times).
+   */
+  private pending: Buffer[] | undefined;
+  private pendingBytes = 0;
   /** Text of the last stream error (the cause of a reset we did not ask for). */
   private streamError: string | undefined;
   /** The time this attempt had when it started, for the deadline message. */
@@ -221,20 +225,33 @@ export class Attempt implements AttemptControl, Waiter {
       this.take(chunk[0]!, chunk.subarray(5));
       return;
     }
-    let buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = undefined;
-    while (this.phase === Phase.Running && buf.length >= 5) {
-      const len = buf.readUInt32BE(1);
+    if (this.pending === undefined) this.pending = [];
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (this.phase === Phase.Running && this.pendingBytes >= 5) {
+      let first = this.pending[0]!;
+      if (first.length < 5) first = this.joinPending();
+      const len = first.readUInt32BE(1);
       if (len > this.ctx.maxReceiveBytes) {
         this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs ${this.ctx.maxReceiveBytes})`, undefined, new Metadata(), false);
         this.resetStream();
         return;
       }
-      if (buf.length < 5 + len) break;
+      if (this.pendingBytes < 5 + len) return;
+      const buf: Buffer = this.pending.length === 1 ? first : this.joinPending();
+      const rest: Buffer = buf.subarray(5 + len);
+      this.pending = rest.length > 0 ? [rest] : undefined;
+      this.pendingBytes = rest.length;
       this.take(buf[0]!, buf.subarray(5, 5 + len));
-      buf = buf.subarray(5 + len);
+      if (this.pending === undefined) return;
     }
-    if (buf.length > 0 && this.phase === Phase.Running) this.pending = buf;
+  }
+
+  /** The pending chunks as one buffer (which then is the only chunk). */
+  private joinPending(): Buffer {
+    const one = Buffer.concat(this.pending!, this.pendingBytes);
+    this.pending = [one];
+    return one;
   }
 
   private take(flag: number, body: Buffer): void {
