@@ -1,6 +1,6 @@
 // The lean HTTP/2 transport (dist/upstream/h2/transport.js) against grpc-js as attache calls it
 // (dist/upstream/call.js on a grpc.Client with channels.ts's options) and a bare node:http2 exchange (the
-// floor, as in bench/micro-h2.mjs): the same unary GetPayment (pre-encoded bytes, x-request-id metadata,
+// floor: HEADERS + one DATA frame, the answer parsed by hand): the same unary GetPayment (pre-encoded bytes, x-request-id metadata,
 // 15 s deadline) at concurrency c, blocks alternating A, B, C… in one process against bench/backend.mjs.
 // The figure is this process's CPU per call (user+system), median over blocks; wall time per call, and the
 // backend's CPU per call (what each client's way of using HTTP/2 costs the server), too.
