@@ -93,16 +93,6 @@ interface UpstreamNode {
   readonly byCode: Map<string, HistogramSeries>;
 }
 
-/** `map.get(key)`, or what `make()` builds, stored first. */
-function getOrMake<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = make();
-    map.set(key, v);
-  }
-  return v;
-}
-
 /**
  * Declares every metric in a new registry.
  *
@@ -179,26 +169,38 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   return {
     registry,
     observeRequest(o) {
-      const node = getOrMake(getOrMake(requestNodes, o.route, () => new Map<string, RequestNode>()), o.method, () => ({
-        seconds: requestSeconds.series({ route: o.route, method: o.method }),
-        byOutcome: new Map(),
-      }));
-      const byStatus = getOrMake(node.byOutcome, o.grpcMethod, () => new Map<number, Map<string, CounterSeries>>());
-      const counter = getOrMake(getOrMake(byStatus, o.status, () => new Map<string, CounterSeries>()), o.grpcCode, () =>
+      // Plain lookups, no closures: this runs once per request.
+      let byMethod = requestNodes.get(o.route);
+      if (byMethod === undefined) requestNodes.set(o.route, (byMethod = new Map()));
+      let node = byMethod.get(o.method);
+      if (node === undefined) byMethod.set(o.method, (node = { seconds: requestSeconds.series({ route: o.route, method: o.method }), byOutcome: new Map() }));
+      let byStatus = node.byOutcome.get(o.grpcMethod);
+      if (byStatus === undefined) node.byOutcome.set(o.grpcMethod, (byStatus = new Map()));
+      let byCode = byStatus.get(o.status);
+      if (byCode === undefined) byStatus.set(o.status, (byCode = new Map()));
+      let counter = byCode.get(o.grpcCode);
+      if (counter === undefined) {
         // Label order is the exposition's: route, method, grpc_method, status, grpc_code.
-        requests.series({ route: o.route, method: o.method, grpc_method: o.grpcMethod, status: String(o.status), grpc_code: o.grpcCode }),
-      );
+        counter = requests.series({ route: o.route, method: o.method, grpc_method: o.grpcMethod, status: String(o.status), grpc_code: o.grpcCode });
+        byCode.set(o.grpcCode, counter);
+      }
       counter.inc(1);
       node.seconds.observe(o.seconds);
     },
     observeUpstream(o) {
-      const node = getOrMake(getOrMake(upstreamNodes, o.grpcMethod, () => new Map<string, UpstreamNode>()), o.upstream, () => ({
-        retries: retries.series({ grpc_method: o.grpcMethod, upstream: o.upstream }),
-        byCode: new Map(),
-      }));
-      getOrMake(node.byCode, o.grpcCode, () =>
-        upstreamSeconds.series({ grpc_method: o.grpcMethod, upstream: o.upstream, grpc_code: o.grpcCode }),
-      ).observe(o.seconds);
+      let byUpstream = upstreamNodes.get(o.grpcMethod);
+      if (byUpstream === undefined) upstreamNodes.set(o.grpcMethod, (byUpstream = new Map()));
+      let node = byUpstream.get(o.upstream);
+      if (node === undefined) {
+        node = { retries: retries.series({ grpc_method: o.grpcMethod, upstream: o.upstream }), byCode: new Map() };
+        byUpstream.set(o.upstream, node);
+      }
+      let seconds = node.byCode.get(o.grpcCode);
+      if (seconds === undefined) {
+        seconds = upstreamSeconds.series({ grpc_method: o.grpcMethod, upstream: o.upstream, grpc_code: o.grpcCode });
+        node.byCode.set(o.grpcCode, seconds);
+      }
+      seconds.observe(o.seconds);
       // A call without retries adds no retry series (as before: the counter appears with the first retry).
       if (o.attempts > 1) node.retries.inc(o.attempts - 1);
     },
