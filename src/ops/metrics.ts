@@ -10,7 +10,8 @@
  * share counters. The standard process and Node.js metrics (`process_*`, `nodejs_*`) keep their usual
  * unprefixed names so existing dashboards work; everything attache defines is prefixed `attache_`.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { CounterFamily, GaugeFamily, HistogramFamily, register, type CounterSeries, type HistogramSeries } from './series.js';
 
 /** The label for requests that matched no route. */
 export const UNMATCHED_ROUTE = '(unmatched)';
@@ -79,40 +80,57 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean;
 }
 
-/** Declares every metric in a new registry. */
+/** The request series of one (route, method): its duration histogram and its counters by outcome. */
+interface RequestNode {
+  readonly seconds: HistogramSeries;
+  /** grpc_method → HTTP status → gRPC code name → counter series. */
+  readonly byOutcome: Map<string, Map<number, Map<string, CounterSeries>>>;
+}
+
+/** The upstream series of one (gRPC method, upstream): its retry counter and its duration histograms by code. */
+interface UpstreamNode {
+  readonly retries: CounterSeries;
+  readonly byCode: Map<string, HistogramSeries>;
+}
+
+/**
+ * Declares every metric in a new registry.
+ *
+ * The per-request metrics (requests, their durations, upstream call durations and retries) are series.ts
+ * families: an observation finds its series through maps keyed by the label values as they come (the
+ * route template, method and upstream strings are the same string objects every time, so their hashes are
+ * computed once), creates it on first use, and adds plain numbers; prom-client's Registry reads them at
+ * scrape time. Memory is one series per label combination that occurred: routes and upstreams are bounded
+ * by configuration, HTTP statuses and gRPC codes are closed sets. The exposition is what prom-client's
+ * Counter/Histogram gave for the same traffic (src/ops/metrics.test.ts compares them).
+ */
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
-  const requests = new Counter({
-    name: 'attache_http_requests_total',
-    help: 'HTTP requests answered, by route template, HTTP method, gRPC method, HTTP status and gRPC code.',
-    labelNames: ['route', 'method', 'grpc_method', 'status', 'grpc_code'] as const,
-    registers: [registry],
-  });
-  const requestSeconds = new Histogram({
-    name: 'attache_http_request_duration_seconds',
-    help: 'Time from the request reaching attache to its answer being handed to the socket, by route template and HTTP method.',
-    labelNames: ['route', 'method'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const inFlight = new Gauge({
-    name: 'attache_http_requests_in_flight',
-    help: 'HTTP requests being handled.',
-    registers: [registry],
-  });
-  const upstreamSeconds = new Histogram({
-    name: 'attache_upstream_call_duration_seconds',
-    help: 'Upstream gRPC call time, all attempts and backoff included, by gRPC method, upstream and gRPC code.',
-    labelNames: ['grpc_method', 'upstream', 'grpc_code'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const retries = new Counter({
-    name: 'attache_upstream_retry_attempts_total',
-    help: 'Upstream attempts beyond the first (grpc-js retries, gRFC A6), by gRPC method and upstream.',
-    labelNames: ['grpc_method', 'upstream'] as const,
-    registers: [registry],
-  });
+  // Registration order is exposition order: keep it.
+  const requests = new CounterFamily(
+    'attache_http_requests_total',
+    'HTTP requests answered, by route template, HTTP method, gRPC method, HTTP status and gRPC code.',
+  );
+  register(registry, requests);
+  const requestSeconds = new HistogramFamily(
+    'attache_http_request_duration_seconds',
+    'Time from the request reaching attache to its answer being handed to the socket, by route template and HTTP method.',
+    LATENCY_BUCKETS,
+  );
+  register(registry, requestSeconds);
+  const inFlight = new GaugeFamily('attache_http_requests_in_flight', 'HTTP requests being handled.');
+  register(registry, inFlight);
+  const upstreamSeconds = new HistogramFamily(
+    'attache_upstream_call_duration_seconds',
+    'Upstream gRPC call time, all attempts and backoff included, by gRPC method, upstream and gRPC code.',
+    LATENCY_BUCKETS,
+  );
+  register(registry, upstreamSeconds);
+  const retries = new CounterFamily(
+    'attache_upstream_retry_attempts_total',
+    'Upstream attempts beyond the first (grpc-js retries, gRFC A6), by gRPC method and upstream.',
+  );
+  register(registry, retries);
   const circuit = new Gauge({
     name: 'attache_circuit_breaker_state',
     help: 'Circuit-breaker state per upstream: 0 closed, 1 open, 2 half-open.',
@@ -143,15 +161,48 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
+  /** route → method → node. */
+  const requestNodes = new Map<string, Map<string, RequestNode>>();
+  /** gRPC method → upstream → node. */
+  const upstreamNodes = new Map<string, Map<string, UpstreamNode>>();
+
   return {
     registry,
     observeRequest(o) {
-      requests.inc({ route: o.route, method: o.method, grpc_method: o.grpcMethod, status: String(o.status), grpc_code: o.grpcCode });
-      requestSeconds.observe({ route: o.route, method: o.method }, o.seconds);
+      // Plain lookups, no closures: this runs once per request.
+      let byMethod = requestNodes.get(o.route);
+      if (byMethod === undefined) requestNodes.set(o.route, (byMethod = new Map()));
+      let node = byMethod.get(o.method);
+      if (node === undefined) byMethod.set(o.method, (node = { seconds: requestSeconds.series({ route: o.route, method: o.method }), byOutcome: new Map() }));
+      let byStatus = node.byOutcome.get(o.grpcMethod);
+      if (byStatus === undefined) node.byOutcome.set(o.grpcMethod, (byStatus = new Map()));
+      let byCode = byStatus.get(o.status);
+      if (byCode === undefined) byStatus.set(o.status, (byCode = new Map()));
+      let counter = byCode.get(o.grpcCode);
+      if (counter === undefined) {
+        // Label order is the exposition's: route, method, grpc_method, status, grpc_code.
+        counter = requests.series({ route: o.route, method: o.method, grpc_method: o.grpcMethod, status: String(o.status), grpc_code: o.grpcCode });
+        byCode.set(o.grpcCode, counter);
+      }
+      counter.inc(1);
+      node.seconds.observe(o.seconds);
     },
     observeUpstream(o) {
-      upstreamSeconds.observe({ grpc_method: o.grpcMethod, upstream: o.upstream, grpc_code: o.grpcCode }, o.seconds);
-      if (o.attempts > 1) retries.inc({ grpc_method: o.grpcMethod, upstream: o.upstream }, o.attempts - 1);
+      let byUpstream = upstreamNodes.get(o.grpcMethod);
+      if (byUpstream === undefined) upstreamNodes.set(o.grpcMethod, (byUpstream = new Map()));
+      let node = byUpstream.get(o.upstream);
+      if (node === undefined) {
+        node = { retries: retries.series({ grpc_method: o.grpcMethod, upstream: o.upstream }), byCode: new Map() };
+        byUpstream.set(o.upstream, node);
+      }
+      let seconds = node.byCode.get(o.grpcCode);
+      if (seconds === undefined) {
+        seconds = upstreamSeconds.series({ grpc_method: o.grpcMethod, upstream: o.upstream, grpc_code: o.grpcCode });
+        node.byCode.set(o.grpcCode, seconds);
+      }
+      seconds.observe(o.seconds);
+      // A call without retries adds no retry series (as before: the counter appears with the first retry).
+      if (o.attempts > 1) node.retries.inc(o.attempts - 1);
     },
     inFlight(delta) {
       inFlight.inc(delta);

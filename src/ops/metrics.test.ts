@@ -1,0 +1,168 @@
+/**
+ * The /metrics text of createMetrics must be exactly what the prom-client Counter/Histogram/Gauge
+ * declarations it replaced gave for the same traffic: `reference()` below is that declaration, kept as the
+ * oracle; the same observations go to both and the texts (and JSON) are compared byte for byte.
+ */
+import { describe, expect, it } from 'vitest';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createMetrics, type Metrics, type RequestObservation, type UpstreamObservation } from './metrics.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+
+/** The prom-client declaration createMetrics had before series.ts (same names, help, labels, order). */
+function reference(processMetrics: boolean) {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'attache_http_requests_total',
+    help: 'HTTP requests answered, by route template, HTTP method, gRPC method, HTTP status and gRPC code.',
+    labelNames: ['route', 'method', 'grpc_method', 'status', 'grpc_code'] as const,
+    registers: [registry],
+  });
+  const requestSeconds = new Histogram({
+    name: 'attache_http_request_duration_seconds',
+    help: 'Time from the request reaching attache to its answer being handed to the socket, by route template and HTTP method.',
+    labelNames: ['route', 'method'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({ name: 'attache_http_requests_in_flight', help: 'HTTP requests being handled.', registers: [registry] });
+  const upstreamSeconds = new Histogram({
+    name: 'attache_upstream_call_duration_seconds',
+    help: 'Upstream gRPC call time, all attempts and backoff included, by gRPC method, upstream and gRPC code.',
+    labelNames: ['grpc_method', 'upstream', 'grpc_code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'attache_upstream_retry_attempts_total',
+    help: 'Upstream attempts beyond the first (grpc-js retries, gRFC A6), by gRPC method and upstream.',
+    labelNames: ['grpc_method', 'upstream'] as const,
+    registers: [registry],
+  });
+  new Gauge({ name: 'attache_circuit_breaker_state', help: 'Circuit-breaker state per upstream: 0 closed, 1 open, 2 half-open.', labelNames: ['upstream'], registers: [registry] });
+  new Gauge({
+    name: 'attache_upstream_channel_state',
+    help: 'Upstream channel connectivity (grpc-js ConnectivityState): 1 for the current state, 0 for the others.',
+    labelNames: ['upstream', 'state'],
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: 'attache_config_reloads_total',
+    help: 'Configuration reloads, by result (success, failure); a failed reload keeps the previous configuration.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  if (processMetrics) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    observeRequest(o: RequestObservation) {
+      requests.inc({ route: o.route, method: o.method, grpc_method: o.grpcMethod, status: String(o.status), grpc_code: o.grpcCode });
+      requestSeconds.observe({ route: o.route, method: o.method }, o.seconds);
+    },
+    observeUpstream(o: UpstreamObservation) {
+      upstreamSeconds.observe({ grpc_method: o.grpcMethod, upstream: o.upstream, grpc_code: o.grpcCode }, o.seconds);
+      if (o.attempts > 1) retries.inc({ grpc_method: o.grpcMethod, upstream: o.upstream }, o.attempts - 1);
+    },
+    inFlight: (d: 1 | -1) => inFlight.inc(d),
+    configReload: (ok: boolean) => reloads.inc({ result: ok ? 'success' : 'failure' }),
+  };
+}
+
+/** A deterministic PRNG (mulberry32), so a failure reproduces. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ROUTES = [
+  { route: '/v1/payments/{id}', method: 'GET', grpcMethod: 'payments.v1.Payments/GetPayment' },
+  { route: '/v1/payments', method: 'POST', grpcMethod: 'payments.v1.Payments/CreatePayment' },
+  // Label values the exposition must escape: backslash, double quote, newline.
+  { route: '/v1/odd/{name=a\\b"c\n}', method: 'PATCH', grpcMethod: 'odd.v1.Odd/Do' },
+  { route: '(unmatched)', method: 'DELETE', grpcMethod: '' },
+  { route: '(unmatched)', method: 'GET', grpcMethod: '' },
+];
+const OUTCOMES: readonly [number, string][] = [
+  [200, 'OK'],
+  [404, 'NOT_FOUND'],
+  [503, 'UNAVAILABLE'],
+  [504, 'DEADLINE_EXCEEDED'],
+  [413, 'INVALID_ARGUMENT'],
+];
+const UPSTREAMS = ['127.0.0.1:50051', 'grpcs://payments.internal:443'];
+/** Latencies on bucket bounds, between them, under the first and past the last (only in +Inf). */
+const SECONDS = [0, 0.0001, 0.0005, 0.0007, 0.001, 0.01, 0.0123456789, 0.3, 1, 14.999, 30, 31, 120];
+
+type Sink = Pick<Metrics, 'observeRequest' | 'observeUpstream' | 'inFlight' | 'configReload'>;
+
+function drive(targets: readonly Sink[], n: number, seed: number): void {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  for (let i = 0; i < n; i++) {
+    const r = pick(ROUTES);
+    const [status, grpcCode] = pick(OUTCOMES);
+    const seconds = rnd() < 0.5 ? pick(SECONDS) : rnd() * rnd() * 2;
+    const upstream = pick(UPSTREAMS);
+    const attempts = rnd() < 0.8 ? 1 : 1 + Math.floor(rnd() * 4);
+    for (const t of targets) {
+      t.inFlight(1);
+      if (r.grpcMethod !== '') t.observeUpstream({ grpcMethod: r.grpcMethod, upstream, grpcCode, seconds: seconds / 2, attempts });
+      t.inFlight(-1);
+      t.observeRequest({ route: r.route, method: r.method, grpcMethod: r.grpcMethod, status, grpcCode, seconds });
+    }
+    const ok = rnd() < 0.7;
+    if (i % 97 === 0) for (const t of targets) t.configReload(ok);
+    if (i === n >> 1) for (const t of targets) t.inFlight(1); // one request left in flight
+  }
+}
+
+describe('createMetrics exposition', () => {
+  it.each([
+    ['no traffic', 0, 1],
+    ['one request', 1, 2],
+    ['a few requests', 7, 3],
+    ['many requests', 5000, 4],
+  ])('is byte for byte the prom-client text (%s)', async (_name, n, seed) => {
+    const ref = reference(false);
+    const m = createMetrics({ channels: () => [], processMetrics: false });
+    drive([ref, m], n, seed);
+    const text = (await m.exposition()).text;
+    expect(text).toBe(await ref.registry.metrics());
+    expect(await m.registry.getMetricsAsJSON()).toEqual(await ref.registry.getMetricsAsJSON());
+  });
+
+  it('matches after a registry reset and more traffic', async () => {
+    const ref = reference(false);
+    const m = createMetrics({ channels: () => [], processMetrics: false });
+    drive([ref, m], 300, 5);
+    ref.registry.resetMetrics();
+    m.registry.resetMetrics();
+    expect(await m.registry.metrics()).toBe(await ref.registry.metrics());
+    drive([ref, m], 40, 6);
+    expect(await m.registry.metrics()).toBe(await ref.registry.metrics());
+  });
+
+  it('declares the same metrics, process and Node.js defaults included', async () => {
+    const ref = reference(true);
+    const m = createMetrics({ channels: () => [] });
+    drive([ref, m], 50, 7);
+    const heads = (text: string) => text.split('\n').filter((l) => l.startsWith('# '));
+    expect(heads((await m.exposition()).text)).toEqual(heads(await ref.registry.metrics()));
+    expect(m.registry.contentType).toBe(ref.registry.contentType);
+  });
+
+  it('keeps one series per label combination that occurred', async () => {
+    const m = createMetrics({ channels: () => [], processMetrics: false });
+    for (let i = 0; i < 1000; i++) m.observeRequest({ route: '/v1/a', method: 'GET', grpcMethod: 'a.A/Get', status: 200, grpcCode: 'OK', seconds: 0.001 });
+    const lines = (await m.exposition()).text.split('\n');
+    expect(lines.filter((l) => l.startsWith('attache_http_requests_total{'))).toEqual([
+      'attache_http_requests_total{route="/v1/a",method="GET",grpc_method="a.A/Get",status="200",grpc_code="OK"} 1000',
+    ]);
+    expect(lines.filter((l) => l.startsWith('attache_http_request_duration_seconds_count'))).toHaveLength(1);
+  });
+});

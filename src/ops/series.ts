@@ -1,0 +1,240 @@
+/**
+ * Counters, gauges and histograms whose per-request update is a plain number operation on a series object
+ * the caller holds, read by prom-client's Registry only when `/metrics` is scraped.
+ *
+ * Why not prom-client's own Counter/Histogram: their `inc(labels)` / `observe(labels, v)` validate the
+ * label object and hash it into a string key on every call (prom-client 15 caches nothing, `labels()`
+ * included) — a few µs per request on attache's hot path, more than the JSON codec of a GET. Here the
+ * caller finds its series once (metrics.ts keeps them in maps keyed by the label values it already has),
+ * and the series is created on first use, so memory is bounded by the label combinations that occur.
+ *
+ * The exposition is byte for byte what prom-client's own metric types give for the same observations:
+ * each family hands the Registry the same sample objects (`labels`, `sharedLabels`, `metricName`, `value`)
+ * in the same order — series in the order of their first observation, histogram buckets cumulative with
+ * `le` first, then `+Inf`, `_sum`, `_count` — and the Registry formats them (HELP, TYPE, escaping, values).
+ * The families implement the part of prom-client's metric interface the Registry uses (`name`, `help`,
+ * `type`, `aggregator`, `get()`, `getForPromString()`, `reset()`), see prom-client lib/registry.js.
+ */
+import type { Metric, Registry } from 'prom-client';
+
+/** Label values of one series, in the label order of the exposition. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** A sample as prom-client's Registry formats it (lib/registry.js `getMetricsAsString`). */
+interface Sample {
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly sharedLabels?: Labels;
+  readonly value: number;
+  readonly metricName?: string;
+  /** prom-client's buckets carry `exemplar: null` when exemplars are off (getMetricsAsJSON shows it). */
+  readonly exemplar?: null;
+}
+
+interface FamilyData {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: Sample[];
+}
+
+/**
+ * Registers a family with `registry`, at the current end of its order (the exposition lists metrics in
+ * registration order). Throws, as prom-client does, when another metric already has the name.
+ */
+export function register(registry: Registry, family: CounterFamily | GaugeFamily | HistogramFamily): void {
+  // The Registry only reads the members the families implement; prom-client's type names its own classes.
+  registry.registerMetric(family as unknown as Metric);
+}
+
+/** One label set of a counter. */
+export class CounterSeries {
+  /** Set by the family: whether the series is in the exposition (it is from its first increment on). */
+  listed = false;
+  value = 0;
+
+  constructor(
+    private readonly family: CounterFamily,
+    readonly labels: Labels,
+  ) {}
+
+  /** Adds `v` (a finite number ≥ 0; the caller guarantees it, nothing is checked here). */
+  inc(v: number): void {
+    if (!this.listed) this.family.list(this);
+    this.value += v;
+  }
+}
+
+/** A counter family: series made by {@link CounterFamily.series}, listed from their first increment. */
+export class CounterFamily {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private listed: CounterSeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  /** A new series with these labels; it appears in the exposition once incremented. Cache it. */
+  series(labels: Labels): CounterSeries {
+    return new CounterSeries(this, labels);
+  }
+
+  /** @internal Called by a series on its first increment (and its first after a reset). */
+  list(s: CounterSeries): void {
+    s.listed = true;
+    this.listed.push(s);
+  }
+
+  get(): Promise<FamilyData> {
+    return Promise.resolve(this.data());
+  }
+
+  getForPromString(): Promise<FamilyData> {
+    return this.get();
+  }
+
+  /** As prom-client's `reset()`: every series goes back to 0 and out of the exposition until incremented. */
+  reset(): void {
+    for (const s of this.listed) {
+      s.value = 0;
+      s.listed = false;
+    }
+    this.listed = [];
+  }
+
+  private data(): FamilyData {
+    const values: Sample[] = this.listed.map((s) => ({ labels: s.labels, value: s.value }));
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
+/** A gauge without labels: one number, always in the exposition (as a label-less prom-client Gauge). */
+export class GaugeFamily {
+  readonly type = 'gauge';
+  readonly aggregator = 'sum';
+  value = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(delta: number): void {
+    this.value += delta;
+  }
+
+  get(): Promise<FamilyData> {
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [{ labels: {}, value: this.value }] });
+  }
+
+  getForPromString(): Promise<FamilyData> {
+    return this.get();
+  }
+
+  reset(): void {
+    this.value = 0;
+  }
+}
+
+/** One label set of a histogram: per-bucket counts (not cumulative; made cumulative at scrape), sum, count. */
+export class HistogramSeries {
+  listed = false;
+  /** counts[i]: observations v with bounds[i-1] < v ≤ bounds[i]; larger ones only count in `count`. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    private readonly family: HistogramFamily,
+    readonly labels: Labels,
+  ) {
+    this.counts = new Float64Array(family.bounds.length);
+  }
+
+  /**
+   * Observes `v`, as prom-client's `observe`: into the first bucket whose upper bound is ≥ v (linear scan:
+   * latency buckets are few and most observations land in the first ones). A non-finite `v` is ignored
+   * (prom-client throws; a metric must not fail a request).
+   */
+  observe(v: number): void {
+    if (!Number.isFinite(v)) return;
+    if (!this.listed) this.family.list(this);
+    const bounds = this.family.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (v <= bounds[i]!) {
+        this.counts[i]! += 1;
+        break;
+      }
+    }
+    this.sum += v;
+    this.count += 1;
+  }
+}
+
+/** A histogram family with fixed bucket upper bounds (ascending, without +Inf). */
+export class HistogramFamily {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly bounds: readonly number[];
+  private listed: HistogramSeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    bounds: readonly number[],
+  ) {
+    this.bounds = Object.freeze([...bounds]);
+  }
+
+  /** A new series with these labels; it appears in the exposition once observed. Cache it. */
+  series(labels: Labels): HistogramSeries {
+    return new HistogramSeries(this, labels);
+  }
+
+  /** @internal Called by a series on its first observation (and its first after a reset). */
+  list(s: HistogramSeries): void {
+    s.listed = true;
+    this.listed.push(s);
+  }
+
+  /** As prom-client's Histogram `get()`: the series labels merged into each sample's labels. */
+  async get(): Promise<FamilyData> {
+    const data = this.samples();
+    const values = data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } }));
+    return { ...data, values };
+  }
+
+  /** As prom-client's Histogram `getForPromString()`: `le` as the sample's label, the series' as shared. */
+  getForPromString(): Promise<FamilyData> {
+    return Promise.resolve(this.samples());
+  }
+
+  reset(): void {
+    for (const s of this.listed) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+      s.listed = false;
+    }
+    this.listed = [];
+  }
+
+  private samples(): FamilyData {
+    const bucket = `${this.name}_bucket`;
+    const values: Sample[] = [];
+    for (const s of this.listed) {
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        // `le` stays a number, as prom-client's: the Registry prints it with String(), e.g. 0.0005, 30.
+        values.push({ labels: { le: this.bounds[i]! }, sharedLabels: s.labels, value: acc, metricName: bucket, exemplar: null });
+      }
+      values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: bucket, exemplar: null });
+      values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
