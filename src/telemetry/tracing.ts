@@ -16,14 +16,23 @@
  * its interceptors and client methods (grpc-js retrying-call.ts). attache starts its client span itself.
  */
 import {
+  context as contextApi,
+  INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  TraceFlags,
+  type Attributes,
   type Context,
+  type Link,
+  type Span,
+  type SpanOptions,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
   type Tracer,
 } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, isTracingSuppressed, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -32,8 +41,11 @@ import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   ParentBasedSampler,
+  RandomIdGenerator,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
+  type IdGenerator,
   type Sampler,
   type SpanExporter,
   type SpanProcessor,
@@ -52,6 +64,10 @@ export interface Tracing {
   readonly enabled: boolean;
   /** True when spans leave the process (an exporter or a test processor is configured). */
   readonly recording: boolean;
+  /**
+   * Starts the spans. When `recording`, the SDK's tracer; otherwise a {@link PropagationTracer}, whose spans
+   * are SpanContexts only (ids and the sampler's decision) and whose `end()` does nothing.
+   */
   readonly tracer: Tracer;
   /** Extracts from the inbound headers, injects into the upstream metadata. */
   readonly propagator: TextMapPropagator;
@@ -148,6 +164,61 @@ async function otlpExporter(protocol: TelemetrySettings['otlpProtocol']): Promis
   }
 }
 
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+// Frozen: the Sampler interface types links as a mutable array, but no sampler may change them.
+const NO_LINKS = Object.freeze([]) as unknown as Link[];
+
+/**
+ * The tracer of propagation only (no exporter, no span processor): each span it starts is just a SpanContext
+ * wrapped by `trace.wrapSpanContext` (a non-recording span), because nothing would ever read an SDK Span's
+ * name, attributes, times or status — only its ids and sampled flag leave the process, in the trace headers
+ * and the access line. It makes the same decisions as the SDK's Tracer.startSpan (sdk-trace Tracer.ts), in
+ * the same order:
+ * - a suppressed context (core `suppressTracing`) gets the invalid span context;
+ * - `root: true` ignores the parent in the context;
+ * - a new span id always; the parent's trace id and tracestate when the context holds a valid span context
+ *   (extracted from `traceparent` or B3), else a new trace id (W3C Trace Context §3.2: trace id continuity);
+ * - the configured sampler decides (parentbased_* follow the parent's sampled flag, traceidratio hashes the
+ *   trace id, always_* are constant): RECORD_AND_SAMPLED sets the sampled flag, anything else does not; a
+ *   tracestate the sampler returns replaces the parent's.
+ * Links and attributes reach the sampler as given (the SDK first drops invalid attribute values; none of
+ * the built-in samplers reads either). Never throws unless the sampler or id generator does.
+ */
+export class PropagationTracer implements Tracer {
+  constructor(
+    private readonly sampler: Sampler,
+    private readonly ids: IdGenerator = new RandomIdGenerator(),
+  ) {}
+
+  startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
+    if (options.root === true) ctx = trace.deleteSpan(ctx);
+    if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    const parent = trace.getSpanContext(ctx);
+    // Span id first, then trace id: the SDK's order, so a deterministic IdGenerator gives the same ids.
+    const spanId = this.ids.generateSpanId();
+    const valid = parent !== undefined && trace.isSpanContextValid(parent);
+    const traceId = valid ? parent.traceId : this.ids.generateTraceId();
+    const r = this.sampler.shouldSample(ctx, traceId, name, options.kind ?? SpanKind.INTERNAL, options.attributes ?? NO_ATTRIBUTES, options.links ?? NO_LINKS);
+    return trace.wrapSpanContext({
+      traceId,
+      spanId,
+      traceFlags: r.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      traceState: r.traceState ?? (valid ? parent.traceState : undefined),
+    });
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, ctx: Context, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, a: F | SpanOptions, b?: F | Context, c?: F): ReturnType<F> {
+    const fn = (c ?? (typeof b === 'function' ? b : a)) as (span: Span) => ReturnType<F>;
+    const options = typeof a === 'function' ? {} : a;
+    const parent = b !== undefined && typeof b !== 'function' ? b : contextApi.active();
+    const span = this.startSpan(name, options, parent);
+    return contextApi.with(trace.setSpan(parent, span), fn, undefined, span);
+  }
+}
+
 /** Options that only tests and embedders set. */
 export interface TracingOverrides {
   /** Used instead of the exporters OTEL_TRACES_EXPORTER names (an in-memory exporter in tests). */
@@ -155,9 +226,11 @@ export interface TracingOverrides {
 }
 
 /**
- * Builds the tracing of one attache instance. With no exporter (OTEL_TRACES_EXPORTER unset or `none`) the
- * provider has no span processor: spans still get ids, so propagation carries attache's client span as the
- * upstream's parent and keeps the sampled flag, but nothing is buffered or sent.
+ * Builds the tracing of one attache instance. With no exporter (OTEL_TRACES_EXPORTER unset or `none`) there
+ * is no SDK TracerProvider: a {@link PropagationTracer} runs the configured sampler and makes the ids, so
+ * propagation carries attache's client span as the upstream's parent and keeps the sampled flag, but no SDK
+ * Span object is built and nothing is buffered or sent. With an exporter or test span processors, the SDK
+ * TracerProvider starts the spans.
  * @throws only on a programming error: the settings were validated by the config loader.
  */
 export async function createTracing(settings: TelemetrySettings, version: string, overrides: TracingOverrides = {}): Promise<Tracing> {
@@ -171,15 +244,26 @@ export async function createTracing(settings: TelemetrySettings, version: string
       if (name === 'console') processors.push(new BatchSpanProcessor({ exporter: new ConsoleSpanExporter() }));
     }
   }
+  const sampler = settings.disabled ? new AlwaysOffSampler() : samplerFor(settings.sampler, settings.samplerArg);
+  if (processors.length === 0) {
+    return {
+      enabled: !settings.disabled,
+      recording: false,
+      tracer: new PropagationTracer(sampler),
+      propagator,
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+  }
   const provider = new TracerProvider({
-    sampler: settings.disabled ? new AlwaysOffSampler() : samplerFor(settings.sampler, settings.samplerArg),
+    sampler,
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName, [ATTR_SERVICE_VERSION]: version }),
     spanProcessors: processors,
   });
   let stopped: Promise<void> | undefined;
   return {
     enabled: !settings.disabled,
-    recording: processors.length > 0,
+    recording: true,
     tracer: provider.getTracer('attache', version),
     propagator,
     forceFlush: () => provider.forceFlush().catch(() => undefined),
