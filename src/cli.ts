@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { helpText, loadConfig, type Config } from './config/load.js';
 import { createLogger, PACKAGE_DIR, start, StartupError } from './main.js';
+import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
 
@@ -71,6 +72,10 @@ async function main(): Promise<number> {
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
   const logger = isWorkerProcess() ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
+  // Before anything allocates in earnest (src/ops/heap.ts says why this is a setting and not NODE_OPTIONS).
+  if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
+    logger.info('--heap-growing-percent given to node; --heap-growth left unused');
+  }
   if (config.workers > 1 && !isWorkerProcess()) return superviseWorkers({ workers: config.workers, logger });
   let running;
   try {

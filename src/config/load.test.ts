@@ -35,6 +35,7 @@ const DEFAULTS: Config = {
   bodyLimitBytes: 4 * 1024 * 1024,
   defaultDeadlineMs: 15_000,
   drainTimeoutMs: 10_000,
+  heapGrowthPercent: 20,
   workers: 1,
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
@@ -73,6 +74,7 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly check: boolean; readonly demo: boolean; readonly help: boolean; readonly version: boolean;
       readonly configFile: string | undefined; readonly logLevel: string;
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
+      readonly heapGrowthPercent: number; // issue 6: --heap-growth (V8 heap_growing_percent)
       readonly workers: number; // issue 6: --workers N (node:cluster)
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
