@@ -72,7 +72,7 @@ async function main(): Promise<number> {
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
   const logger = isWorkerProcess() ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
-  // Before anything allocates in earnest (src/ops/heap.ts says why this is a setting and not NODE_OPTIONS).
+  // Before anything allocates in earnest (src/ops/heap.ts: what --heap-growth trades, and why it is a setting).
   if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
     logger.info('--heap-growing-percent given to node; --heap-growth left unused');
   }

@@ -35,7 +35,7 @@ const DEFAULTS: Config = {
   bodyLimitBytes: 4 * 1024 * 1024,
   defaultDeadlineMs: 15_000,
   drainTimeoutMs: 10_000,
-  heapGrowthPercent: 20,
+  heapGrowthPercent: 0,
   workers: 1,
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,

@@ -276,8 +276,8 @@ export const SCHEMA = {
     help: 'deadline of a call when neither its rule nor the request sets one: 250ms, 2s, 1.5s, 1m' }),
   drainTimeoutMs: setting({ kind: duration(0), default: 10_000, flag: 'drain-timeout', env: 'ATTACHE_DRAIN_TIMEOUT', yaml: 'drainTimeout',
     help: 'on SIGTERM, how long in-flight requests may take to finish' }),
-  heapGrowthPercent: setting({ kind: intRange(0, 1000), default: 20, flag: 'heap-growth', env: 'ATTACHE_HEAP_GROWTH', yaml: 'heapGrowth',
-    help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x)' }),
+  heapGrowthPercent: setting({ kind: intRange(0, 1000), default: 0, flag: 'heap-growth', env: 'ATTACHE_HEAP_GROWTH', yaml: 'heapGrowth',
+    help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x). Lower peak memory, worse tail latency' }),
   workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',
     help: 'processes serving both listeners (node:cluster; 1 = no cluster): a standalone gateway uses one per core' }),
   json: {

@@ -1,15 +1,18 @@
 /**
  * How far V8 lets the heap grow between full collections (`--heap-growth`), set once at start-up.
  *
- * Why: attache keeps ~18 MiB alive, but under load V8's default heap-growing heuristics let the old
- * generation reach ~190 MiB at 64 concurrent requests before it collects it (bench/RESULTS.md §0.5) —
- * garbage, not data, and more than a 128 MiB pod allows. V8's `heap_growing_percent` flag replaces its
- * dynamic growing factor (1.1–4× the live heap after each full collection) by a fixed 1 + percent/100;
- * V8 reads it each time it sets the next limit, so it can be set after start-up with
- * `v8.setFlagsFromString`, unlike `--max-old-space-size` or the semi-space sizes, which are fixed when the
- * isolate is created (measured: with 20, peak RSS 190 → 124 MiB at the same CPU per request). That is why
- * this is a setting of attache and not advice to set NODE_OPTIONS (which an operator may still do: a
- * `--heap-growing-percent` given to node itself wins).
+ * What it is for: attache keeps ~18 MiB alive, but on a machine with memory to spare V8's default
+ * heap-growing heuristics let the old generation reach ~190 MiB at 64 concurrent requests before collecting
+ * it (bench/RESULTS.md §0.5): garbage, not data. V8's `heap_growing_percent` flag replaces its dynamic
+ * growing factor (1.1–4× the live heap after each full collection) by a fixed 1 + percent/100; V8 reads it
+ * each time it sets the next limit, so it can be set after start-up with `v8.setFlagsFromString`, unlike
+ * `--max-old-space-size` or the semi-space sizes, which are fixed when the isolate is created. Measured with
+ * 20: peak RSS 190 → 122–125 MiB at about the same CPU per request — but p99 latency at one request at a time
+ * went from 3.6–4.1 ms to 13–20 ms (probably because full collections then start close to the limit, with
+ * little room to finish marking concurrently; 50, 100 and 200 were no better: 6–27 ms). Inside a 128 MiB pod V8 already stays at ~92 MiB by itself (it sizes the
+ * heap from the cgroup limit). So the default is 0, V8's own heuristics, and this is an opt-in for
+ * deployments that trade tail latency for peak memory. A `--heap-growing-percent` given to node itself
+ * (`NODE_OPTIONS`) wins.
  */
 import v8 from 'node:v8';
 
