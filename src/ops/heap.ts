@@ -8,8 +8,9 @@
  * each time it sets the next limit, so it can be set after start-up with `v8.setFlagsFromString`, unlike
  * `--max-old-space-size` or the semi-space sizes, which are fixed when the isolate is created. Measured with
  * 20: peak RSS 190 → 122–125 MiB at about the same CPU per request — but p99 latency at one request at a time
- * went from 3.6–4.1 ms to 13–20 ms (probably because full collections then start close to the limit, with
- * little room to finish marking concurrently; 50, 100 and 200 were no better: 6–27 ms). Inside a 128 MiB pod V8 already stays at ~92 MiB by itself (it sizes the
+ * was 13–20 ms in every run, against 3.6–4.6 ms in three of four runs without (probably because full
+ * collections then start close to the limit, with little room to mark concurrently; 50, 100 and 200 gave
+ * 6–27 ms). Inside a 128 MiB pod V8 already stays at ~92 MiB by itself (it sizes the
  * heap from the cgroup limit). So the default is 0, V8's own heuristics, and this is an opt-in for
  * deployments that trade tail latency for peak memory. A `--heap-growing-percent` given to node itself
  * (`NODE_OPTIONS`) wins.
