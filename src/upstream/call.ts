@@ -38,7 +38,8 @@ type ChannelCall = ReturnType<grpc.Channel['createCall']>;
 
 const OK = 0;
 const NO_CONTEXT = Object.freeze({});
-const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+/** The same bytes as a Buffer, without copying (protobufjs's writer may hand back a plain Uint8Array). */
+export const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** The call's state and its own listener: one object per call, no closures. */
 class UnaryCall implements RunningCall, CallListener {

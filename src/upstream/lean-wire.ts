@@ -8,6 +8,7 @@
  * PEM material: new connections use it, open sessions finish their calls first.
  */
 import type { AttemptObserver } from './attempt-lb.js';
+import { toBuffer } from './call.js';
 import type { UpstreamEvents, Wire } from './channels.js';
 import { createH2Transport, type H2Transport } from './h2/transport.js';
 import { parseTarget, type ParsedTarget } from './h2/target.js';
@@ -30,8 +31,6 @@ export function leanTargetOf(plan: UpstreamPlan, s: OutboundSettings, env: NodeJ
   if (PROXY_VARIABLES.some((v) => (env[v] ?? '') !== '')) return undefined;
   return parseTarget(plan.policy.target, plan.policy.tls?.serverName);
 }
-
-const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /**
  * The lean wire of one upstream. Nothing connects until the first call or a readiness check asks.
