@@ -133,6 +133,18 @@ describe('h2 transport ↔ grpc-js server', () => {
     expect(o.response?.equals(big)).toBe(true);
   });
 
+  it('a 3 MiB request and its 3 MiB echo arrive whole, and a second call on the same session after them too', async () => {
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+    const s = await serve(echo);
+    const t = transports.make(s.target);
+    const o = await call(t, { msg: big });
+    expect(o.code).toBe(0);
+    expect(o.response?.equals(big)).toBe(true);
+    const small = await call(t, { msg: Buffer.from('after') });
+    expect(small.response?.toString()).toBe('after');
+  });
+
   it('round_robin spreads calls over two servers; pick_first uses the first', async () => {
     const hits = [0, 0];
     const a = await serve((c, cb) => (hits[0]!++, cb(null, c.request)));
