@@ -13,6 +13,7 @@ import { createTypeUrlResolver } from './descriptors.js';
 import { CodecError, createJsonCodec, DEFAULT_READ_OPTIONS, parseJson, type JsonCodec, type WriteOptions } from './index.js';
 import { createWireJson, int64Text, uint64Text } from './wire-json.js';
 import { createWriter } from './write.js';
+import { seededRandom } from '../../test/support/prng.js';
 
 const { root } = loadRegistry(['test/fixtures/codec']);
 const codec = createJsonCodec(root);
@@ -271,16 +272,9 @@ describe('proto2: optional with defaults, required, groups', () => {
 });
 
 describe('64-bit decimal text without Long or BigInt', () => {
-  /** A seeded generator (mulberry32), so failures reproduce. */
-  const rng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 
   it('matches BigInt for edge values and 20,000 random ones', () => {
-    const next = rng(42);
+    const next = seededRandom(42);
     const u32 = (): number => Math.floor(next() * 4294967296) >>> 0;
     const pairs: Array<[number, number]> = [
       [0, 0], [1, 0], [0xffffffff, 0], [0, 1], [0xffffffff, 0x1fffff], [0, 0x200000], [0xffffffff, 0xffffffff],
@@ -297,13 +291,7 @@ describe('64-bit decimal text without Long or BigInt', () => {
 });
 
 describe('generative: seeded random messages and byte mutations', () => {
-  const rng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const next = rng(20240601);
+  const next = seededRandom(20240601);
   const int = (n: number): number => Math.floor(next() * n);
   const pick = <X>(xs: readonly X[]): X => xs[int(xs.length)]!;
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createMetrics, type Metrics, type RequestObservation, type UpstreamObservation } from './metrics.js';
+import { seededRandom } from '../../test/support/prng.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
 
@@ -68,17 +69,6 @@ function reference(processMetrics: boolean) {
   };
 }
 
-/** A deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ROUTES = [
   { route: '/v1/payments/{id}', method: 'GET', grpcMethod: 'payments.v1.Payments/GetPayment' },
   { route: '/v1/payments', method: 'POST', grpcMethod: 'payments.v1.Payments/CreatePayment' },
@@ -101,7 +91,7 @@ const SECONDS = [0, 0.0001, 0.0005, 0.0007, 0.001, 0.01, 0.0123456789, 0.3, 1, 1
 type Sink = Pick<Metrics, 'observeRequest' | 'observeUpstream' | 'inFlight' | 'configReload'>;
 
 function drive(targets: readonly Sink[], n: number, seed: number): void {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   for (let i = 0; i < n; i++) {
     const r = pick(ROUTES);

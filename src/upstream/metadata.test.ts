@@ -3,6 +3,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { Code, isRpcStatus, type RpcStatus } from '../status/status.js';
 import { GRPC_METADATA_PREFIX, GRPC_TRAILER_PREFIX } from './headers.js';
 import { headersFromMetadata, metadataFromHeaders, requestIdFrom, type HttpHeaders } from './metadata.js';
+import { seededRandom } from '../../test/support/prng.js';
 
 const RID = 'req-1';
 
@@ -236,20 +237,10 @@ describe('requestIdFrom', () => {
 });
 
 describe('metadataFromHeaders: fuzzed input never makes grpc-js throw', () => {
-  /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-  function rng(seed: number): () => number {
-    let a = seed;
-    return () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   const ALPHABET = 'aZ09-_.!~:,= \t\r\n\x00\x7f\xe9é👍+/';
 
   it.each([1, 2, 3, 4, 5])('seed %i: 500 random headers each return Metadata or INVALID_ARGUMENT', (seed) => {
-    const next = rng(seed);
+    const next = seededRandom(seed);
     const pick = (n: number): string =>
       Array.from({ length: Math.floor(next() * n) }, () => [...ALPHABET][Math.floor(next() * [...ALPHABET].length)]).join('');
     for (let i = 0; i < 500; i++) {
