@@ -46,7 +46,6 @@ export const RETRY_PUSHBACK_KEY = 'grpc-retry-pushback-ms';
 /** Read through `Date.now`/`Math.random` at call time, so test fakes installed later apply. */
 const SYSTEM_CLOCK: PolicyClock = Object.freeze({ now: () => Date.now(), random: () => Math.random() });
 
-const OK = 0;
 const INT32_MAX = 2147483647;
 /** A6: "an ASCII encoded signed 32-bit integer with no unnecessary leading zeros". */
 const PUSHBACK_SYNTAX = /^(?:0|-?[1-9][0-9]{0,9})$/;
@@ -67,12 +66,12 @@ export function pushbackOf(trailers: Metadata): number | undefined {
 /** The call's outcome from the attempt that decided it (numbered `attempt`). Mirrors call.ts's mapping. */
 function outcomeOf(end: AttemptEnd, attempt: number): UnaryOutcome {
   if (attempt > 1) (end.headers ?? end.trailers).set(PREVIOUS_ATTEMPTS_KEY, String(attempt - 1));
-  if (end.code === OK && end.response !== undefined) {
+  if (end.code === Code.OK && end.response !== undefined) {
     return { response: end.response, error: undefined, headers: end.headers, trailers: end.trailers };
   }
   // An OK status without a message is what grpc-js's unary client reports as INTERNAL (call.ts does too).
   const error: StatusObject =
-    end.code === OK
+    end.code === Code.OK
       ? { code: Code.INTERNAL, details: 'No message received', metadata: end.trailers }
       : { code: end.code as StatusObject['code'], details: end.details, metadata: end.trailers };
   return { response: undefined, error, headers: end.headers, trailers: end.trailers };
@@ -168,7 +167,7 @@ class SerialCall implements RunningCall, AttemptListener {
       this.startAttempt();
       return;
     }
-    if (end.code === OK) {
+    if (end.code === Code.OK) {
       this.throttle.succeeded();
       this.finish(end);
       return;
@@ -396,8 +395,8 @@ class HedgedCall implements RunningCall {
       this.startAttempt(a.n, true);
       return;
     }
-    if (this.committed === a || end.code === OK || !this.hedging.nonFatalStatusCodes.includes(codeName(end.code as Code))) {
-      if (end.code === OK) this.throttle.succeeded();
+    if (this.committed === a || end.code === Code.OK || !this.hedging.nonFatalStatusCodes.includes(codeName(end.code as Code))) {
+      if (end.code === Code.OK) this.throttle.succeeded();
       this.decide(end, a.n);
       return;
     }

@@ -28,7 +28,8 @@ import type { AttemptHandle, AttemptObserver } from '../attempt-lb.js';
 import type { AttemptControl, AttemptEnd, AttemptListener } from '../transport.js';
 import type { Balancer, Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
-import { Code, decodeGrpcMessage, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
+import { Code } from '../../status/status.js';
+import { decodeGrpcMessage, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
 
 /** Per-transport constants an attempt reads. */
 export interface AttemptContext {

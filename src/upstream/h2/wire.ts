@@ -5,12 +5,7 @@
  * decoding. No I/O, no state.
  */
 import http2 from 'node:http2';
-
-/** google.rpc.Code numbers used here. */
-export const Code = {
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16,
-} as const;
+import { Code } from '../../status/status.js';
 
 const TIMEOUT_UNITS: ReadonlyArray<readonly [string, number]> = [['m', 1], ['S', 1000], ['M', 60_000], ['H', 3_600_000]];
 
