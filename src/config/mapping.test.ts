@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadMappings, selectorMatches, selectorSpecificity } from './mapping.js';
 import type { HttpRuleSpec, MappingSet } from './mapping.js';
 import type { ConfigError } from './errors.js';
@@ -98,17 +98,21 @@ describe('loadMappings: folders', () => {
   it('reads a Kubernetes ConfigMap mount once: symlinked files, not the ..data copies', () => {
     // The layout the kubelet writes: a.yaml -> ..data/a.yaml, ..data -> ..2024_01_01_00_00_00.1/
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-cm-'));
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const stamp = path.join(dir, '..2024_01_01_00_00_00.1');
-    fs.mkdirSync(stamp);
-    fs.writeFileSync(path.join(stamp, 'a.yaml'), 'http:\n  rules:\n    - selector: a.B.C\n      get: /x\n');
-    fs.symlinkSync('..2024_01_01_00_00_00.1', path.join(dir, '..data'));
-    fs.symlinkSync('..data/a.yaml', path.join(dir, 'a.yaml'));
-    fs.symlinkSync('.', path.join(dir, 'loop')); // a folder cycle is walked once
-    const { mappings, errors } = loadMappings([dir]);
-    expect(errors).toEqual([]);
-    expect(mappings.files).toEqual([path.join(dir, 'a.yaml')]);
-    expect(mappings.http.map((r) => r.selector)).toEqual(['a.B.C']);
+    // afterAll inside a test body never runs; the folder is removed here instead.
+    try {
+      const stamp = path.join(dir, '..2024_01_01_00_00_00.1');
+      fs.mkdirSync(stamp);
+      fs.writeFileSync(path.join(stamp, 'a.yaml'), 'http:\n  rules:\n    - selector: a.B.C\n      get: /x\n');
+      fs.symlinkSync('..2024_01_01_00_00_00.1', path.join(dir, '..data'));
+      fs.symlinkSync('..data/a.yaml', path.join(dir, 'a.yaml'));
+      fs.symlinkSync('.', path.join(dir, 'loop')); // a folder cycle is walked once
+      const { mappings, errors } = loadMappings([dir]);
+      expect(errors).toEqual([]);
+      expect(mappings.files).toEqual([path.join(dir, 'a.yaml')]);
+      expect(mappings.http.map((r) => r.selector)).toEqual(['a.B.C']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('resolves YAML anchors and aliases', () => {
