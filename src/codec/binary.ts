@@ -90,7 +90,9 @@ export function createBinaryCodec(): BinaryCodec {
           for (const k of Object.keys(map)) {
             const v = map[k];
             if (fixValue !== null && v !== null && typeof v === 'object') fixValue(v as Msg);
-            out[longKey ? protobuf.util.longFromHash(k, unsigned).toString() : k] = v;
+            // A hash is always 8 characters (util.longToHash); an entry that carried no key was stored
+            // under protobufjs's default, the number 0, i.e. the key "0" — already the decimal form.
+            out[longKey && k.length === 8 ? protobuf.util.longFromHash(k, unsigned).toString() : k] = v;
           }
           msg[name] = out;
         });

@@ -168,7 +168,7 @@ describe('hand-made wire bytes (what protobufjs never writes)', () => {
     ['map key repeated: the later value', Everything, wire((w) => w.uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string('k').uint32(tag(2, 2)).string('1').ldelim().uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string('j').ldelim().uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string('k').uint32(tag(2, 2)).string('2').ldelim())],
     ['map entry with value before key, and no value', Everything, wire((w) => w.uint32(tag(31, 2)).fork().uint32(tag(2, 2)).string('v').uint32(tag(1, 0)).int32(-3).ldelim().uint32(tag(35, 2)).fork().uint32(tag(1, 2)).string('m').ldelim().uint32(tag(36, 2)).fork().ldelim())],
     ['map entry without a key (non-64-bit keys)', Everything, wire((w) => w.uint32(tag(30, 2)).fork().ldelim().uint32(tag(34, 2)).fork().uint32(tag(2, 2)).string('f').ldelim().uint32(tag(37, 2)).fork().ldelim())],
-    ['int64-keyed map entry without a key (binary.ts garbles it; left to it)', Everything, wire((w) => w.uint32(tag(32, 2)).fork().uint32(tag(2, 2)).string('x').ldelim())],
+    ['64-bit-keyed map entries without a key', Everything, wire((w) => w.uint32(tag(32, 2)).fork().uint32(tag(2, 2)).string('x').ldelim().uint32(tag(33, 2)).fork().uint32(tag(2, 0)).int64(7).ldelim())],
     ['map key order: digits first, repeats keep their first place, __proto__', Everything, wire((w) => {
       for (const [k, v] of [['b', '1'], ['10', '2'], ['a', '3'], ['2', '4'], ['b', '5'], ['__proto__', '6'], ['-1', '7']]) w.uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string(k!).uint32(tag(2, 2)).string(v!).ldelim();
       return w;
@@ -222,11 +222,18 @@ describe('hand-made wire bytes (what protobufjs never writes)', () => {
       wire((w) => w.uint32(tag(31, 2)).fork().uint32(tag(2, 2)).string('v').uint32(tag(1, 0)).int32(-3).ldelim().uint32(tag(35, 2)).fork().uint32(tag(1, 2)).string('m').ldelim()),
       wire((w) => w.uint32(tag(1000, 0)).int64(-1).uint32(tag(1002, 2)).string('junk').uint32(tag(1004, 3)).uint32(tag(1, 0)).int32(1).uint32(tag(1004, 4)).uint32(tag(3, 0)).int32(9)),
       Buffer.from([0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+      wire((w) => w.uint32(tag(32, 2)).fork().uint32(tag(2, 2)).string('x').ldelim()),
     ];
     for (const bytes of wellFormed) {
       for (const opts of ALL_OPTIONS) expect(w.bytesToJson(Everything, bytes, opts)).toBe(codec.messageToJson(Everything, codec.decode(Everything, bytes), opts));
     }
     expect(w.fallbacks()).toBe(0);
+  });
+
+  it('a 64-bit-keyed map entry without a key has the key "0" (proto3: a missing key is the default)', () => {
+    const bytes = wire((w) => w.uint32(tag(32, 2)).fork().uint32(tag(2, 2)).string('x').ldelim().uint32(tag(33, 2)).fork().uint32(tag(2, 0)).int64(7).ldelim());
+    const text = codec.messageToJson(Everything, codec.decode(Everything, bytes), ALL_OPTIONS[0]!);
+    expect(JSON.parse(text)).toMatchObject({ mInt64: { '0': 'x' }, mUint64: { '0': '7' } });
   });
 
   it('a Uint8Array that is not a Buffer is read like a Buffer', () => {

@@ -585,18 +585,17 @@ function mapKeyReader(keyType: string): { wire: number; read: (cur: Cursor) => s
       return { wire: I32, read: (c) => String(c.fixed32()), missing: '0' };
     case 'sfixed32':
       return { wire: I32, read: (c) => String(c.fixed32() | 0), missing: '0' };
-    // 64-bit keys: binary.ts turns protobufjs's hash keys into decimal. An entry with no key is keyed by
-    // the number 0 instead of a hash and comes out garbled there, so it is left to that path (bail).
+    // 64-bit keys: binary.ts turns protobufjs's hash keys into decimal; an entry with no key is keyed "0".
     case 'int64':
-      return { wire: VARINT, read: (c) => (c.varint64(), int64Text(c.lo, c.hi, false)), missing: undefined };
+      return { wire: VARINT, read: (c) => (c.varint64(), int64Text(c.lo, c.hi, false)), missing: '0' };
     case 'uint64':
-      return { wire: VARINT, read: (c) => (c.varint64(), int64Text(c.lo, c.hi, true)), missing: undefined };
+      return { wire: VARINT, read: (c) => (c.varint64(), int64Text(c.lo, c.hi, true)), missing: '0' };
     case 'sint64':
-      return { wire: VARINT, read: (c) => (c.zigzag64(), int64Text(c.lo, c.hi, false)), missing: undefined };
+      return { wire: VARINT, read: (c) => (c.zigzag64(), int64Text(c.lo, c.hi, false)), missing: '0' };
     case 'fixed64':
-      return { wire: I64, read: (c) => (c.fixed64(), int64Text(c.lo, c.hi, true)), missing: undefined };
+      return { wire: I64, read: (c) => (c.fixed64(), int64Text(c.lo, c.hi, true)), missing: '0' };
     case 'sfixed64':
-      return { wire: I64, read: (c) => (c.fixed64(), int64Text(c.lo, c.hi, false)), missing: undefined };
+      return { wire: I64, read: (c) => (c.fixed64(), int64Text(c.lo, c.hi, false)), missing: '0' };
     default:
       throw new Error(`codec: unsupported map key type ${keyType}`);
   }
