@@ -3,6 +3,7 @@
 # RUNS starts (default 5), each value's median. Usage: bench/rss-ready.sh [RUNS] [bench|demo]
 # `bench` serves bench/protos against bench/backend.mjs; `demo` is `--demo --log-format json`.
 # Extra attache flags go in ATTACHE_ARGS, node flags in NODE_ARGS (e.g. NODE_ARGS=--expose-gc).
+# SETTLE=S samples S seconds after ready instead of 0.3 (V8's memory reducer first runs ~8–9 s after start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}; mode=${2:-bench}
@@ -24,7 +25,7 @@ for _ in $(seq "$runs"); do
   node ${NODE_ARGS:-} dist/cli.js "${args[@]}" ${ATTACHE_ARGS:-} --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
     > "$out/attache.log" 2>&1 & apid=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "127.0.0.1:$admin/readyz" && break; sleep 0.05; done
-  sleep 0.3 # let start-up garbage settle the way a pod would between ready and first request
+  sleep "${SETTLE:-0.3}" # let start-up garbage settle the way a pod would between ready and first request
   awk '/^VmRSS|^RssAnon|^RssFile/{printf "%s ", $2} END{print ""}' /proc/$apid/status >> "$out/samples"
   kill -TERM $apid; wait $apid || true
 done
