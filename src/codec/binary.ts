@@ -1,6 +1,7 @@
 /**
- * Msg ⇄ protobuf binary, through protobufjs's generated `Type.encode` / `Type.decode`, with fixes for the
- * two places where protobufjs's plain-object form of map keys does not round-trip:
+ * Msg ⇄ protobuf binary, through protobufjs's generated `Type.encode` / `Type.decode`, with protobuf's merge
+ * rules applied to the input first (merge.ts), and fixes for the two places where protobufjs's plain-object
+ * form of map keys does not round-trip:
  *
  * - int64-family keys: `decode` stores them as 8-character "long hashes" (util.longToHash), which
  *   `encode` cannot read back and which are useless as JSON. `decode` here rewrites them to decimal strings,
@@ -18,6 +19,7 @@ import type { Type } from 'protobufjs';
 import type Long from 'long';
 import { mapKeyTypeOf } from './descriptors.js';
 import { CodecError } from './errors.js';
+import { createMergeNormalizer } from './merge.js';
 import { implicitDefaultTest } from './presence.js';
 
 /** protobufjs plain-object form of a message (see index.ts for the full contract). */
@@ -62,6 +64,7 @@ function reachesMapKey(type: Type, matches: (keyType: string) => boolean): boole
 
 /** @private Builds the binary codec. Per-type analysis is cached in Maps owned by the instance. */
 export function createBinaryCodec(): BinaryCodec {
+  const merges = createMergeNormalizer();
   const fixers = new Map<Type, Fixer | null>();
 
   const fixerFor = (type: Type): Fixer | null => {
@@ -186,7 +189,9 @@ export function createBinaryCodec(): BinaryCodec {
     decode(type, bytes) {
       let msg: Msg;
       try {
-        msg = type.decode(bytes) as unknown as Msg;
+        // protobufjs replaces a repeated message field and keeps every oneof member; merge.ts rewrites
+        // such input (rare) so that the decoder follows protobuf's merge rules.
+        msg = type.decode(merges.normalize(type, bytes)) as unknown as Msg;
       } catch (err) {
         throw new CodecError('', `malformed protobuf for ${type.fullName.slice(1)}: ${(err as Error).message}`);
       }

@@ -6,15 +6,15 @@
  *
  * The contract is strict equality with the two-pass path, `writer.message(type)(binary.decode(type, bytes))`
  * (protobufjs's generated decoder, then write.ts), byte for byte, including protobufjs's own reading rules,
- * which the cursor below ports: last occurrence wins for singular fields, including message fields
- * (protobufjs 7 replaces, it does not merge as protobuf's spec says); both members of a oneof are kept when
- * both are on the wire; packed and unpacked repeated scalars are both accepted; a string running past its
- * enclosing message is cut at its end; maps keep JavaScript object key order.
+ * which the cursor below ports: last occurrence wins for singular scalar fields; the last member of a oneof
+ * on the wire wins (binary.ts applies protobuf's merge rules, merge.ts); packed and unpacked repeated scalars
+ * are both accepted; a string running past its enclosing message is cut at its end; maps keep JavaScript
+ * object key order.
  *
  * Anything off the common path is not reproduced but handed to the two-pass path, which then produces the
  * answer (or the error) itself: malformed bytes, a field whose wire type differs from its declaration, a
- * value with no JSON form (write.ts raises the error with its path), an int64-keyed map entry without a
- * key, nesting beyond protobufjs's recursion limit, input that is a Uint8Array but not a Buffer (protobufjs
+ * value with no JSON form (write.ts raises the error with its path), a singular message field that occurs
+ * more than once (protobuf merges the occurrences), nesting beyond protobufjs's recursion limit, input that is a Uint8Array but not a Buffer (protobufjs
  * decodes its strings with its own UTF-8 reader), and types reaching proto2 groups or required fields.
  * So the one-pass code only has to be right on well-formed input; every other answer is the two-pass one.
  *
@@ -716,7 +716,12 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
       keys.push(`${outName}:`);
       keysAfter.push(`,${outName}:`);
       const plan = compileField(field, i, opts, key);
-      handlers[field.id] = plan.read;
+      const others = field.partOf === null ? [] : field.partOf.fieldsArray.filter((f) => f !== field).map((f) => fields.indexOf(f));
+      // Setting a oneof member clears the others: the last member on the wire wins.
+      handlers[field.id] = others.length === 0 ? plan.read : (cur, wireType, slots, depth) => {
+        for (let j = 0; j < others.length; j++) slots[others[j]!] = undefined;
+        plan.read(cur, wireType, slots, depth);
+      };
       slotKinds.push(plan.slot);
       unpopulated.push(!opts.emitUnpopulated ? undefined : plan.unpopulated);
     });
@@ -775,8 +780,9 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
       }
       return {
         read: (cur, wireType, slots, depth) => {
-          if (wireType !== LEN) bail();
-          slots[i] = nested(cur, depth, sub); // protobufjs replaces an earlier occurrence, it does not merge
+          // A second occurrence merges into the first (protobuf's rule): left to decode + write, as rare.
+          if (wireType !== LEN || slots[i] !== undefined) bail();
+          slots[i] = nested(cur, depth, sub);
         },
         slot: Slot.Explicit,
         unpopulated: field.partOf !== null ? undefined : 'null',
@@ -837,6 +843,7 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
     let readValue: (cur: Cursor, depth: number) => string;
     let valueWire: number;
     let missingValue: (cur: Cursor, depth: number) => string;
+    const valueIsMessage = t instanceof protobuf.Type;
     if (t instanceof protobuf.Type) {
       const sub = lazyRender(t, opts, key);
       readValue = (cur, depth) => nested(cur, depth, sub);
@@ -866,7 +873,8 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
             k = keyReader.read(cur);
             break;
           case 2:
-            if ((tag & 7) !== valueWire) bail();
+            // A message value twice in one entry merges (protobuf's rule): left to decode + write.
+            if ((tag & 7) !== valueWire || (v !== undefined && valueIsMessage)) bail();
             v = readValue(cur, depth);
             break;
           default:
