@@ -30,7 +30,7 @@ import type { Balancer, Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
 import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
-import { encodeFields, encodeIndexed, staticIndex } from './hpack.js';
+import { encodeFields, encodeIndexed, headerListSize, staticIndex } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
 import { decodeGrpcMessage, headerObject, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader, type HeaderObject } from './wire.js';
 
@@ -44,7 +44,7 @@ export interface AttemptContext {
   readonly maxSendBytes: number;
   readonly maxReceiveBytes: number;
   /** The constant start of each method path's header block (bounded: see {@link headerPrefix}). */
-  readonly prefixes: Map<string, Buffer>;
+  readonly prefixes: Map<string, HeaderPrefix>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -54,15 +54,21 @@ const MAX_PREFIXES = 1000;
 /** Headers the attempt sets itself, and connection-specific ones HTTP/2 forbids (RFC 9113 §8.2.2). */
 const NOT_FROM_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-accept-encoding', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
-/** The encoded constant part of a request's header block for `path` (pseudo-headers first, RFC 9113 §8.3). */
-function headerPrefix(ctx: AttemptContext, path: string): Buffer {
+/** The constant part of a request's header block: encoded, and its RFC 9113 §6.5.2 header list size. */
+export interface HeaderPrefix {
+  readonly block: Buffer;
+  readonly listSize: number;
+}
+
+/** The header block prefix for `path` (pseudo-headers first, RFC 9113 §8.3). */
+function headerPrefix(ctx: AttemptContext, path: string): HeaderPrefix {
   let p = ctx.prefixes.get(path);
   if (p !== undefined) return p;
-  p = Buffer.concat([
-    encodeIndexed(staticIndex(':method', 'POST')),
-    encodeIndexed(staticIndex(':scheme', ctx.scheme)),
-    encodeFields([':path', path, ':authority', ctx.authority, 'content-type', 'application/grpc', 'te', 'trailers', 'user-agent', ctx.userAgent, 'grpc-accept-encoding', ACCEPT_ENCODING]),
-  ]);
+  const fields = [':path', path, ':authority', ctx.authority, 'content-type', 'application/grpc', 'te', 'trailers', 'user-agent', ctx.userAgent, 'grpc-accept-encoding', ACCEPT_ENCODING];
+  p = {
+    block: Buffer.concat([encodeIndexed(staticIndex(':method', 'POST')), encodeIndexed(staticIndex(':scheme', ctx.scheme)), encodeFields(fields)]),
+    listSize: headerListSize([':method', 'POST', ':scheme', ctx.scheme, ...fields]),
+  };
   if (ctx.prefixes.size < MAX_PREFIXES) ctx.prefixes.set(path, p);
   return p;
 }
@@ -150,7 +156,8 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     this.payload.copy(frame, 5);
     let stream: ClientStream;
     try {
-      stream = s.h2.request(encodeFields(fields, headerPrefix(this.ctx, this.path)), frame, this);
+      const prefix = headerPrefix(this.ctx, this.path);
+      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), frame, this);
     } catch (err) {
       // The session started closing between the pick and now (GOAWAY or close in the same tick).
       this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, new Metadata(), true);

@@ -74,7 +74,8 @@ export interface ConnectionOptions {
   readonly onState: (c: Connection) => void;
 }
 
-const WINDOWS = { streamWindow: 1 << 20, connectionWindow: 16 << 20 };
+/** The windows above, and node:http2's default SETTINGS_MAX_HEADER_LIST_SIZE (what attache accepted before). */
+const SESSION_OPTIONS = { streamWindow: 1 << 20, connectionWindow: 16 << 20, maxHeaderList: 65_535 };
 const MAX_KEEPALIVE_MS = 2 ** 31 - 1;
 
 /** One HTTP/2 session and what the attempts on it need to know about it. */
@@ -191,9 +192,11 @@ export class Connection {
         onError: (err) => this.onError(s!, err),
         onClose: () => this.onClose(s!),
       },
-      WINDOWS,
+      SESSION_OPTIONS,
     );
     s = new Session(h2, this);
+    // A TLS server that did not pick h2 speaks something else: say so now rather than wait for SETTINGS.
+    if (this.o.tlsHost !== undefined) sock.once('secureConnect', () => this.checkAlpn(s));
     // Like grpc-js: an idle connection does not keep the process alive.
     sock.unref();
     this.connecting = s;
@@ -241,17 +244,21 @@ export class Connection {
     });
   }
 
+  /** RFC 9113 §3.2: over TLS, HTTP/2 only when ALPN chose h2. False (and the session destroyed) otherwise. */
+  private checkAlpn(s: Session): boolean {
+    if ((s.h2.socket as tls.TLSSocket).alpnProtocol === 'h2') return true;
+    this.lastError = `${this.peer} did not negotiate HTTP/2 (ALPN h2)`;
+    s.lostReason = this.lastError;
+    s.h2.destroy();
+    return false;
+  }
+
   private onConnect(s: Session): void {
     if (this.connecting !== s) return;
+    if (this.o.tlsHost !== undefined && !this.checkAlpn(s)) return;
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.connecting = undefined;
-    if (this.o.tlsHost !== undefined && (s.h2.socket as tls.TLSSocket).alpnProtocol !== 'h2') {
-      this.lastError = `${this.peer} did not negotiate HTTP/2 (ALPN h2)`;
-      s.lostReason = this.lastError;
-      s.h2.destroy();
-      return;
-    }
     this.backoff.reset();
     this.session = s;
     this.setState('READY');

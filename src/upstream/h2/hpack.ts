@@ -253,6 +253,13 @@ export function encodeFields(fields: readonly string[], prefix?: Buffer): Buffer
   return buf;
 }
 
+/** RFC 9113 §6.5.2: a header list's size (names and values in octets, plus 32 per field) — what SETTINGS_MAX_HEADER_LIST_SIZE limits. */
+export function headerListSize(fields: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < fields.length; i += 2) n += fields[i]!.length + fields[i + 1]!.length + ENTRY_OVERHEAD;
+  return n;
+}
+
 /** §6.1: the one-octet (for indices below 127) representation of static entry `index`. */
 export function encodeIndexed(index: number): Buffer {
   const buf = Buffer.allocUnsafe(intLength(index, 7));

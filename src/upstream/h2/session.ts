@@ -28,7 +28,7 @@ import {
   DEFAULT_MAX_FRAME, ErrorCode, Flag, FRAME_HEADER, FrameError, FrameParser, FrameType, goawayFrame, pingFrame,
   PREFACE, rstStreamFrame, Setting, settingsFrame, windowUpdateFrame, writeHeader, type FrameSink,
 } from './frames.js';
-import { HpackDecoder, HpackError } from './hpack.js';
+import { headerListSize, HpackDecoder, HpackError } from './hpack.js';
 
 /** What a stream reports, in order: `onHeaders` (response headers, then trailers), `onData`, exactly one `onClose`. */
 export interface StreamListener {
@@ -52,6 +52,8 @@ export interface SessionListener {
 
 /** Our side's settings. */
 export interface SessionOptions {
+  /** SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce on responses (§6.5.2). */
+  readonly maxHeaderList: number;
   /** SETTINGS_INITIAL_WINDOW_SIZE we advertise (the receive window of each stream). */
   readonly streamWindow: number;
   /** The connection receive window (raised from 65 535 by a WINDOW_UPDATE on stream 0 at once). */
@@ -123,6 +125,7 @@ export class ClientSession implements FrameSink {
   private contStream = 0;
   private contFlags = 0;
   private contParts: Buffer[] = [];
+  private contBytes = 0;
   private readonly pings: Array<(ok: boolean) => void> = [];
   private pingSeq = 0;
   private out: Buffer[] = [];
@@ -137,7 +140,7 @@ export class ClientSession implements FrameSink {
     // §3.4: the preface, then our SETTINGS; the connection window is raised at once (§6.9.2: only
     // WINDOW_UPDATE can change it).
     this.write(PREFACE);
-    this.write(settingsFrame([[Setting.ENABLE_PUSH, 0], [Setting.INITIAL_WINDOW_SIZE, o.streamWindow]]));
+    this.write(settingsFrame([[Setting.ENABLE_PUSH, 0], [Setting.INITIAL_WINDOW_SIZE, o.streamWindow], [Setting.MAX_HEADER_LIST_SIZE, o.maxHeaderList]]));
     if (o.connectionWindow > DEFAULT_WINDOW) this.write(windowUpdateFrame(0, o.connectionWindow - DEFAULT_WINDOW));
   }
 
@@ -147,14 +150,14 @@ export class ClientSession implements FrameSink {
   }
 
   /**
-   * Starts a stream: `block` is the encoded request header block, `body` the whole request body (sent with
-   * END_STREAM). Throws when the session takes no new streams (closing, destroyed, ids used up) or the
-   * header list exceeds the server's SETTINGS_MAX_HEADER_LIST_SIZE.
+   * Starts a stream: `block` is the encoded request header block (`listSize`: its §6.5.2 header list size),
+   * `body` the whole request body (sent with END_STREAM). Throws when the session takes no new streams
+   * (closing, destroyed, ids used up) or the header list exceeds the server's SETTINGS_MAX_HEADER_LIST_SIZE.
    */
-  request(block: Buffer, body: Buffer, listener: StreamListener): ClientStream {
+  request(block: Buffer, listSize: number, body: Buffer, listener: StreamListener): ClientStream {
     if (this.destroyed || this.closing) throw new Error('The session is closed');
     if (this.nextId > MAX_STREAM_ID) throw new Error('Stream ids exhausted');
-    if (block.length > this.peerMaxHeaderList) throw new Error(`Request headers exceed the server's SETTINGS_MAX_HEADER_LIST_SIZE (${this.peerMaxHeaderList})`);
+    if (listSize > this.peerMaxHeaderList) throw new Error(`Request headers (${listSize} octets) exceed the server's SETTINGS_MAX_HEADER_LIST_SIZE (${this.peerMaxHeaderList})`);
     const s = new ClientStream(this, block, body, listener);
     if (this.active < this.maxConcurrent) this.open(s);
     else this.queued.push(s);
@@ -333,10 +336,16 @@ export class ClientSession implements FrameSink {
         this.contStream = id;
         this.contFlags = flags;
         this.contParts = [Buffer.from(p)];
+        this.contBytes = p.length;
         return;
       case FrameType.CONTINUATION:
         if (this.contStream === 0 || id !== this.contStream) throw new FrameError(ErrorCode.PROTOCOL_ERROR, `unexpected CONTINUATION frame on stream ${id}`);
         this.contParts.push(Buffer.from(p));
+        this.contBytes += p.length;
+        // An encoded block is never larger than the header list it carries (each field's list size counts 32
+        // octets more than its literal): one far beyond our limit is abuse, and cannot be skipped without
+        // losing the HPACK context (§10.5.1).
+        if (this.contBytes > this.o.maxHeaderList) throw new FrameError(ErrorCode.ENHANCE_YOUR_CALM, `header block on stream ${id} exceeds ${this.o.maxHeaderList} octets`);
         if ((flags & Flag.END_HEADERS) !== 0) {
           const block = Buffer.concat(this.contParts);
           this.contStream = 0;
@@ -404,6 +413,8 @@ export class ClientSession implements FrameSink {
     this.decoder.decode(block, fields);
     const s = this.streams.get(id);
     if (s === undefined) return;
+    // §6.5.2/§10.5.1: a header list above what we advertised is refused (nghttp2 resets the stream too).
+    if (headerListSize(fields) > this.o.maxHeaderList) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     const end = (flags & Flag.END_STREAM) !== 0;
     if (!s.gotHeaders) {
       // RFC 9113 §8.1: 1xx responses come before the final one and are skipped.
