@@ -6,6 +6,7 @@
 // backend's CPU per call (what each client's way of using HTTP/2 costs the server), too.
 // 'own' is the same bare exchange on attache's own HTTP/2 framing (h2/session.ts, hpack.ts) instead of node:http2.
 // Usage: npm run build && node bench/micro-transport.mjs [--c 16] [--block 3000] [--blocks 8] [--kinds grpc-js,lean,bare,own]
+//        [--base DIR --kinds lean,base,bare,own]   (DIR: another checkout with a built dist/, e.g. the commit before)
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -45,6 +46,10 @@ const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
   'grpc.service_config_disable_resolution': 1,
 });
 const lean = createH2Transport({ target: parseTarget(target), tls: undefined, settings, userAgent: 'attache-bench' });
+// --base DIR: the lean transport of another build (e.g. an earlier commit's `git archive` with its own dist/),
+// as subject 'base', for a before/after A/B in one process.
+const BASE = arg('base', '');
+const base = BASE === '' ? undefined : (await import(path.join(path.resolve(BASE), 'dist', 'upstream', 'h2', 'transport.js'))).createH2Transport({ target: parseTarget(target), tls: undefined, settings, userAgent: 'attache-bench' });
 const req = Buffer.concat([Buffer.from([0x0a, GET_ID.length]), Buffer.from(GET_ID), Buffer.from([0x10, 1])]);
 const PATH = '/bench.v1.PaymentService/GetPayment';
 
@@ -72,7 +77,7 @@ function bareCall(bytes) {
 // headers, the answer parsed by hand. The difference to 'bare' is what node:http2 costs per call.
 const sock = net.connect({ host: '127.0.0.1', port });
 sock.setNoDelay(true);
-const own = new ClientSession(sock, { onRemoteSettings() {}, onGoaway() {}, onError() {}, onClose() {} }, { streamWindow: 1 << 20, connectionWindow: 16 << 20 });
+const own = new ClientSession(sock, { onRemoteSettings() {}, onGoaway() {}, onError() {}, onClose() {} }, { streamWindow: 1 << 20, connectionWindow: 16 << 20, maxHeaderList: 65_535 });
 await new Promise((r) => sock.once('connect', r));
 const ownPrefix = Buffer.concat([encodeIndexed(3), encodeIndexed(6), encodeFields([':path', PATH, ':authority', target, 'content-type', 'application/grpc', 'te', 'trailers'])]);
 function ownCall(bytes) {
@@ -84,7 +89,7 @@ function ownCall(bytes) {
     bytes.copy(frame, 5);
     const chunks = [];
     let status = -1;
-    own.request(block, frame, {
+    own.request(block, 0, frame, {
       onHeaders(fields, end) {
         if (!end) return;
         for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'grpc-status') status = Number(fields[i + 1]);
@@ -99,9 +104,9 @@ function ownCall(bytes) {
     });
   });
 }
-function leanCall(md) {
+function leanCall(md, t = lean) {
   return new Promise((resolve) => {
-    lean.start(PATH, md, req, Date.now() + 15_000, { onHeaders() {}, onEnd: resolve });
+    t.start(PATH, md, req, Date.now() + 15_000, { onHeaders() {}, onEnd: resolve });
   });
 }
 
@@ -126,7 +131,7 @@ async function block(which) {
         else {
           const md = new grpc.Metadata();
           md.set('x-request-id', 'bench');
-          o = which === 'grpc-js' ? await callUnary(client, PATH, req, md, 15000).done : await leanCall(md);
+          o = which === 'grpc-js' ? await callUnary(client, PATH, req, md, 15000).done : await leanCall(md, which === 'base' ? base : lean);
         }
         if (o.response === undefined) throw new Error(`${which} call failed: ${o.details ?? o.error?.details}`);
       }
@@ -147,6 +152,7 @@ const LABEL = {
   lean: 'lean h2 transport (h2/):       ',
   bare: 'bare node:http2 (floor):       ',
   own: 'bare own framing (session.ts): ',
+  base: `lean h2 of --base:             `,
 };
 const perBlock = (a, b) => {
   const q = r[a].map((x, i) => x.cpu / r[b][i].cpu);
@@ -154,12 +160,13 @@ const perBlock = (a, b) => {
 };
 let text = `unary call, c=${C}, ${BLOCKS}×${BLOCK} calls each, median of blocks (this process only; the backend is another):\n`;
 for (const k of KINDS) text += `  ${LABEL[k]} CPU ${cpu(k).toFixed(1)} µs/call, wall ${wall(k).toFixed(1)} µs/call, backend CPU ${back(k).toFixed(1)} µs/call\n`;
-for (const [a, b] of [['lean', 'grpc-js'], ['lean', 'bare'], ['own', 'bare'], ['lean', 'own']]) {
+for (const [a, b] of [['lean', 'grpc-js'], ['lean', 'bare'], ['own', 'bare'], ['lean', 'own'], ['lean', 'base'], ['base', 'bare']]) {
   if (KINDS.includes(a) && KINDS.includes(b)) text += `  ${a}/${b} CPU: ${perBlock(a, b)}\n`;
 }
 process.stdout.write(text);
 session.close();
 own.close();
 lean.close();
+base?.close();
 client.close();
 backend.kill('SIGTERM');
