@@ -40,7 +40,7 @@ export class FrameError extends Error {
 }
 
 /** Writes a frame header at `at`. */
-export function writeHeader(buf: Buffer, at: number, length: number, type: FrameType, flags: number, streamId: number): void {
+export function writeHeader(buf: Buffer, at: number, length: number, type: FrameType | number, flags: number, streamId: number): void {
   buf[at] = length >>> 16;
   buf[at + 1] = (length >>> 8) & 0xff;
   buf[at + 2] = length & 0xff;
@@ -50,7 +50,7 @@ export function writeHeader(buf: Buffer, at: number, length: number, type: Frame
 }
 
 /** A whole frame with `payload` (copied). */
-export function frame(type: FrameType, flags: number, streamId: number, payload?: Uint8Array): Buffer {
+export function frame(type: FrameType | number, flags: number, streamId: number, payload?: Uint8Array): Buffer {
   const n = payload?.length ?? 0;
   const buf = Buffer.allocUnsafe(FRAME_HEADER + n);
   writeHeader(buf, 0, n, type, flags, streamId);

@@ -531,9 +531,16 @@ export class ClientSession implements FrameSink {
     s.listener.onClose(code);
   }
 
+  /**
+   * Opens queued streams while the server's limit allows (also after our own graceful `close`: they were
+   * accepted before it). Once the ids are used up, what is left was never sent: REFUSED_STREAM (unprocessed).
+   */
   private startQueued(): void {
-    while (this.queued.length > 0 && this.active < this.maxConcurrent && !this.closing) {
-      if (this.nextId > MAX_STREAM_ID) break;
+    while (this.queued.length > 0 && this.active < this.maxConcurrent && !this.destroyed) {
+      if (this.nextId > MAX_STREAM_ID) {
+        for (const s of this.queued.splice(0)) this.finish(s, ErrorCode.REFUSED_STREAM);
+        return;
+      }
       this.open(this.queued.shift()!);
     }
   }
