@@ -86,6 +86,22 @@ describe('own HTTP/2 framing ↔ node:http2 (nghttp2)', () => {
     expect(got!.equals(frame(msg))).toBe(true);
   });
 
+  it('a stream still queued behind MAX_CONCURRENT_STREAMS when a GOAWAY comes was never sent: unprocessed', async () => {
+    let first: http2.ServerHttp2Stream | undefined;
+    const s = await raw((st) => {
+      first = st;
+    }, { maxConcurrentStreams: 1 });
+    const t = transports.make(s.target);
+    const a = call(t);
+    await until(() => first !== undefined);
+    const b = call(t); // queued: the server allows one stream
+    await new Promise((r) => setTimeout(r, 20));
+    first!.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, first!.id!);
+    answer(first!, frame(Buffer.from('ok')));
+    expect(await a).toMatchObject({ code: 0 });
+    expect(await b).toMatchObject({ code: 14, unprocessed: true });
+  });
+
   it('SETTINGS_MAX_CONCURRENT_STREAMS 1 and 20 concurrent calls: one stream at a time, all succeed', async () => {
     let open = 0;
     let most = 0;
@@ -178,6 +194,17 @@ describe('own HTTP/2 framing ↔ a raw frame server', () => {
       ])),
     );
     expect(await call(transports.make(s.target))).toMatchObject({ code: 0 });
+  });
+
+  it('a response without :status is malformed: the stream is reset, the call ends INTERNAL, the connection stays', async () => {
+    let n = 0;
+    const s = await frameServer((sock, id) =>
+      sock.write(n++ === 0 ? h2frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, headersBlock(['grpc-status', '0'])) : goodResponse(id)),
+    );
+    const t = transports.make(s.target);
+    expect(await call(t)).toMatchObject({ code: 13, details: 'Received RST_STREAM with code 1' });
+    expect(await call(t)).toMatchObject({ code: 0 });
+    expect(s.goaways).toEqual([]);
   });
 
   it.each([

@@ -417,8 +417,10 @@ export class ClientSession implements FrameSink {
     if (headerListSize(fields) > this.o.maxHeaderList) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     const end = (flags & Flag.END_STREAM) !== 0;
     if (!s.gotHeaders) {
-      // RFC 9113 §8.1: 1xx responses come before the final one and are skipped.
-      if (fields[0] === ':status' && fields[1]!.startsWith('1') && !end) return;
+      // §8.3.2: a response starts with :status (pseudo-headers come first, §8.3); without it, it is malformed (§8.1.1).
+      if (fields[0] !== ':status') return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+      // §8.1: 1xx responses come before the final one and are skipped.
+      if (fields[1]!.startsWith('1') && !end) return;
       s.gotHeaders = true;
     } else if (!end) {
       return this.streamError(s, ErrorCode.PROTOCOL_ERROR); // §8.1: trailers must end the stream
