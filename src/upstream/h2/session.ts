@@ -7,8 +7,9 @@
  * nextTicks and ~10 KB of garbage, and nghttp2 keeps its own per-stream bookkeeping behind a C++ boundary
  * crossed several times per call (bench/RESULTS.md §0.3: ~13 µs/request of Node's http2 JS plus a share of
  * streams/events/GC). A unary call is one HEADERS + DATA out and HEADERS, DATA, trailers back; this class
- * does that with plain callbacks and one socket write per event-loop turn (bench/RESULTS.md §0.7.1 has the
- * measured difference).
+ * does that with plain callbacks and one socket write per event-loop turn. Measured (bench/RESULTS.md
+ * §0.7.1): the transport's client CPU per call 0.23× (c=16) and 0.39× (c=1) of the same transport on
+ * node:http2, 49 → 32 KB allocated per proxied request, and no per-call work left in nghttp2.
  *
  * What it does: the preface and SETTINGS exchange (§3.4, §6.5), applying the server's
  * MAX_CONCURRENT_STREAMS (streams beyond it wait, without an id, until one closes: §5.1.2),
