@@ -208,6 +208,17 @@ describe('own HTTP/2 framing ↔ a raw frame server', () => {
   });
 
   it.each([
+    ['an uppercase field name', ['x-Upper', '1']],
+    ['a connection-specific field', ['connection', 'close']],
+    ['a second pseudo-header', [':path', '/']],
+  ])('a response with %s is malformed: the call ends INTERNAL (RST_STREAM PROTOCOL_ERROR), as on nghttp2', async (_name, extra) => {
+    const s = await frameServer((sock, id) =>
+      sock.write(h2frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, headersBlock([':status', '200', 'content-type', 'application/grpc', ...extra, 'grpc-status', '0']))),
+    );
+    expect(await call(transports.make(s.target))).toMatchObject({ code: 13, details: 'Received RST_STREAM with code 1' });
+  });
+
+  it.each([
     ['a frame of a bad size (PING of 7 octets)', (): Buffer => h2frame(FrameType.PING, 0, 0, Buffer.alloc(7)), ErrorCode.FRAME_SIZE_ERROR, 'FRAME_SIZE_ERROR'],
     ['a frame above the maximum frame size', (): Buffer => h2frame(FrameType.DATA, 0, 1, Buffer.alloc(20_000)), ErrorCode.FRAME_SIZE_ERROR, 'exceeds the maximum frame size'],
     ['HEADERS on stream 0', (): Buffer => h2frame(FrameType.HEADERS, Flag.END_HEADERS, 0, RESPONSE), ErrorCode.PROTOCOL_ERROR, 'HEADERS frame on stream 0'],

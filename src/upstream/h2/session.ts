@@ -417,9 +417,9 @@ export class ClientSession implements FrameSink {
     // §6.5.2/§10.5.1: a header list above what we advertised is refused (nghttp2 resets the stream too).
     if (headerListSize(fields) > this.o.maxHeaderList) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     const end = (flags & Flag.END_STREAM) !== 0;
+    // §8.1.1: a malformed response is a stream error PROTOCOL_ERROR, as nghttp2 treats it.
+    if (!wellFormed(fields, !s.gotHeaders)) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     if (!s.gotHeaders) {
-      // §8.3.2: a response starts with :status (pseudo-headers come first, §8.3); without it, it is malformed (§8.1.1).
-      if (fields[0] !== ':status') return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
       // §8.1: 1xx responses come before the final one and are skipped.
       if (fields[1]!.startsWith('1') && !end) return;
       s.gotHeaders = true;
@@ -547,6 +547,27 @@ export class ClientSession implements FrameSink {
       this.open(this.queued.shift()!);
     }
   }
+}
+
+/** §8.2.2: fields that only HTTP/1 connections have. */
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/**
+ * RFC 9113's rules for a response's field block (§8.1.1 malformed): a response starts with `:status`, its
+ * only pseudo-header (§8.3.2); trailers have none (§8.1); names are lowercase (§8.2.1); no
+ * connection-specific fields (§8.2.2).
+ */
+function wellFormed(fields: readonly string[], response: boolean): boolean {
+  if (response && fields[0] !== ':status') return false;
+  for (let i = response ? 2 : 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length === 0 || name.charCodeAt(0) === 58 /* : */ || CONNECTION_SPECIFIC.has(name)) return false;
+    for (let k = 0; k < name.length; k++) {
+      const c = name.charCodeAt(k);
+      if (c >= 65 && c <= 90) return false; // A-Z
+    }
+  }
+  return true;
 }
 
 function frameAck(): Buffer {
