@@ -5,8 +5,11 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
+import { tempDir } from '../support/resilience.js';
 import { ErrorCode, Flag, frame as h2frame, FrameParser, FrameType, PREFACE, settingsFrame, Setting } from '../../src/upstream/h2/frames.js';
 import { encodeFields } from '../../src/upstream/h2/hpack.js';
 import { call, frame, rawServer, Transports, until, type RawServer } from './support.js';
@@ -129,20 +132,24 @@ interface FrameServer {
   /** GOAWAY codes the client sent. */
   readonly goaways: number[];
 }
-async function frameServer(onRequest: (sock: net.Socket, streamId: number) => void): Promise<FrameServer> {
+async function frameServer(
+  onRequest: (sock: net.Socket, streamId: number) => void,
+  o: { settings?: Array<[Setting, number]>; onData?: (sock: net.Socket, streamId: number, payload: Buffer, flags: number) => void } = {},
+): Promise<FrameServer> {
   const goaways: number[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.on('error', () => undefined);
     sock.on('close', () => sockets.delete(sock));
-    sock.write(settingsFrame([[Setting.MAX_CONCURRENT_STREAMS, 100]]));
+    sock.write(settingsFrame(o.settings ?? [[Setting.MAX_CONCURRENT_STREAMS, 100]]));
     let preface = Buffer.alloc(0);
     const parser = new FrameParser({
       onFrame: (type, flags, id, p) => {
         if (type === FrameType.SETTINGS && (flags & Flag.ACK) === 0) sock.write(h2frame(FrameType.SETTINGS, Flag.ACK, 0));
         if (type === FrameType.GOAWAY) goaways.push(p.readUInt32BE(4));
         if (type === FrameType.HEADERS) onRequest(sock, id);
+        if (type === FrameType.DATA) o.onData?.(sock, id, Buffer.from(p), flags);
       },
     });
     sock.on('data', (d: Buffer) => {
@@ -181,6 +188,28 @@ describe('own HTTP/2 framing ↔ a raw frame server', () => {
     const o = await call(transports.make(s.target));
     expect(o).toMatchObject({ code: 0 });
     expect(o.response!.toString()).toBe('fine');
+  });
+
+  it('SETTINGS_INITIAL_WINDOW_SIZE raised while a request body waits: the open stream window grows by the difference (§6.9.2)', async () => {
+    const msg = Buffer.alloc(100, 1);
+    const got: Buffer[] = [];
+    let raised = false;
+    const s = await frameServer(() => undefined, {
+      settings: [[Setting.INITIAL_WINDOW_SIZE, 10]],
+      onData: (sock, id, p, flags) => {
+        got.push(p);
+        if (!raised) {
+          // 10 octets came (the whole window); more only after this SETTINGS, with no WINDOW_UPDATE.
+          raised = true;
+          setTimeout(() => sock.write(settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 1000]])), 20);
+        }
+        if ((flags & Flag.END_STREAM) !== 0) sock.write(goodResponse(id));
+      },
+    });
+    const o = await call(transports.make(s.target), { msg });
+    expect(o).toMatchObject({ code: 0 });
+    expect(got[0]!.length).toBe(10);
+    expect(Buffer.concat(got).equals(frame(msg))).toBe(true);
   });
 
   it('a header block split over HEADERS + CONTINUATION frames is joined', async () => {
@@ -244,5 +273,30 @@ describe('own HTTP/2 framing ↔ a raw frame server', () => {
     // The process goes on: the transport reconnects and the same server answers properly now.
     await until(() => t.connectivity(true) === 'READY' || t.connectivity(false) === 'IDLE');
     expect(await call(t)).toMatchObject({ code: 0 });
+  });
+});
+
+describe.runIf(haveOpenssl())('own HTTP/2 framing over TLS: what only the socket setup sees', () => {
+  const tmp = tempDir('attache-h2-frames-');
+  afterAll(() => tmp.cleanup());
+
+  it('a TLS server that does not choose h2 by ALPN: UNAVAILABLE "did not negotiate HTTP/2 (ALPN h2)"', async () => {
+    const ca = makeCa(tmp.dir, 'ca');
+    const leaf = makeLeaf(tmp.dir, 'server', ca, ['IP:127.0.0.1']);
+    const server = tls.createServer({ cert: leaf.cert, key: leaf.key }, (sock) => sock.on('error', () => undefined)); // no ALPNProtocols
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const t = transports.make(`127.0.0.1:${(server.address() as net.AddressInfo).port}`, { tls: { ca: ca.cert, cert: undefined, key: undefined } });
+    const o = await call(t);
+    expect(o.code).toBe(14);
+    expect(o.details).toContain('did not negotiate HTTP/2 (ALPN h2)');
+  });
+
+  it('TLS material that cannot be used (a key that is not PEM) fails the connection, not the process', async () => {
+    const s = await raw((st) => answer(st, frame(Buffer.from('ok'))));
+    const t = transports.make(s.target, { tls: { ca: undefined, cert: Buffer.from('not a certificate'), key: Buffer.from('not a key') } });
+    const o = await call(t);
+    expect(o.code).toBe(14);
+    expect(t.connectivity(false)).toBe('TRANSIENT_FAILURE');
   });
 });
