@@ -4,9 +4,12 @@
 // 15 s deadline) at concurrency c, blocks alternating A, B, C… in one process against bench/backend.mjs.
 // The figure is this process's CPU per call (user+system), median over blocks; wall time per call, and the
 // backend's CPU per call (what each client's way of using HTTP/2 costs the server), too.
-// Usage: npm run build && node bench/micro-transport.mjs [--c 16] [--block 3000] [--blocks 8]
+// 'own' is the same bare exchange on attache's own HTTP/2 framing (h2/session.ts, hpack.ts) instead of node:http2.
+// Usage: npm run build && node bench/micro-transport.mjs [--c 16] [--block 3000] [--blocks 8] [--kinds grpc-js,lean,bare,own]
+//        [--base DIR --kinds lean,base,bare,own]   (DIR: another checkout with a built dist/, e.g. the commit before)
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
+import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { arg, BENCH_DIR, GET_ID, REPO_DIR } from './lib/proto.mjs';
@@ -14,6 +17,8 @@ import { arg, BENCH_DIR, GET_ID, REPO_DIR } from './lib/proto.mjs';
 const { callUnary } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'call.js'));
 const { createH2Transport } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'h2', 'transport.js'));
 const { parseTarget } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'h2', 'target.js'));
+const { ClientSession } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'h2', 'session.js'));
+const { encodeFields, encodeIndexed } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'h2', 'hpack.js'));
 const C = Number(arg('c', '16'));
 const BLOCK = Number(arg('block', '3000'));
 const BLOCKS = Number(arg('blocks', '8'));
@@ -41,6 +46,10 @@ const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
   'grpc.service_config_disable_resolution': 1,
 });
 const lean = createH2Transport({ target: parseTarget(target), tls: undefined, settings, userAgent: 'attache-bench' });
+// --base DIR: the lean transport of another build (e.g. an earlier commit's `git archive` with its own dist/),
+// as subject 'base', for a before/after A/B in one process.
+const BASE = arg('base', '');
+const base = BASE === '' ? undefined : (await import(path.join(path.resolve(BASE), 'dist', 'upstream', 'h2', 'transport.js'))).createH2Transport({ target: parseTarget(target), tls: undefined, settings, userAgent: 'attache-bench' });
 const req = Buffer.concat([Buffer.from([0x0a, GET_ID.length]), Buffer.from(GET_ID), Buffer.from([0x10, 1])]);
 const PATH = '/bench.v1.PaymentService/GetPayment';
 
@@ -64,13 +73,44 @@ function bareCall(bytes) {
     });
   });
 }
-function leanCall(md) {
+// attache's own framing (h2/session.ts + hpack.ts) used as bare as the node:http2 exchange above: the same
+// headers, the answer parsed by hand. The difference to 'bare' is what node:http2 costs per call.
+const sock = net.connect({ host: '127.0.0.1', port });
+sock.setNoDelay(true);
+const own = new ClientSession(sock, { onRemoteSettings() {}, onGoaway() {}, onError() {}, onClose() {} }, { streamWindow: 1 << 20, connectionWindow: 16 << 20, maxHeaderList: 65_535 });
+await new Promise((r) => sock.once('connect', r));
+const ownPrefix = Buffer.concat([encodeIndexed(3), encodeIndexed(6), encodeFields([':path', PATH, ':authority', target, 'content-type', 'application/grpc', 'te', 'trailers'])]);
+function ownCall(bytes) {
   return new Promise((resolve) => {
-    lean.start(PATH, md, req, Date.now() + 15_000, { onHeaders() {}, onEnd: resolve });
+    const block = encodeFields(['grpc-timeout', '15000m', 'x-request-id', 'bench'], ownPrefix);
+    const frame = Buffer.allocUnsafe(5 + bytes.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(bytes.length, 1);
+    bytes.copy(frame, 5);
+    const chunks = [];
+    let status = -1;
+    own.request(block, 0, frame, {
+      onHeaders(fields, end) {
+        if (!end) return;
+        for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'grpc-status') status = Number(fields[i + 1]);
+      },
+      onData(c) {
+        chunks.push(c);
+      },
+      onClose() {
+        const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        resolve({ response: status === 0 ? buf.subarray(5, 5 + buf.readUInt32BE(1)) : undefined });
+      },
+    });
+  });
+}
+function leanCall(md, t = lean) {
+  return new Promise((resolve) => {
+    t.start(PATH, md, req, Date.now() + 15_000, { onHeaders() {}, onEnd: resolve });
   });
 }
 
-const KINDS = ['grpc-js', 'lean', 'bare'];
+const KINDS = (arg('kinds', 'grpc-js,lean,bare,own')).split(',');
 import fs from 'node:fs';
 /** The backend's CPU time so far in µs (utime + stime from /proc, clock ticks of 10 ms). */
 const backendCpu = () => {
@@ -87,10 +127,11 @@ async function block(which) {
       while (left-- > 0) {
         let o;
         if (which === 'bare') o = await bareCall(req);
+        else if (which === 'own') o = await ownCall(req);
         else {
           const md = new grpc.Metadata();
           md.set('x-request-id', 'bench');
-          o = which === 'grpc-js' ? await callUnary(client, PATH, req, md, 15000).done : await leanCall(md);
+          o = which === 'grpc-js' ? await callUnary(client, PATH, req, md, 15000).done : await leanCall(md, which === 'base' ? base : lean);
         }
         if (o.response === undefined) throw new Error(`${which} call failed: ${o.details ?? o.error?.details}`);
       }
@@ -106,15 +147,26 @@ for (let i = 0; i < BLOCKS; i++) for (const k of KINDS) r[k].push(await block(k)
 const cpu = (k) => median(r[k].map((x) => x.cpu));
 const wall = (k) => median(r[k].map((x) => x.wall));
 const back = (k) => median(r[k].map((x) => x.backend));
-const ratios = r.lean.map((x, i) => x.cpu / r['grpc-js'][i].cpu);
-process.stdout.write(
-  `unary call, c=${C}, ${BLOCKS}×${BLOCK} calls each, median of blocks (this process only; the backend is another):\n` +
-    `  grpc-js (attache's callUnary):  CPU ${cpu('grpc-js').toFixed(1)} µs/call, wall ${wall('grpc-js').toFixed(1)} µs/call, backend CPU ${back('grpc-js').toFixed(1)} µs/call\n` +
-    `  lean h2 transport (h2/):        CPU ${cpu('lean').toFixed(1)} µs/call, wall ${wall('lean').toFixed(1)} µs/call, backend CPU ${back('lean').toFixed(1)} µs/call\n` +
-    `  bare node:http2 (floor):        CPU ${cpu('bare').toFixed(1)} µs/call, wall ${wall('bare').toFixed(1)} µs/call, backend CPU ${back('bare').toFixed(1)} µs/call\n` +
-    `  lean/grpc-js CPU: ${(cpu('lean') / cpu('grpc-js')).toFixed(3)} (per block ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); lean/bare: ${(cpu('lean') / cpu('bare')).toFixed(3)}\n`,
-);
+const LABEL = {
+  'grpc-js': "grpc-js (attache's callUnary): ",
+  lean: 'lean h2 transport (h2/):       ',
+  bare: 'bare node:http2 (floor):       ',
+  own: 'bare own framing (session.ts): ',
+  base: `lean h2 of --base:             `,
+};
+const perBlock = (a, b) => {
+  const q = r[a].map((x, i) => x.cpu / r[b][i].cpu);
+  return `${(cpu(a) / cpu(b)).toFixed(3)} (per block ${Math.min(...q).toFixed(2)}–${Math.max(...q).toFixed(2)})`;
+};
+let text = `unary call, c=${C}, ${BLOCKS}×${BLOCK} calls each, median of blocks (this process only; the backend is another):\n`;
+for (const k of KINDS) text += `  ${LABEL[k]} CPU ${cpu(k).toFixed(1)} µs/call, wall ${wall(k).toFixed(1)} µs/call, backend CPU ${back(k).toFixed(1)} µs/call\n`;
+for (const [a, b] of [['lean', 'grpc-js'], ['lean', 'bare'], ['own', 'bare'], ['lean', 'own'], ['lean', 'base'], ['base', 'bare']]) {
+  if (KINDS.includes(a) && KINDS.includes(b)) text += `  ${a}/${b} CPU: ${perBlock(a, b)}\n`;
+}
+process.stdout.write(text);
 session.close();
+own.close();
 lean.close();
+base?.close();
 client.close();
 backend.kill('SIGTERM');

@@ -1,12 +1,13 @@
 /**
  * One unary gRPC exchange on an HTTP/2 stream (grpc/doc/PROTOCOL-HTTP2.md), written for the hot path: one
- * object per attempt holds all its state; the stream's events go to shared module-level functions that find
- * the attempt on the stream (no per-call closures); the deadline timer gets the attempt as its argument.
+ * object per attempt holds all its state and is itself the stream's listener (session.ts calls it; no
+ * per-call closures); the deadline timer gets the attempt as its argument.
  *
  * Request: HEADERS (`:method POST`, `:scheme`, `:path`, `:authority`, `content-type: application/grpc`,
- * `te: trailers`, `user-agent`, `grpc-accept-encoding`, `grpc-timeout`, then the metadata via grpc-js's
- * `Metadata.toHttp2Headers`, which base64-encodes `-bin` values) and one DATA frame with the 5-byte
- * length prefix and END_STREAM.
+ * `te: trailers`, `user-agent`, `grpc-accept-encoding` — encoded once per method path (hpack.ts) — then
+ * `grpc-timeout` and the metadata via grpc-js's `Metadata.toHttp2Headers`, which base64-encodes `-bin`
+ * values; metadata named like one of those headers, or like an HTTP/1 connection header RFC 9113 §8.2.2
+ * forbids, is not sent) and one DATA frame with the 5-byte length prefix and END_STREAM.
  *
  * Response: headers (a non-200 `:status` or a content-type other than application/grpc* ends the attempt
  * with the http-grpc-status-mapping.md code), length-prefixed messages reassembled across DATA frames,
@@ -21,7 +22,6 @@
  * RST_STREAM CANCEL on client cancellation or deadline). A stream reset by the server maps as grpc-js maps
  * it (wire.ts); a lost session is UNAVAILABLE.
  */
-import http2 from 'node:http2';
 import zlib from 'node:zlib';
 import { Metadata } from '@grpc/grpc-js';
 import type { AttemptHandle, AttemptObserver } from '../attempt-lb.js';
@@ -29,7 +29,10 @@ import type { AttemptControl, AttemptEnd, AttemptListener } from '../transport.j
 import type { Balancer, Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
 import { Code } from '../../status/status.js';
-import { decodeGrpcMessage, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
+import { ErrorCode } from './frames.js';
+import { encodeFields, encodeIndexed, headerListSize, staticIndex } from './hpack.js';
+import type { ClientStream, StreamListener } from './session.js';
+import { decodeGrpcMessage, headerObject, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader, type HeaderObject } from './wire.js';
 
 /** Per-transport constants an attempt reads. */
 export interface AttemptContext {
@@ -40,22 +43,43 @@ export interface AttemptContext {
   readonly userAgent: string;
   readonly maxSendBytes: number;
   readonly maxReceiveBytes: number;
+  /** The constant start of each method path's header block (bounded: see {@link headerPrefix}). */
+  readonly prefixes: Map<string, HeaderPrefix>;
 }
 
-const ATTEMPT = Symbol('attache.attempt');
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const EMPTY = Buffer.alloc(0);
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
+/** Paths whose header block prefix is kept (a transport serves the methods of its config: far fewer). */
+const MAX_PREFIXES = 1000;
+/** Headers the attempt sets itself, and connection-specific ones HTTP/2 forbids (RFC 9113 §8.2.2). */
+const NOT_FROM_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-accept-encoding', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
-type Stream = http2.ClientHttp2Stream & { [ATTEMPT]?: Attempt };
+/** The constant part of a request's header block: encoded, and its RFC 9113 §6.5.2 header list size. */
+export interface HeaderPrefix {
+  readonly block: Buffer;
+  readonly listSize: number;
+}
+
+/** The header block prefix for `path` (pseudo-headers first, RFC 9113 §8.3). */
+function headerPrefix(ctx: AttemptContext, path: string): HeaderPrefix {
+  let p = ctx.prefixes.get(path);
+  if (p !== undefined) return p;
+  const fields = [':path', path, ':authority', ctx.authority, 'content-type', 'application/grpc', 'te', 'trailers', 'user-agent', ctx.userAgent, 'grpc-accept-encoding', ACCEPT_ENCODING];
+  p = {
+    block: Buffer.concat([encodeIndexed(staticIndex(':method', 'POST')), encodeIndexed(staticIndex(':scheme', ctx.scheme)), encodeFields(fields)]),
+    listSize: headerListSize([':method', 'POST', ':scheme', ctx.scheme, ...fields]),
+  };
+  if (ctx.prefixes.size < MAX_PREFIXES) ctx.prefixes.set(path, p);
+  return p;
+}
 
 const enum Phase { Waiting, Running, Ended }
 
 /** One attempt: a {@link Waiter} while queued, then the owner of one stream. */
-export class Attempt implements AttemptControl, Waiter {
+export class Attempt implements AttemptControl, Waiter, StreamListener {
   private phase = Phase.Waiting;
   private timer: NodeJS.Timeout | undefined;
-  private stream: Stream | undefined;
+  private stream: ClientStream | undefined;
   private session: Session | undefined;
   private handle: AttemptHandle | undefined;
   private headers: Metadata | undefined;
@@ -70,8 +94,8 @@ export class Attempt implements AttemptControl, Waiter {
    */
   private pending: Buffer[] | undefined;
   private pendingBytes = 0;
-  /** Text of the last stream error (the cause of a reset we did not ask for). */
-  private streamError: string | undefined;
+  /** Response headers arrived (further HEADERS are trailers). */
+  private gotResponse = false;
   /** The time this attempt had when it started, for the deadline message. */
   private budgetMs = 0;
 
@@ -117,19 +141,23 @@ export class Attempt implements AttemptControl, Waiter {
       md = md.clone();
       this.handle = observer.attempt(md, c.peer);
     }
-    const h = md.toHttp2Headers() as http2.OutgoingHttpHeaders;
-    h[':method'] = 'POST';
-    h[':scheme'] = this.ctx.scheme;
-    h[':path'] = this.path;
-    h[':authority'] = this.ctx.authority;
-    h['content-type'] = 'application/grpc';
-    h['te'] = 'trailers';
-    h['user-agent'] = this.ctx.userAgent;
-    h['grpc-accept-encoding'] = ACCEPT_ENCODING;
-    h['grpc-timeout'] = timeoutHeader(this.deadline - Date.now());
-    let stream: Stream;
+    const fields: string[] = ['grpc-timeout', timeoutHeader(this.deadline - Date.now())];
+    const h = md.toHttp2Headers();
+    for (const name in h) {
+      if (NOT_FROM_METADATA.has(name)) continue;
+      const v = h[name]!;
+      if (typeof v === 'string') fields.push(name, v);
+      else for (const one of v as string[]) fields.push(name, one);
+    }
+    const n = this.payload.length;
+    const frame = Buffer.allocUnsafe(5 + n);
+    frame[0] = 0;
+    frame.writeUInt32BE(n, 1);
+    this.payload.copy(frame, 5);
+    let stream: ClientStream;
     try {
-      stream = s.h2.request(h) as Stream;
+      const prefix = headerPrefix(this.ctx, this.path);
+      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), frame, this);
     } catch (err) {
       // The session started closing between the pick and now (GOAWAY or close in the same tick).
       this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, new Metadata(), true);
@@ -139,18 +167,6 @@ export class Attempt implements AttemptControl, Waiter {
     this.stream = stream;
     this.session = s;
     c.streamStarted(s);
-    stream[ATTEMPT] = this;
-    stream.on('response', onResponse);
-    stream.on('data', onData);
-    stream.on('trailers', onTrailers);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-    const n = this.payload.length;
-    const frame = Buffer.allocUnsafe(5 + n);
-    frame[0] = 0;
-    frame.writeUInt32BE(n, 1);
-    this.payload.copy(frame, 5);
-    stream.end(frame);
   }
 
   /**
@@ -191,14 +207,23 @@ export class Attempt implements AttemptControl, Waiter {
   }
 
   private resetStream(): void {
-    const st = this.stream;
-    if (st !== undefined && !st.closed && !st.destroyed) st.close(NGHTTP2_CANCEL);
+    this.stream?.close(ErrorCode.CANCEL);
   }
 
-  response(headers: http2.IncomingHttpHeaders, flags: number): void {
+  /** StreamListener: the response headers, then the trailers. */
+  onHeaders(fields: string[], end: boolean): void {
+    const headers = headerObject(fields);
+    if (this.gotResponse) this.trailers(headers);
+    else {
+      this.gotResponse = true;
+      this.response(headers, end);
+    }
+  }
+
+  private response(headers: HeaderObject, end: boolean): void {
     if (this.phase !== Phase.Running) return;
     this.httpStatus = Number(headers[':status']);
-    if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
+    if (end) {
       this.trailers(headers); // trailers-only
       return;
     }
@@ -219,7 +244,8 @@ export class Attempt implements AttemptControl, Waiter {
     this.listener.onHeaders();
   }
 
-  data(chunk: Buffer): void {
+  /** StreamListener: a DATA frame's payload. */
+  onData(chunk: Buffer): void {
     if (this.phase !== Phase.Running) return;
     // The common case: exactly one whole message in one DATA frame.
     if (this.pending === undefined && chunk.length >= 5 && chunk.length === 5 + chunk.readUInt32BE(1)) {
@@ -275,7 +301,7 @@ export class Attempt implements AttemptControl, Waiter {
     this.message = body.length === 0 ? EMPTY : body;
   }
 
-  trailers(headers: http2.IncomingHttpHeaders): void {
+  private trailers(headers: HeaderObject): void {
     if (this.phase !== Phase.Running) return;
     const md = Metadata.fromHttp2Headers(headers);
     const statusText = headers['grpc-status'];
@@ -318,23 +344,19 @@ export class Attempt implements AttemptControl, Waiter {
     else zlib.inflate(body, { maxOutputLength: max }, done);
   }
 
-  error(err: Error): void {
-    this.streamError = err.message;
-  }
-
-  closed(): void {
+  /** StreamListener: the stream is over (id 0: it never left the session's queue, so was never sent). */
+  onClose(rst: number): void {
     const st = this.stream!;
     this.session!.streamClosed();
     if (this.phase !== Phase.Running) return;
     const s = this.session!;
-    const beyondGoaway = s.goawayLastStreamId >= 0 && (st.id === undefined || st.id > s.goawayLastStreamId);
-    const rst = st.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
-    if (rst === http2.constants.NGHTTP2_REFUSED_STREAM || beyondGoaway) {
+    const beyondGoaway = s.goawayLastStreamId >= 0 && (st.id === 0 || st.id > s.goawayLastStreamId);
+    if (rst === ErrorCode.REFUSED_STREAM || beyondGoaway) {
       // RFC 9113 §8.7: a refused stream, or one above a GOAWAY's last stream id, was not processed.
       this.end(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, undefined, new Metadata(), true);
     } else if (s.h2.destroyed) {
-      this.end(Code.UNAVAILABLE, s.lostReason ?? this.streamError ?? 'Connection dropped', undefined, new Metadata(), st.id === undefined);
-    } else if (rst === http2.constants.NGHTTP2_NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
+      this.end(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', undefined, new Metadata(), st.id === 0);
+    } else if (rst === ErrorCode.NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
       const m = statusFromHttp(this.httpStatus);
       this.end(m.code, m.details, undefined, new Metadata(), false);
     } else {
@@ -360,19 +382,4 @@ export class Attempt implements AttemptControl, Waiter {
 
 function onDeadline(a: Attempt): void {
   a.expire();
-}
-function onResponse(this: Stream, headers: http2.IncomingHttpHeaders, flags: number): void {
-  this[ATTEMPT]!.response(headers, flags);
-}
-function onData(this: Stream, chunk: Buffer): void {
-  this[ATTEMPT]!.data(chunk);
-}
-function onTrailers(this: Stream, headers: http2.IncomingHttpHeaders): void {
-  this[ATTEMPT]!.trailers(headers);
-}
-function onError(this: Stream, err: Error): void {
-  this[ATTEMPT]!.error(err);
-}
-function onClose(this: Stream): void {
-  this[ATTEMPT]!.closed();
 }

@@ -14,10 +14,10 @@
  * its calls end UNAVAILABLE. A GOAWAY ENHANCE_YOUR_CALM with debug data `too_many_pings` (A8: the server
  * thinks we ping too often) doubles this connection's keepalive time, like grpc-js subchannel.ts.
  *
- * GOAWAY (RFC 9113 §6.8): the session takes no new streams. Node closes a graceful (NO_ERROR) session once
- * its streams end, and resets streams above the last stream id with REFUSED_STREAM (unprocessed); an error
- * GOAWAY makes Node destroy the session at once (its streams end UNAVAILABLE; those above the last stream
- * id are marked unprocessed by the attempt, from `Session.goawayLastStreamId`).
+ * GOAWAY (RFC 9113 §6.8): the session takes no new streams. A graceful (NO_ERROR) session closes once its
+ * streams end, and streams above the last stream id end with REFUSED_STREAM (unprocessed); an error GOAWAY
+ * ends the session at once (its streams end UNAVAILABLE; those above the last stream id are marked
+ * unprocessed by the attempt, from `Session.goawayLastStreamId`). session.ts does both, as node:http2 did.
  *
  * Flow control: Node's default stream window is 64 KiB, so a 4 MiB response (attache's default maximum)
  * would need ~64 WINDOW_UPDATE round trips. We advertise a 1 MiB stream window and a 16 MiB connection
@@ -25,15 +25,19 @@
  * (attache reads every DATA frame as it arrives, so windows refill at once). grpc-js instead starts at
  * 64 KiB and relies on BDP probing by the server side.
  *
- * Concurrency: when the server's SETTINGS_MAX_CONCURRENT_STREAMS is reached, nghttp2 (under Node) keeps
- * further HEADERS queued until a stream closes (test/transport/h2-wire.test.ts checks it), which is what
- * grpc-js relies on as well; one session per address is therefore enough.
+ * Concurrency: when the server's SETTINGS_MAX_CONCURRENT_STREAMS is reached, session.ts keeps further
+ * streams queued until one closes (test/transport/h2-wire.test.ts checks it), as nghttp2 does under grpc-js;
+ * one session per address is therefore enough.
+ *
+ * The HTTP/2 framing is attache's own (session.ts: why, and what it costs less than node:http2); this module
+ * only dials the socket (TCP, TLS with ALPN h2, unix) and hands it over.
  */
-import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Connectivity } from '../transport.js';
 import { Backoff, MIN_CONNECT_TIMEOUT_MS } from './backoff.js';
+import { ErrorCode } from './frames.js';
+import { ClientSession } from './session.js';
 import { addressString, type TargetAddress } from './target.js';
 
 /** PEM material for TLS (null fields: system roots / no client certificate). */
@@ -70,14 +74,8 @@ export interface ConnectionOptions {
   readonly onState: (c: Connection) => void;
 }
 
-const HTTP2_SETTINGS: http2.Settings = { enablePush: false, initialWindowSize: 1 << 20 };
-const CONNECTION_WINDOW = 16 << 20;
-/**
- * Node's per-session buffer cap in MB (default 10); above it Node refuses new streams with
- * ENHANCE_YOUR_CALM. grpc-js turns it off (transport.ts: "Node's behavior degrades badly when this limit is
- * reached"), and so do we: what a session buffers is bounded by the flow-control windows above.
- */
-const MAX_SESSION_MEMORY_MB = Number.MAX_SAFE_INTEGER;
+/** The windows above, and node:http2's default SETTINGS_MAX_HEADER_LIST_SIZE (what attache accepted before). */
+const SESSION_OPTIONS = { streamWindow: 1 << 20, connectionWindow: 16 << 20, maxHeaderList: 65_535 };
 const MAX_KEEPALIVE_MS = 2 ** 31 - 1;
 
 /** One HTTP/2 session and what the attempts on it need to know about it. */
@@ -91,7 +89,7 @@ export class Session {
   /** Why the session can no longer be used (set before Node tears its streams down). */
   lostReason: string | undefined;
 
-  constructor(readonly h2: http2.ClientHttp2Session, readonly owner: Connection) {}
+  constructor(readonly h2: ClientSession, readonly owner: Connection) {}
 
   /** Takes no new streams and closes once its streams are done. */
   retired = false;
@@ -181,35 +179,27 @@ export class Connection {
   private startConnect(): void {
     this.retryTimer = undefined;
     const timeout = this.backoff.attemptStarted(Date.now(), this.o.internals.minConnectTimeoutMs ?? MIN_CONNECT_TIMEOUT_MS);
-    const secure = this.o.tlsHost !== undefined;
-    let sock: net.Socket | undefined;
-    const h2 = http2.connect(secure ? 'https://localhost' : 'http://localhost', {
-      settings: HTTP2_SETTINGS,
-      maxSessionMemory: MAX_SESSION_MEMORY_MB,
-      createConnection: () => (sock = this.socket()),
-    });
-    const s = new Session(h2, this);
-    // Node's session does not always see its socket fail: a TLS alert after the handshake (TLS 1.3, the
-    // server refusing our client certificate) errors the socket and leaves the session open. grpc-js
-    // watches the socket for the same reason.
-    // Such a session then never emits 'close' either, so the socket's end counts as the session's.
-    const sockEnded = (err?: Error): void => {
-      if (err !== undefined) this.onError(s, err);
-      h2.destroy();
-      sock?.destroy();
-      this.onClose(s);
-    };
-    sock?.on('error', sockEnded);
-    sock?.once('close', () => sockEnded());
-    this.connecting = s;
-    // READY once the server's SETTINGS arrived (as grpc-js): a socket that accepts and never speaks HTTP/2
-    // (a hung host, a black-holing proxy) stays CONNECTING, and calls wait instead of being sent into it.
-    h2.once('remoteSettings', () => this.onConnect(s));
+    const sock = this.socket();
+    // Assigned below, before any of these can run (the socket's events come on later turns).
+    let s: Session | undefined;
+    const h2 = new ClientSession(
+      sock,
+      {
+        // READY once the server's SETTINGS arrived (as grpc-js): a socket that accepts and never speaks HTTP/2
+        // (a hung host, a black-holing proxy) stays CONNECTING, and calls wait instead of being sent into it.
+        onRemoteSettings: () => this.onConnect(s!),
+        onGoaway: (code, lastStreamId, data) => this.onGoaway(s!, code, lastStreamId, data),
+        onError: (err) => this.onError(s!, err),
+        onClose: () => this.onClose(s!),
+      },
+      SESSION_OPTIONS,
+    );
+    s = new Session(h2, this);
+    // A TLS server that did not pick h2 speaks something else: say so now rather than wait for SETTINGS.
+    if (this.o.tlsHost !== undefined) sock.once('secureConnect', () => this.checkAlpn(s));
     // Like grpc-js: an idle connection does not keep the process alive.
-    h2.unref();
-    h2.on('error', (err: Error) => this.onError(s, err));
-    h2.on('goaway', (code: number, lastStreamId: number, data: Buffer | undefined) => this.onGoaway(s, code, lastStreamId, data));
-    h2.once('close', () => this.onClose(s));
+    sock.unref();
+    this.connecting = s;
     this.connectTimer = setTimeout(() => {
       if (this.connecting !== s) return;
       s.lostReason = `Connection to ${this.peer} timed out after ${timeout} ms`;
@@ -220,44 +210,56 @@ export class Connection {
     this.setState('CONNECTING');
   }
 
+  /**
+   * The socket to the address. TLS material that cannot be used (a bad PEM) makes `tls.connect` throw: that
+   * becomes a socket failing on the next turn, so it is a failed connection attempt like any other.
+   */
   private socket(): net.Socket {
     const a = this.address;
     const where = a.kind === 'unix' ? { path: a.path } : { host: a.host, port: a.port };
     let sock: net.Socket;
-    if (this.o.tlsHost === undefined) {
-      sock = net.connect(where);
-    } else {
-      const m = this.tlsMaterial;
-      const name = this.o.tlsHost;
-      sock = tls.connect({
-        ...where,
-        ALPNProtocols: ['h2'],
-        // SNI must be a host name (RFC 6066 §3), never an IP literal.
-        ...(net.isIP(name) === 0 ? { servername: name } : {}),
-        ca: m?.ca,
-        cert: m?.cert,
-        key: m?.key,
-        // The certificate must name the target host or the serverName override, not the address dialled.
-        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
-      });
+    try {
+      sock = this.o.tlsHost === undefined ? net.connect(where) : this.tlsSocket(where, this.o.tlsHost);
+    } catch (err) {
+      const failed = new net.Socket();
+      setImmediate(() => failed.destroy(err instanceof Error ? err : new Error(String(err))));
+      return failed;
     }
     sock.setNoDelay(true);
     return sock;
   }
 
+  private tlsSocket(where: { path: string } | { host: string; port: number }, name: string): tls.TLSSocket {
+    const m = this.tlsMaterial;
+    return tls.connect({
+      ...where,
+      ALPNProtocols: ['h2'],
+      // SNI must be a host name (RFC 6066 §3), never an IP literal.
+      ...(net.isIP(name) === 0 ? { servername: name } : {}),
+      ca: m?.ca,
+      cert: m?.cert,
+      key: m?.key,
+      // The certificate must name the target host or the serverName override, not the address dialled.
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+    });
+  }
+
+  /** RFC 9113 §3.2: over TLS, HTTP/2 only when ALPN chose h2. False (and the session destroyed) otherwise. */
+  private checkAlpn(s: Session): boolean {
+    if ((s.h2.socket as tls.TLSSocket).alpnProtocol === 'h2') return true;
+    this.lastError = `${this.peer} did not negotiate HTTP/2 (ALPN h2)`;
+    s.lostReason = this.lastError;
+    s.h2.destroy();
+    return false;
+  }
+
   private onConnect(s: Session): void {
     if (this.connecting !== s) return;
+    if (this.o.tlsHost !== undefined && !this.checkAlpn(s)) return;
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.connecting = undefined;
-    if (this.o.tlsHost !== undefined && (s.h2.socket as tls.TLSSocket | undefined)?.alpnProtocol !== 'h2') {
-      this.lastError = `${this.peer} did not negotiate HTTP/2 (ALPN h2)`;
-      s.lostReason = this.lastError;
-      s.h2.destroy();
-      return;
-    }
     this.backoff.reset();
-    s.h2.setLocalWindowSize(CONNECTION_WINDOW);
     this.session = s;
     this.setState('READY');
     if (this.o.settings.keepalivePermitWithoutCalls) this.scheduleKeepalive();
@@ -269,10 +271,10 @@ export class Connection {
     if (s === this.connecting || s === this.session) this.lastError = why;
   }
 
-  private onGoaway(s: Session, code: number, lastStreamId: number, data: Buffer | undefined): void {
+  private onGoaway(s: Session, code: number, lastStreamId: number, data: Buffer): void {
     s.goawayLastStreamId = lastStreamId;
     // gRFC A8: a server that finds our pings too frequent says so; ping half as often from now on.
-    if (code === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && data !== undefined && data.toString() === 'too_many_pings') {
+    if (code === ErrorCode.ENHANCE_YOUR_CALM && data.toString() === 'too_many_pings') {
       this.keepaliveMs = Math.min(this.keepaliveMs * 2, MAX_KEEPALIVE_MS);
     }
     const why = `${this.peer} sent GOAWAY (code ${code})`;
@@ -305,7 +307,7 @@ export class Connection {
     this.session = undefined;
     clearTimeout(this.keepaliveTimer);
     this.keepaliveTimer = undefined;
-    if (!s.h2.closed && !s.h2.destroyed) this.draining.add(s);
+    if (!s.h2.destroyed) this.draining.add(s);
     if (!this.closed) this.setState('IDLE');
   }
 
@@ -314,8 +316,7 @@ export class Connection {
     s.lostReason ??= `Connection to ${this.peer} replaced (${why})`;
     this.detach(s);
     s.retired = true;
-    // Closed only once idle: Node's close() sends GOAWAY at once, which servers answer by refusing the
-    // stream just opened.
+    // Closed only once idle: close() sends GOAWAY, which servers may answer by refusing a stream just opened.
     if (s.streams === 0) s.h2.close();
   }
 
@@ -330,8 +331,8 @@ export class Connection {
     if (s === undefined) return;
     if (!this.o.settings.keepalivePermitWithoutCalls && s.streams === 0) return; // restarted by the next call
     let acked = false;
-    const sent = s.h2.ping((err) => {
-      acked = err === null;
+    const sent = s.h2.ping((ok) => {
+      acked = ok;
       if (!acked || s !== this.session) return;
       clearTimeout(this.keepaliveTimer);
       this.scheduleKeepalive();

@@ -1,6 +1,6 @@
 /**
- * attache's own unary gRPC transport on `node:http2`: `createH2Transport` gives a {@link Transport} for one
- * upstream target (host:port, dns:, ipv4:, ipv6:, unix:), plaintext or TLS.
+ * attache's own unary gRPC transport, on its own HTTP/2 client framing (session.ts): `createH2Transport`
+ * gives a {@link Transport} for one upstream target (host:port, dns:, ipv4:, ipv6:, unix:), plaintext or TLS.
  *
  * Why attache has its own: grpc-js implements the whole client — resolving call, retrying call,
  * load-balancing call, subchannel call, filter stacks, per-call AsyncResource binding — and that machinery
@@ -12,7 +12,8 @@
  *
  * Layers: target.ts (what to dial) → resolver.ts (dns lookups) → balancer.ts (pick_first/round_robin,
  * aggregated state, the wait queue) → connection.ts (one HTTP/2 session per address: backoff, keepalive,
- * GOAWAY, TLS) → attempt.ts (one exchange on a stream).
+ * GOAWAY, TLS) → session.ts (the HTTP/2 connection: frames.ts, hpack.ts, huffman.ts) → attempt.ts (one
+ * exchange on a stream).
  */
 import type { Metadata } from '@grpc/grpc-js';
 import type { AttemptObserver } from '../attempt-lb.js';
@@ -79,6 +80,7 @@ export function createH2Transport(o: H2TransportOptions): H2Transport {
     userAgent: o.userAgent ?? 'attache grpc-node-h2',
     maxSendBytes: s.maxSendBytes,
     maxReceiveBytes: s.maxReceiveBytes,
+    prefixes: new Map(),
   };
   return {
     start(path: string, metadata: Metadata, message: Buffer, deadline: number, listener: AttemptListener): AttemptControl {

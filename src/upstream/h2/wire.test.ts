@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from './backoff.js';
-import { decodeGrpcMessage, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
+import { decodeGrpcMessage, headerObject, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
 
 describe('wire', () => {
   it.each([
@@ -51,5 +51,19 @@ describe('wire', () => {
     const j = new Backoff(1000, 3000, () => 1);
     j.attemptStarted(0);
     expect(j.delayAfterFailure(0)).toBe(1200);
+  });
+});
+
+describe('headerObject (the shape node:http2 gave received headers)', () => {
+  it('joins repeats with ", " (cookie "; "), keeps set-cookie as an array and the first of a single-value header', () => {
+    const h = headerObject([':status', '200', 'x-a', '1', 'content-type', 'application/grpc', 'x-a', '2', 'cookie', 'a=1', 'cookie', 'b=2', 'set-cookie', 's=1', 'set-cookie', 's=2', 'content-type', 'text/plain']);
+    expect({ ...h }).toEqual({ ':status': '200', 'x-a': '1, 2', 'content-type': 'application/grpc', cookie: 'a=1; b=2', 'set-cookie': ['s=1', 's=2'] });
+  });
+
+  it('is a null-prototype object: a header named __proto__ is just a key', () => {
+    const h = headerObject(['__proto__', 'x', 'constructor', 'y']);
+    expect(Object.getPrototypeOf(h)).toBe(null);
+    expect(h['__proto__']).toBe('x');
+    expect(h['constructor']).toBe('y');
   });
 });
