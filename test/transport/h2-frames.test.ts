@@ -260,6 +260,8 @@ describe('own HTTP/2 framing ↔ a raw frame server', () => {
     ['a header block that does not decode', (id: number): Buffer => h2frame(FrameType.HEADERS, Flag.END_HEADERS, id, Buffer.from([0xff])), ErrorCode.COMPRESSION_ERROR, 'COMPRESSION_ERROR'],
     ['PUSH_PROMISE although push is disabled', (id: number): Buffer => h2frame(FrameType.PUSH_PROMISE, Flag.END_HEADERS, id, Buffer.from([0, 0, 0, 2, 0x82])), ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE'],
     ['DATA on a stream the client never opened', (): Buffer => h2frame(FrameType.DATA, 0, 9, Buffer.alloc(1)), ErrorCode.PROTOCOL_ERROR, 'never opened'],
+    ['a PING flood (2,000 PINGs in one write: CVE-2019-9512)', (): Buffer => Buffer.concat(Array.from({ length: 2000 }, () => h2frame(FrameType.PING, 0, 0, Buffer.alloc(8)))), ErrorCode.ENHANCE_YOUR_CALM, 'flood'],
+    ['a SETTINGS flood (2,000 empty SETTINGS in one write: CVE-2019-9515)', (): Buffer => Buffer.concat(Array.from({ length: 2000 }, () => h2frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)))), ErrorCode.ENHANCE_YOUR_CALM, 'flood'],
   ])('%s → GOAWAY with the code; the call ends UNAVAILABLE with a clear message; the next call works again', async (_name, bad, code, text) => {
     let n = 0;
     const s = await frameServer((sock, id) => sock.write(n++ === 0 ? bad(id) : goodResponse(id)));

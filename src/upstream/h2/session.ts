@@ -67,6 +67,12 @@ const DEFAULT_WINDOW = 65_535;
 /** Stream ids are 31 bits; clients use the odd ones (§5.1.1). */
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Frames the peer makes us send (PING and SETTINGS acknowledgements) that may wait unwritten at once. A peer
+ * that sends PINGs or SETTINGS faster than it reads our answers is flooding us (the "ping flood" and
+ * "settings flood" of CVE-2019-9512/9515); nghttp2 ends such a session at 1000 queued items, and so do we.
+ */
+const MAX_QUEUED_ACKS = 1000;
 
 const enum StreamState { Queued, Open, Closed }
 
@@ -130,6 +136,9 @@ export class ClientSession implements FrameSink {
   private readonly pings: Array<(ok: boolean) => void> = [];
   private pingSeq = 0;
   private out: Buffer[] = [];
+  /** Acknowledgements in `out`, and handed to the socket but not yet written (MAX_QUEUED_ACKS). */
+  private acksQueued = 0;
+  private acksInSocket = 0;
   private flushScheduled = false;
   private readonly flushNow = (): void => this.flush();
 
@@ -293,15 +302,33 @@ export class ClientSession implements FrameSink {
     }
   }
 
+  /** Queues an acknowledgement the peer asked for; too many unwritten ones are a flood (MAX_QUEUED_ACKS). */
+  private writeAck(buf: Buffer): void {
+    if (++this.acksQueued + this.acksInSocket > MAX_QUEUED_ACKS) {
+      throw new FrameError(ErrorCode.ENHANCE_YOUR_CALM, `flood: more than ${MAX_QUEUED_ACKS} PING/SETTINGS acknowledgements waiting to be written`);
+    }
+    this.write(buf);
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     const out = this.out;
+    const acks = this.acksQueued;
+    this.acksQueued = 0;
     if (out.length === 0 || this.socket.destroyed) {
       this.out = [];
       return;
     }
     this.out = [];
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
+    if (acks === 0) {
+      this.socket.write(buf);
+      return;
+    }
+    this.acksInSocket += acks;
+    this.socket.write(buf, () => {
+      this.acksInSocket -= acks;
+    });
   }
 
   // ---- receiving
@@ -365,7 +392,7 @@ export class ClientSession implements FrameSink {
       case FrameType.PUSH_PROMISE: throw new FrameError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
       case FrameType.PING:
         if (id !== 0) throw new FrameError(ErrorCode.PROTOCOL_ERROR, 'PING frame on a stream');
-        if ((flags & Flag.ACK) === 0) this.write(pingFrame(p, true));
+        if ((flags & Flag.ACK) === 0) this.writeAck(pingFrame(p, true));
         else this.pings.shift()?.(true);
         return;
       case FrameType.GOAWAY:
@@ -473,7 +500,7 @@ export class ClientSession implements FrameSink {
         default: // HEADER_TABLE_SIZE: our encoder keeps no table; unknown settings are ignored (§6.5.2)
       }
     }
-    this.write(frameAck());
+    this.writeAck(frameAck());
     this.resumeBlocked();
     this.startQueued();
     if (!this.gotSettings) {
