@@ -19,8 +19,9 @@ const MAX = Number(arg('max', '40000'));
 const VARIANTS = arg('variants', `new=.`)
   .split(',')
   .map((v) => {
-    const [label, rest] = v.split('=');
-    const [dir, flags = ''] = rest.split('@');
+    const eq = v.indexOf('=');
+    const label = v.slice(0, eq);
+    const [dir, flags = ''] = v.slice(eq + 1).split('@');
     return { label, dir: path.resolve(REPO_DIR, dir), flags: flags.split(' ').filter(Boolean) };
   });
 if (!(ROUNDS >= 1 && ROUNDS <= 20) || !(SECS > 0 && SECS <= 10)) throw new Error('--rounds 1..20, --secs (0, 10]');
