@@ -8,7 +8,12 @@
 // With --attach, run node with --no-allocation-site-pretenuring: otherwise V8 soon sees that every array
 // from that site survives and allocates them in the old generation directly (which says the same thing, but
 // is not counted as promoted).
-// Usage: node --no-allocation-site-pretenuring bench/http2-pinning.mjs [--calls 20000] [--attach 0]
+// --isolate KIND: no HTTP/2 at all; --calls iterations that each make a 5 KB array reachable only from a
+// fresh object used the way Node 20's AsyncResource.bind uses its per-call functions, then drop it:
+// `none` (plain garbage), `bind` (new AsyncResource().bind(fn.bind(holder))), `setprototype`
+// (Object.setPrototypeOf(fresh function, holder)), `accessor` (Object.defineProperties(fresh function, a
+// getter closing over holder)). What survives is promoted once per iteration.
+// Usage: node --no-allocation-site-pretenuring bench/http2-pinning.mjs [--calls 20000] [--attach 0] [--isolate KIND]
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
 import path from 'node:path';
@@ -18,6 +23,31 @@ import { arg, BENCH_DIR, GET_ID } from './lib/proto.mjs';
 const CALLS = Number(arg('calls', '20000'));
 const ATTACH_KB = Number(arg('attach', '0'));
 if (!(CALLS > 0 && CALLS <= 200000)) throw new Error('--calls 1..200000');
+const ISOLATE = arg('isolate', '');
+const OLD = new Set(['old_space', 'code_space', 'map_space', 'large_object_space', 'code_large_object_space']);
+const oldBytes = (s) => s.heapSpaceStatistics.reduce((n, x) => n + (OLD.has(x.spaceName) ? x.spaceUsedSize : 0), 0);
+const promotedBy = (statistics) => statistics.filter((g) => g.gcType === 'Scavenge').reduce((n, g) => n + Math.max(0, oldBytes(g.afterGC) - oldBytes(g.beforeGC)), 0);
+if (ISOLATE !== '') {
+  const { AsyncResource } = await import('node:async_hooks');
+  const target = function () {};
+  let sink;
+  const prof = new v8.GCProfiler();
+  prof.start();
+  for (let i = 0; i < CALLS; i++) {
+    const holder = function () {};
+    holder.data = new Array(640).fill(i);
+    if (ISOLATE === 'bind') new AsyncResource('X').bind(target.bind(holder))();
+    else if (ISOLATE === 'setprototype') Object.setPrototypeOf(function () {}, holder);
+    else if (ISOLATE === 'accessor') Object.defineProperties(function () {}, { x: { get: () => holder, configurable: true, enumerable: true } });
+    else if (ISOLATE !== 'none') throw new Error('--isolate none|bind|setprototype|accessor');
+    sink = holder;
+    await null; // one job per iteration, as a request is
+    for (let j = 0; j < 30; j++) sink = { j, a: [j] }; // some garbage, so scavenges come
+  }
+  const { statistics } = prof.stop();
+  process.stdout.write(`node ${process.version}, ${CALLS} iterations, --isolate ${ISOLATE}: promoted ${(promotedBy(statistics) / CALLS).toFixed(0)} B/iteration (5 KB reachable per iteration)\n`);
+  process.exit(0);
+}
 const backend = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
 process.on('exit', () => backend.kill('SIGTERM'));
 const bport = await new Promise((r) => backend.stdout.on('data', (d) => /listening (\d+)/.test(String(d)) && r(/listening (\d+)/.exec(String(d))[1])));
@@ -42,14 +72,12 @@ function call() {
 }
 
 for (let i = 0; i < 2000; i++) await call(); // warm-up
-const OLD = new Set(['old_space', 'code_space', 'map_space', 'large_object_space', 'code_large_object_space']);
-const oldBytes = (s) => s.heapSpaceStatistics.reduce((n, x) => n + (OLD.has(x.spaceName) ? x.spaceUsedSize : 0), 0);
 const prof = new v8.GCProfiler();
 prof.start();
 for (let i = 0; i < CALLS; i++) await call();
 const { statistics } = prof.stop();
 const sc = statistics.filter((g) => g.gcType === 'Scavenge');
-const promoted = sc.reduce((n, g) => n + Math.max(0, oldBytes(g.afterGC) - oldBytes(g.beforeGC)), 0);
+const promoted = promotedBy(statistics);
 process.stdout.write(
   `node ${process.version}, ${CALLS} calls, ${ATTACH_KB} KB attached at close: ${sc.length} scavenges, ` +
     `${statistics.length - sc.length} other GCs; promoted ${(promoted / CALLS).toFixed(0)} B/call\n`,
