@@ -2,9 +2,10 @@
 // --secs seconds (after a 2 s warm-up at c=16). Each request's time inside attache (Node's
 // `http.server.request.start` → `http.server.response.finish` diagnostics channels) is recorded with
 // every GC pause of the process (PerformanceObserver 'gc' entries). Prints wrk's p50/p99 (the client's
-// view: attache + backend + wrk + the kernel) next to attache's own p50/p99/p99.9, the share of requests
-// that a GC pause overlapped, and attache's p99 without them: if attache's own p99 is far below wrk's,
-// the tail is not made inside attache.
+// view: attache + backend + wrk + the kernel) next to attache's own p50/p99/p99.9 (which includes the wait
+// for the backend), the share of requests a GC pause delayed, attache's p99 without them, and the gap
+// between one answer and the next request (wrk, kernel, scheduling). If attache's own p99 is far below
+// wrk's, the tail is not made inside attache.
 // Usage: npm run build && node bench/c1-tail.mjs [--secs 8] [--dist DIR]
 import { spawn } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
@@ -30,7 +31,7 @@ const wrk = (c, secs) =>
     const kill = setTimeout(() => p.kill('SIGKILL'), (secs + 10) * 1000);
     let out = '';
     p.stdout.on('data', (x) => (out += x));
-    p.on('close', () => (clearTimeout(kill), resolve(JSON.parse(/BENCHJSON (\{.*\})/.exec(out)?.[1] ?? '{}'))));
+    p.on('close', () => (clearTimeout(kill), process.env.C1_TAIL_WRK && process.stderr.write(out), resolve(JSON.parse(/BENCHJSON (\{.*\})/.exec(out)?.[1] ?? '{}'))));
   });
 
 await wrk(16, 2);
@@ -61,17 +62,32 @@ obs.disconnect();
 dc.unsubscribe('http.server.request.start', onStart);
 dc.unsubscribe('http.server.response.finish', onFinish);
 
+// At c=1 the next request starts when wrk has read the previous answer and sent again: the gap between one
+// response's finish and the next request's start is wrk's turnaround plus the kernel and scheduling, plus any
+// pause of this process that ran in between (a scavenge started as an idle-time task does: the request
+// then waits in the socket). A request counts as GC-affected when a pause overlaps [previous finish, its
+// finish].
 const all = [];
 const clean = [];
+const gaps = [];
+const cleanGaps = [];
+/** From one finish to the next: what wrk's latency plus its own turnaround can be at most. */
+const cycles = [];
 pauses.sort((a, b) => a.start - b.start);
 let p = 0;
 for (let i = 0; i < n; i++) {
   if (endAt[i] === 0) continue;
   const ms = endAt[i] - startAt[i];
+  const from = i > 0 && endAt[i - 1] !== 0 ? endAt[i - 1] : startAt[i];
   all.push(ms);
-  while (p < pauses.length && pauses[p].end < startAt[i]) p++;
+  while (p < pauses.length && pauses[p].end < from) p++;
   const hit = p < pauses.length && pauses[p].start <= endAt[i];
   if (!hit) clean.push(ms);
+  if (from !== startAt[i]) {
+    cycles.push(endAt[i] - from);
+    gaps.push(startAt[i] - from);
+    if (!hit) cleanGaps.push(startAt[i] - from);
+  }
 }
 const q = (xs, f) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,7 +99,10 @@ process.stdout.write(
   `wrk (client's view): ${client.requests} requests, p50 ${f(client.p50_ms)} ms, p99 ${f(client.p99_ms)} ms\n` +
     `inside attache: ${all.length} requests, p50 ${f(q(all, 0.5))} ms, p99 ${f(q(all, 0.99))} ms, p99.9 ${f(q(all, 0.999))} ms, max ${f(q(all, 1))} ms\n` +
     `GC pauses: ${pauses.length} (total ${f(pauses.reduce((s, x) => s + x.end - x.start, 0))} ms); requests overlapped by one: ${hitShare.toFixed(2)}%; ` +
-    `inside attache without them: p99 ${f(q(clean, 0.99))} ms, p99.9 ${f(q(clean, 0.999))} ms\n`,
+    `inside attache without them: p99 ${f(q(clean, 0.99))} ms, p99.9 ${f(q(clean, 0.999))} ms\n` +
+    `gap from one finish to the next start (wrk, kernel, scheduling, pauses): p50 ${f(q(gaps, 0.5))} ms, p99 ${f(q(gaps, 0.99))} ms, p99.9 ${f(q(gaps, 0.999))} ms; ` +
+    `without GC-affected requests: p99 ${f(q(cleanGaps, 0.99))} ms\n` +
+    `finish to finish (one whole cycle as this process sees it): p50 ${f(q(cycles, 0.5))} ms, p99 ${f(q(cycles, 0.99))} ms, p99.9 ${f(q(cycles, 0.999))} ms\n`,
 );
 await running.stop();
 process.exit(0);
