@@ -69,7 +69,8 @@ if (GC) {
   process.stdout.write(
     `GET c=${C}, ${requests} requests, ${sc.length} scavenges, ${mc.length} mark-compacts: ` +
       `promoted ${per(promoted)} B/req, left in the young generation ${per(survived)} B/req; ` +
-      `scavenges per 1k req ${((1000 * sc.length) / Math.max(1, requests)).toFixed(2)}, pause ms p50 ${q(0.5)} p90 ${q(0.9)} max ${q(1)}` +
+      `scavenges per 1k req ${((1000 * sc.length) / Math.max(1, requests)).toFixed(2)}, pause ms p50 ${q(0.5)} p90 ${q(0.9)} max ${q(1)}; ` +
+      `GC pause time ${(statistics.reduce((n, g) => n + g.cost, 0) / Math.max(1, requests)).toFixed(1)} µs/req` +
       (mc.length > 0 ? `; mark-compact ms ${mc.map((g) => (g.cost / 1000).toFixed(1)).join(' ')}` : '') +
       '\n',
   );
