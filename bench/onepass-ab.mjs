@@ -2,7 +2,9 @@
 // (decode → messageToJson) against one pass (bytesToJson), alternating which runs first each round and timing
 // CPU time (process.cpuUsage), which is steadier than wall time on a shared machine. Prints median ns per
 // call of each, their interquartile ranges, and the median and IQR of the per-round ratio one/two.
-// Usage: npm run build && node bench/onepass-ab.mjs [--n 20000] [--rounds 20]
+// --ref DIR: instead, one pass of this build (`one`) against one pass of the build in DIR/dist (`two`), e.g.
+// a checkout of the commit before a change to wire-json.ts.
+// Usage: npm run build && node bench/onepass-ab.mjs [--n 20000] [--rounds 20] [--ref DIR]
 import path from 'node:path';
 import { arg, GET_ID, loadBench, newPayment, REPO_DIR } from './lib/proto.mjs';
 
@@ -18,7 +20,15 @@ const Payment = root.lookupType('bench.v1.Payment');
 const { def } = loadBench();
 const bytes = def['bench.v1.PaymentService'].GetPayment.responseSerialize(newPayment(GET_ID, true, 'STATUS_CAPTURED'));
 
-const twoPass = () => codec.messageToJson(Payment, codec.decode(Payment, bytes), DEFAULT_WRITE_OPTIONS);
+const REF = arg('ref', '');
+let twoPass = () => codec.messageToJson(Payment, codec.decode(Payment, bytes), DEFAULT_WRITE_OPTIONS);
+if (REF !== '') {
+  const refDist = (p) => import(path.join(path.resolve(REF), 'dist', p));
+  const refRoot = (await refDist('registry/load.js')).loadRegistry([path.join(REPO_DIR, 'bench', 'protos')]).root;
+  const refCodec = (await refDist('codec/index.js')).createJsonCodec(refRoot);
+  const RefPayment = refRoot.lookupType('bench.v1.Payment');
+  twoPass = () => refCodec.bytesToJson(RefPayment, bytes, DEFAULT_WRITE_OPTIONS);
+}
 const onePass = () => codec.bytesToJson(Payment, bytes, DEFAULT_WRITE_OPTIONS);
 if (twoPass() !== onePass()) throw new Error('one-pass output differs from two-pass output');
 
@@ -40,6 +50,6 @@ const q = (xs, f) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * 
 const fmt = (xs, d = 0) => `${q(xs, 0.5).toFixed(d)} [${q(xs, 0.25).toFixed(d)}–${q(xs, 0.75).toFixed(d)}]`;
 const ratio = one.map((x, i) => x / two[i]);
 console.log(`Payment GET response, ${bytes.length} bytes; ${ROUNDS} rounds of ${N}; median [IQR]`);
-console.log(`two pass (decode + messageToJson): ${fmt(two)} ns`);
+console.log(`${REF ? `ref one pass (${REF})          ` : 'two pass (decode + messageToJson)'}: ${fmt(two)} ns`);
 console.log(`one pass (bytesToJson):            ${fmt(one)} ns`);
-console.log(`ratio one/two:                     ${fmt(ratio, 2)}`);
+console.log(`ratio one/${REF ? 'ref' : 'two'}:                     ${fmt(ratio, 2)}`);

@@ -235,6 +235,20 @@ describe('hand-made wire bytes (what protobufjs never writes)', () => {
     expect(JSON.parse(text)).toMatchObject({ mInt64: { '0': 'x' }, mUint64: { '0': '7' } });
   });
 
+  it('strings of every length up to 40, plain or with a character to escape or non-ASCII at each place', () => {
+    // Cursor.stringJson takes three paths by length (char by char, one latin1Slice, utf8Slice + escape test).
+    const specials = ['"', '\\', '\n', '\u0001', '\u007f', 'é', '€', '😀', '\u2028'];
+    for (let n = 0; n <= 40; n++) {
+      const plain = Array.from({ length: n }, (_, i) => String.fromCharCode(0x20 + ((i * 7) % 95))).join('').replace(/["\\]/g, 'x');
+      const texts = [plain];
+      for (const c of specials) for (const at of new Set([0, n >> 1, Math.max(0, n - 1)])) texts.push(plain.slice(0, at) + c + plain.slice(at + 1));
+      for (const t of texts) {
+        const bytes = wire((w) => w.uint32(tag(14, 2)).string(t).uint32(tag(22, 2)).string(t).uint32(tag(30, 2)).fork().uint32(tag(1, 2)).string(t).uint32(tag(2, 2)).string(t).ldelim());
+        expect(same(Everything, bytes), JSON.stringify(t)).toHaveProperty('json');
+      }
+    }
+  });
+
   it('a Uint8Array that is not a Buffer is read like a Buffer', () => {
     const bytes = encodeJson(Everything, '{"fString":"x","rNested":[{"name":"y"}]}');
     same(Everything, new Uint8Array(bytes));

@@ -57,6 +57,7 @@ const bail = (): never => {
 /** Buffer's internal slicers (what protobufjs's BufferReader itself calls); not in @types/node. */
 interface FastSlices {
   utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
   base64Slice(start: number, end: number): string;
 }
 
@@ -215,15 +216,17 @@ class Cursor {
    * A length-delimited string (cut like `string()`) as a JSON string literal: `jsonString(string())`.
    * Short strings of printable ASCII without `"` or `\\` (ids, SKUs, currency codes: most of them) are built
    * here from the bytes, which is cheaper than the native utf8Slice call plus the escape test; the rest
-   * take that path.
+   * take that path. Up to TINY_STRING bytes char by char; above, once checked, as one latin1Slice (the same
+   * text for ASCII): V8 copies a string appended to while it is shorter than 13 characters and makes a cons
+   * string per character after that, so building longer ones here left ~30 B of garbage per character.
    */
   stringJson(): string {
     const length = this.uint32();
     const start = this.pos;
     const end = Math.min(start + length, this.len);
     this.pos = end;
-    if (end - start <= SHORT_STRING) {
-      const buf = this.buf;
+    const buf = this.buf;
+    if (end - start <= TINY_STRING) {
       let s = '"';
       for (let i = start; i < end; i++) {
         const c = buf[i]!;
@@ -232,7 +235,14 @@ class Cursor {
       }
       return `${s}"`;
     }
-    return jsonString((this.buf as unknown as FastSlices).utf8Slice(start, end));
+    if (end - start <= SHORT_STRING) {
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!;
+        if (c < 0x20 || c >= 0x80 || c === 0x22 || c === 0x5c) return jsonString((buf as unknown as FastSlices).utf8Slice(start, end));
+      }
+      return `"${(buf as unknown as FastSlices).latin1Slice(start, end)}"`;
+    }
+    return jsonString((buf as unknown as FastSlices).utf8Slice(start, end));
   }
 
   /** Reads a bytes length and returns where the value ends (the value starts at `pos`); a value past `len` bails. */
@@ -301,6 +311,8 @@ function nested(cur: Cursor, depth: number, render: Render): string {
 const TWO_POW_32 = 4294967296;
 /** Strings up to this many bytes are tried on the ASCII path of `Cursor.stringJson` (measured: 16–32 similar). */
 const SHORT_STRING = 24;
+/** Up to this many bytes `Cursor.stringJson` builds the string char by char (V8's flat-copy range, < 13). */
+const TINY_STRING = 12;
 
 /** Seven decimal digits with leading zeros. */
 function digits7(n: number): string {

@@ -161,7 +161,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
     clientGone = true;
     running.cancel();
   };
-  req.res.once('close', onClose);
+  req.res.on('close', onClose); // not once(): removed below anyway, and once() allocates a wrapper per request
   if (req.res.destroyed) running.cancel(); // the client left while the call waited for a bulkhead slot
   const outcome = await running.done;
   up.guard.settle(admission, outcome.error?.code ?? Code.OK);

@@ -1,4 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Code } from '../status/status.js';
 import type { RunningCall, UnaryOutcome } from './call.js';
@@ -492,4 +494,66 @@ describe('no policy', () => {
     const out = await callWithPolicy(transport, '/p.S/M', Buffer.alloc(0), new Metadata(), 1000, NO_POLICY, createRetryThrottle(10, 0.1)).done;
     expect(out.error).toMatchObject({ code: Code.INTERNAL, details: 'No message received' });
   });
+});
+
+/**
+ * node:http2 keeps a client stream, and with it the transport's attempt and listener, reachable until the
+ * next mark-compact (bench/RESULTS.md §0.7.2). A settled call must not be kept by such a listener: it would
+ * hold the call's message, metadata and outcome through every scavenge until then.
+ */
+describe('a transport that keeps its listeners after the end', () => {
+  beforeEach(() => {
+    vi.useRealTimers(); // setImmediate ends the job that holds the WeakRef targets
+  });
+  afterEach(() => {
+    vi.useFakeTimers(); // for the file's own afterEach, which counts fake timers
+  });
+
+  /** A forced full GC (the flag may be set at run time; `gc` then exists in new contexts). */
+  const fullGc = (): void => {
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)();
+  };
+
+  /** A transport that remembers every listener; attempts end OK at once, or hang until cancelled. */
+  const keepingTransport = (hang: boolean): Transport & { kept: AttemptListener[] } => {
+    const kept: AttemptListener[] = [];
+    const ok: AttemptEnd = { code: Code.OK, details: '', response: Buffer.from('answer'), headers: undefined, trailers: new Metadata(), unprocessed: false };
+    const cancelled: AttemptEnd = { code: Code.CANCELLED, details: 'Cancelled', response: undefined, headers: undefined, trailers: new Metadata(), unprocessed: false };
+    return {
+      kept,
+      start(_p, _m, _b, _d, l) {
+        kept.push(l);
+        if (!hang) l.onEnd(ok);
+        return { cancel: () => l.onEnd(cancelled) };
+      },
+      connectivity: () => 'READY',
+      close() {},
+    };
+  };
+
+  /** Runs one call to its end in a scope of its own and returns only a weak reference to it. */
+  const settledCall = async (transport: Transport, policy: MethodPolicy, cancel: boolean): Promise<WeakRef<RunningCall>> => {
+    const call = callWithPolicy(transport, '/p.S/M', Buffer.alloc(64), new Metadata(), 10_000, policy, createRetryThrottle(10, 0.1));
+    if (cancel) call.cancel();
+    await call.done;
+    return new WeakRef(call);
+  };
+
+  for (const [name, policy] of [
+    ['no policy', NO_POLICY],
+    ['a retry policy', retryPolicy()],
+    ['a hedging policy', hedgingPolicy({ maxAttempts: 1 })],
+  ] as const) {
+    for (const cancel of [false, true]) {
+      it(`${name}, ${cancel ? 'cancelled' : 'answered'}: the call is collected while its listener is still held`, async () => {
+        const transport = keepingTransport(cancel);
+        const ref = await settledCall(transport, policy, cancel);
+        await new Promise((r) => setImmediate(r)); // WeakRef targets are kept until the job that made them ends
+        fullGc();
+        expect(transport.kept).toHaveLength(1);
+        expect(ref.deref()).toBeUndefined();
+      });
+    }
+  }
 });

@@ -97,8 +97,29 @@ function resumeAfterBackoff(call: SerialCall): void {
 }
 
 /**
- * No policy, or a retry policy: at most one attempt runs at a time, so the call object is itself the
- * attempt's listener (one object per call on the hot path; no closures, no promise but `done`).
+ * A SerialCall's listener, as the transport sees it: a forwarder the call cuts when it settles. A transport
+ * may hold its listener long after the attempt ended: node:http2 keeps every client stream reachable until
+ * the next mark-compact (its `request()` binds the stream into an AsyncResource whose per-call accessor and
+ * prototype objects live in the old generation; bench/RESULTS.md §0.7.2), and with it the transport's
+ * attempt. Cut, that retained attempt reaches one small object instead of the call, its message, metadata
+ * and outcome, which would otherwise survive every scavenge until then. Late reports after the cut are
+ * dropped, as the call itself drops them once settled.
+ */
+class SerialListener implements AttemptListener {
+  constructor(public call: SerialCall | undefined) {}
+
+  onHeaders(): void {
+    this.call?.onHeaders();
+  }
+
+  onEnd(end: AttemptEnd): void {
+    this.call?.onEnd(end);
+  }
+}
+
+/**
+ * No policy, or a retry policy: at most one attempt runs at a time, so one listener serves every attempt
+ * (two objects per call on the hot path; no closures, no promise but `done`).
  */
 class SerialCall implements RunningCall, AttemptListener {
   readonly done: Promise<UnaryOutcome>;
@@ -121,6 +142,7 @@ class SerialCall implements RunningCall, AttemptListener {
   private lastEnd: AttemptEnd | undefined;
   /** The upper bound of the next random backoff (A6: initialBackoff × multiplier^(n-1), capped). */
   private backoffMs: number;
+  private readonly listener = new SerialListener(this);
 
   constructor(
     private readonly transport: Transport,
@@ -146,7 +168,7 @@ class SerialCall implements RunningCall, AttemptListener {
     const perTry = this.retry?.perTryTimeoutMs;
     this.attemptDeadline = perTry === undefined ? this.deadline : Math.min(this.deadline, this.clock.now() + perTry);
     this.running = true;
-    const control = this.transport.start(this.path, this.attemptMetadata, this.message, this.attemptDeadline, this);
+    const control = this.transport.start(this.path, this.attemptMetadata, this.message, this.attemptDeadline, this.listener);
     // The transport may end the attempt inside start() (e.g. UNAVAILABLE in TRANSIENT_FAILURE), and that end
     // may already have started the next attempt: keep only the control of an attempt still running.
     if (this.starts === n && this.running) this.control = control;
@@ -239,12 +261,14 @@ class SerialCall implements RunningCall, AttemptListener {
 
   private finish(end: AttemptEnd): void {
     this.settled = true;
+    this.listener.call = undefined;
     this.resolve(outcomeOf(end, this.attempt));
   }
 
   cancel(): void {
     if (this.settled) return;
     this.settled = true;
+    this.listener.call = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const control = this.control;
@@ -254,27 +278,33 @@ class SerialCall implements RunningCall, AttemptListener {
   }
 }
 
-/** One attempt of a hedged call: its own listener, since several run at once. */
+/**
+ * One attempt of a hedged call: its own listener, since several run at once. It forgets the call once its
+ * attempt ended (nothing is reported after `onEnd`), for the reason SerialListener gives.
+ */
 class HedgeAttempt implements AttemptListener {
   control: AttemptControl | undefined;
   ended = false;
   cancelled = false;
 
   constructor(
-    private readonly call: HedgedCall,
+    private call: HedgedCall | undefined,
     readonly n: number,
     /** This attempt is the transparent retry of attempt `n`. */
     readonly transparent: boolean,
   ) {}
 
   onHeaders(): void {
-    if (!this.ended && !this.cancelled) this.call.attemptHeaders(this);
+    if (!this.ended && !this.cancelled) this.call?.attemptHeaders(this);
   }
 
   onEnd(end: AttemptEnd): void {
     if (this.ended) return;
     this.ended = true;
-    if (!this.cancelled) this.call.attemptEnded(this, end);
+    const call = this.call;
+    this.call = undefined;
+    this.control = undefined;
+    if (!this.cancelled) call?.attemptEnded(this, end);
   }
 
   cancel(): void {

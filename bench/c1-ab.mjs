@@ -1,0 +1,148 @@
+// c=1 latency of several attache builds or V8 settings, alternated: each round starts every variant in
+// turn (fresh process, `--trace-gc`), warms it up at c=16 for 2 s, then runs wrk GET at c=1 for --secs
+// seconds (and at most --max requests) and reads p50/p99 (wrk's histogram) plus every scavenge and
+// mark-compact pause the subject's `--trace-gc` printed during that window. The order of the variants
+// rotates from round to round, so no variant always runs first. The machine is shared: compare the
+// per-round pairs and the spread, not one figure.
+//
+// Variants: --variants "label=DIR[@node flags],label2=DIR2[@flags]" (DIR: a checkout with a built dist/,
+// `.` for this one). Backend: bench/backend.mjs, one for the whole run.
+// Usage: node bench/c1-ab.mjs --variants "old=/tmp/old,new=." [--rounds 3] [--secs 5] [--max 40000]
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { arg, BENCH_DIR, GET_PATH, MAPPING_FILE, PROTOS_DIR, REPO_DIR } from './lib/proto.mjs';
+
+const ROUNDS = Number(arg('rounds', '3'));
+const SECS = Number(arg('secs', '5'));
+const MAX = Number(arg('max', '40000'));
+const VARIANTS = arg('variants', `new=.`)
+  .split(',')
+  .map((v) => {
+    const eq = v.indexOf('=');
+    const label = v.slice(0, eq);
+    const [dir, flags = ''] = v.slice(eq + 1).split('@');
+    return { label, dir: path.resolve(REPO_DIR, dir), flags: flags.split(' ').filter(Boolean) };
+  });
+if (!(ROUNDS >= 1 && ROUNDS <= 20) || !(SECS > 0 && SECS <= 10)) throw new Error('--rounds 1..20, --secs (0, 10]');
+
+const children = new Set();
+const stopAll = () => {
+  for (const c of children) c.kill('SIGKILL');
+};
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+/** Spawns `argv` with node; resolves with the child once `ready` matches its output (bounded: 15 s). */
+function startNode(argv, ready, cwd = REPO_DIR) {
+  const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`not ready after 15 s:\n${out.slice(-2000)}`)), 15000);
+    const check = () => {
+      const m = ready(out);
+      if (m !== undefined) {
+        clearTimeout(t);
+        child.stdout.off('data', check);
+        resolve({ child, match: m, output: () => out });
+      }
+    };
+    child.stdout.on('data', check);
+    child.on('exit', (code) => reject(new Error(`exited ${code}:\n${out.slice(-2000)}`)));
+  });
+}
+
+/** wrk against `url`; bounded by -d, by the lua request cap and by a hard kill 15 s later. */
+function wrk(url, c, secs) {
+  return new Promise((resolve) => {
+    const p = spawn('wrk', ['-t1', `-c${c}`, `-d${secs}s`, '--latency', '-s', path.join(BENCH_DIR, 'lib', 'wrk.lua'), url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_MAX_REQUESTS: String(MAX) },
+    });
+    const kill = setTimeout(() => p.kill('SIGKILL'), (secs + 15) * 1000);
+    let out = '';
+    p.stdout.on('data', (x) => (out += x));
+    p.on('close', () => {
+      clearTimeout(kill);
+      const m = /BENCHJSON (\{.*\})/.exec(out);
+      resolve(m ? JSON.parse(m[1]) : undefined);
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls the admin listener's /readyz (bounded: 15 s). */
+async function ready(adminPort) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('attache not ready after 15 s');
+}
+
+const backend = await startNode([path.join(BENCH_DIR, 'backend.mjs')], (o) => /listening (\d+)/.exec(o)?.[1]);
+const bport = backend.match;
+const rows = [];
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < VARIANTS.length; k++) {
+    const v = VARIANTS[(k + round) % VARIANTS.length];
+    const port = await freePort();
+    const adminPort = await freePort();
+    const argv = [
+      '--trace-gc',
+      ...v.flags,
+      path.join(v.dir, 'dist', 'cli.js'),
+      '--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', `127.0.0.1:${bport}`,
+      '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn',
+    ];
+    const a = await startNode(argv, () => true, v.dir);
+    await ready(adminPort);
+    const url = `http://127.0.0.1:${port}${GET_PATH}`;
+    await wrk(url, 16, 2);
+    const before = a.output().length;
+    const r = await wrk(url, 1, SECS);
+    const gcText = a.output().slice(before);
+    a.child.kill('SIGTERM');
+    await new Promise((res) => a.child.once('exit', res));
+    const pauses = (kind) => [...gcText.matchAll(new RegExp(`${kind}[^,]*, ([0-9.]+) / ([0-9.]+) ms`, 'g'))].map((m) => Number(m[1]));
+    const sc = pauses('Scavenge');
+    const mc = pauses('Mark-Compact');
+    sc.sort((x, y) => x - y);
+    rows.push({ round: round + 1, label: v.label, ...r, scavenges: sc.length, scP50: sc[Math.floor(sc.length / 2)] ?? 0, scMax: sc.at(-1) ?? 0, mc: mc.length, mcMax: Math.max(0, ...mc) });
+    const x = rows.at(-1);
+    process.stderr.write(`round ${x.round} ${x.label}: ${x.requests} req, p50 ${x.p50_ms?.toFixed(3)} ms, p99 ${x.p99_ms?.toFixed(3)} ms; ${x.scavenges} scavenges (p50 ${x.scP50} ms, max ${x.scMax} ms), ${x.mc} mark-compacts (max ${x.mcMax} ms)\n`);
+  }
+}
+backend.child.kill('SIGTERM');
+
+const med = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f = (x, d = 2) => x.toFixed(d);
+process.stdout.write('| variant | req/s | p50 ms | p99 ms (per round) | scavenges per 1k req | scavenge pause p50 / max ms | mark-compacts (max ms) |\n|---|---:|---:|---|---:|---|---|\n');
+for (const v of VARIANTS) {
+  const rs = rows.filter((r) => r.label === v.label && r.requests > 0);
+  if (rs.length === 0) continue;
+  process.stdout.write(
+    `| ${v.label}${v.flags.length ? ` (${v.flags.join(' ')})` : ''} | ${f(med(rs.map((r) => r.rps)), 0)} | ${f(med(rs.map((r) => r.p50_ms)), 3)} | ${f(med(rs.map((r) => r.p99_ms)))} (${rs.map((r) => f(r.p99_ms)).join(', ')}) | ` +
+      `${f(med(rs.map((r) => (1000 * r.scavenges) / r.requests)))} | ${f(med(rs.map((r) => r.scP50)))} / ${f(Math.max(...rs.map((r) => r.scMax)))} | ${rs.map((r) => r.mc).join(', ')} (${f(Math.max(...rs.map((r) => r.mcMax)), 1)}) |\n`,
+  );
+}
+process.exit(0);
