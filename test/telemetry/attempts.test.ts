@@ -210,7 +210,7 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
     const log: string[] = [];
     const observer: AttemptObserver = {
       attempt: (md, peer) => {
-        log.push(`attempt ${String(md.get('k')[0])} ${peer ?? '-'}`);
+        log.push(`attempt ${String(md.get('k'))} ${peer ?? '-'}`);
         return { ended: (code, details) => void log.push(`ended ${code} ${details}`) };
       },
     };
