@@ -241,6 +241,16 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
     h.close();
   });
 
+  it('COMPLETE: the metadata the observer hands back is what this attempt sends (grpc-js\'s own clone, rewritten)', () => {
+    const reg = registerAttemptObserver({ attempt: (md) => ({ metadata: md.with('traceparent', 'attempt-tp'), ended: () => undefined }) });
+    const a = args(true);
+    const r = new AttemptPicker({ pick: () => picks['complete']! }, reg.instance).pick(a);
+    expect(r.pickResultType).toBe(experimental.PickResultType.COMPLETE);
+    expect(a.metadata.toJSON()).toEqual({ k: ['v'], traceparent: ['attempt-tp'] });
+    expect(a.metadata.getOptions().waitForReady).toBe(true);
+    reg.close();
+  });
+
   it('TRANSIENT_FAILURE ends the attempt at once; with wait-for-ready it queues instead', () => {
     const h = harness();
     h.picker('failure').pick(args());
