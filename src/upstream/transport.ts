@@ -25,14 +25,12 @@ export interface AttemptEnd {
   /** The one response message, for code 0. */
   readonly response: Buffer | undefined;
   /**
-   * Response headers when the server sent them before the message (undefined: trailers-only or none);
-   * without `grpc-encoding` and `grpc-accept-encoding`, which the transport consumes.
+   * Response headers when the server sent them before the message (undefined: trailers-only or none).
+   * Neither this nor `trailers` holds pseudo-headers or the gRPC fields the transport consumes
+   * (`grpc-status`, `grpc-message` — they are `code` and `details` —, `grpc-encoding`, `grpc-accept-encoding`).
    */
   readonly headers: CallMetadata | undefined;
-  /**
-   * Trailers, or the headers of a trailers-only response, without `grpc-status` and `grpc-message` (they
-   * are `code` and `details`); CallMetadata.EMPTY when there were none.
-   */
+  /** Trailers, or the headers of a trailers-only response; CallMetadata.EMPTY when there were none. */
   readonly trailers: CallMetadata;
   /**
    * The attempt is known not to have reached the server application (no connection, stream refused,

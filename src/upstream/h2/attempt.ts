@@ -211,6 +211,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
 
   /** StreamListener: the response headers, then the trailers. */
   onHeaders(fields: string[], end: boolean): void {
+    if (this.phase !== Phase.Running) return; // ended (cancelled, deadline): nothing reads them
     const headers = readHeaderBlock(fields);
     if (this.gotResponse) this.trailers(headers);
     else {

@@ -153,7 +153,7 @@ export function readHeaderBlock(fields: readonly string[]): HeaderBlock {
       if (!rewrite && !isLegalTextValue(joined)) rewrite = true;
     }
   }
-  return { status, contentType, grpcStatus, grpcMessage, grpcEncoding, metadata: new CallMetadata(rewrite ? checked(list) : list) };
+  return { status, contentType, grpcStatus, grpcMessage, grpcEncoding, metadata: list.length === 0 ? CallMetadata.EMPTY : new CallMetadata(rewrite ? checked(list) : list) };
 }
 
 /** `list` with `-bin` values decoded and entries grpc-js would refuse left out (grpc-js fromHttp2Headers). */
