@@ -51,12 +51,20 @@ async function setUp(dist) {
   const found = snap.table.matcher.lookup('GET', GET_PATH.split('?')[0]);
   if (found.kind !== 'match') throw new Error('no route');
   const route = found.value;
-  // What grpc-js hands back for a plain unary answer: response headers, then trailers with the status.
-  const respHeaders = new Metadata();
-  respHeaders.set('content-type', 'application/grpc+proto');
-  respHeaders.set('grpc-accept-encoding', 'identity,deflate,gzip');
-  respHeaders.set('date', 'Sun, 22 Nov 2026 02:00:00 GMT');
-  const trailers = new Metadata();
+  // What grpc-js hands back for a plain unary answer: response headers, then trailers with the status; in
+  // the build's own metadata type (attache's CallMetadata since §0.7.3, grpc-js Metadata before).
+  const HEADER_ENTRIES = [['content-type', 'application/grpc+proto'], ['grpc-accept-encoding', 'identity,deflate,gzip'], ['date', 'Sun, 22 Nov 2026 02:00:00 GMT']];
+  let respHeaders;
+  let trailers;
+  try {
+    const { CallMetadata } = await imp('upstream/call-metadata.js');
+    respHeaders = CallMetadata.of(HEADER_ENTRIES);
+    trailers = CallMetadata.EMPTY;
+  } catch {
+    respHeaders = new Metadata();
+    for (const [k, v] of HEADER_ENTRIES) respHeaders.set(k, v);
+    trailers = new Metadata();
+  }
   const answer = { status: 200, body: '{"id":"pay_01HZX3K9Q7V2M4N8R6T0W5Y1AB","amountMinor":"24597","currency":"EUR"}', code: 0 };
   const one = () => {
     const requestId = md.requestIdFrom(HEADERS);

@@ -1,6 +1,6 @@
 // CPU cost of the call policy driver (dist/upstream/retrying.js) per call, over a scripted Transport that
 // answers without any I/O, so the figures are the driver's own work plus a floor shared by every variant
-// (the transport double building its AttemptEnd, one Metadata per call, awaiting `done`).
+// (the transport double building its AttemptEnd, one metadata per call, awaiting `done`).
 // Variants, alternating in blocks so all see the same machine state (median over blocks, process.cpuUsage):
 //   floor        transport.start + a bare promise: what any consumer of the Transport pays anyway
 //   no-policy    callWithPolicy with neither retry nor hedging (one attempt)
@@ -10,10 +10,10 @@
 //   hedge-2      hedging, maxAttempts 2, hedgingDelay 0: both sent, the first OK wins, the other cancelled
 // Usage: npm run build && node bench/micro-retrying.mjs [--mode sync|immediate] [--c 16] [--block 20000] [--blocks 7]
 import path from 'node:path';
-import { Metadata } from '@grpc/grpc-js';
 import { arg, REPO_DIR } from './lib/proto.mjs';
 
 const { callWithPolicy, createRetryThrottle } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'retrying.js'));
+const { CallMetadata } = await import(path.join(REPO_DIR, 'dist', 'upstream', 'call-metadata.js'));
 const MODE = arg('mode', 'immediate');
 const C = Number(arg('c', '16'));
 const BLOCK = Number(arg('block', '20000'));
@@ -26,17 +26,13 @@ const UNAVAILABLE = 14;
 
 /** Answers every attempt OK, or fails the first `failFirst` attempts of each call with UNAVAILABLE. */
 function scriptedTransport(failFirst, pushback) {
-  const failTrailers = () => {
-    const md = new Metadata();
-    if (pushback !== undefined) md.set('grpc-retry-pushback-ms', pushback);
-    return md;
-  };
+  const failTrailers = () => (pushback !== undefined ? CallMetadata.of([['grpc-retry-pushback-ms', pushback]]) : CallMetadata.EMPTY);
   const answer = (listener, md) => {
-    const fail = failFirst > 0 && md.get('grpc-previous-rpc-attempts').length === 0;
+    const fail = failFirst > 0 && md.get('grpc-previous-rpc-attempts') === undefined;
     listener.onEnd(
       fail
         ? { code: UNAVAILABLE, details: 'down', response: undefined, headers: undefined, trailers: failTrailers(), unprocessed: false }
-        : { code: 0, details: '', response: RESPONSE, headers: undefined, trailers: new Metadata(), unprocessed: false },
+        : { code: 0, details: '', response: RESPONSE, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false },
     );
   };
   return {
@@ -51,7 +47,7 @@ function scriptedTransport(failFirst, pushback) {
         cancel() {
           if (done) return;
           done = true;
-          listener.onEnd({ code: 1, details: 'Cancelled', response: undefined, headers: undefined, trailers: new Metadata(), unprocessed: false });
+          listener.onEnd({ code: 1, details: 'Cancelled', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false });
         },
       };
     },
@@ -93,9 +89,7 @@ async function block(fn, n) {
   await Promise.all(
     Array.from({ length: C }, async () => {
       while (left-- > 0) {
-        const md = new Metadata();
-        md.set('x-request-id', 'bench');
-        const o = await fn(md);
+        const o = await fn(CallMetadata.of([['x-request-id', 'bench']]));
         if (o.response === undefined) throw new Error(`call failed: ${o.error?.details ?? o.details}`);
       }
     }),

@@ -3,7 +3,6 @@
 // the rest being Node's HTTP/1 server, Fastify, grpc-js and HTTP/2. Median of --rounds timed loops of --n.
 // Usage: node bench/micro-stages.mjs [--n 20000] [--rounds 5]
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { arg, createBody, GET_ID, MAPPING_FILE, newPayment, PROTOS_DIR, REPO_DIR, loadBench } from './lib/proto.mjs';
 
 const dist = (p) => import(path.join(REPO_DIR, 'dist', p));
@@ -27,9 +26,8 @@ const svc = def['bench.v1.PaymentService'];
 const getBytes = svc.GetPayment.responseSerialize(newPayment(GET_ID, true, 'STATUS_CAPTURED'));
 const postBody = createBody();
 const headers = { host: '127.0.0.1:8080', accept: 'application/json', 'content-type': 'application/json', 'content-length': '550' };
-const respMd = new grpc.Metadata();
-respMd.set('content-type', 'application/grpc');
-respMd.set('grpc-accept-encoding', 'identity,deflate,gzip');
+const { CallMetadata } = await dist('upstream/call-metadata.js');
+const respMd = CallMetadata.of([['content-type', 'application/grpc'], ['date', 'Sun, 22 Nov 2026 02:00:00 GMT']]);
 
 function time(name, fn) {
   const xs = [];

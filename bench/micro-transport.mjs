@@ -50,6 +50,24 @@ const lean = createH2Transport({ target: parseTarget(target), tls: undefined, se
 // as subject 'base', for a before/after A/B in one process.
 const BASE = arg('base', '');
 const base = BASE === '' ? undefined : (await import(path.join(path.resolve(BASE), 'dist', 'upstream', 'h2', 'transport.js'))).createH2Transport({ target: parseTarget(target), tls: undefined, settings, userAgent: 'attache-bench' });
+/**
+ * The request metadata a build's transport takes, made per call as the request path makes it: attache's own
+ * CallMetadata (dist/upstream/call-metadata.js) where the build has it, grpc-js Metadata before that.
+ */
+async function metadataMaker(dir) {
+  try {
+    const { CallMetadata } = await import(path.join(dir, 'dist', 'upstream', 'call-metadata.js'));
+    return () => CallMetadata.of([['x-request-id', 'bench']]);
+  } catch {
+    return () => {
+      const md = new grpc.Metadata();
+      md.set('x-request-id', 'bench');
+      return md;
+    };
+  }
+}
+const leanMd = await metadataMaker(REPO_DIR);
+const baseMd = BASE === '' ? undefined : await metadataMaker(path.resolve(BASE));
 const req = Buffer.concat([Buffer.from([0x0a, GET_ID.length]), Buffer.from(GET_ID), Buffer.from([0x10, 1])]);
 const PATH = '/bench.v1.PaymentService/GetPayment';
 
@@ -128,11 +146,11 @@ async function block(which) {
         let o;
         if (which === 'bare') o = await bareCall(req);
         else if (which === 'own') o = await ownCall(req);
-        else {
+        else if (which === 'grpc-js') {
           const md = new grpc.Metadata();
           md.set('x-request-id', 'bench');
-          o = which === 'grpc-js' ? await callUnary(client, PATH, req, md, 15000).done : await leanCall(md, which === 'base' ? base : lean);
-        }
+          o = await callUnary(client, PATH, req, md, 15000).done;
+        } else o = which === 'base' ? await leanCall(baseMd(), base) : await leanCall(leanMd(), lean);
         if (o.response === undefined) throw new Error(`${which} call failed: ${o.details ?? o.error?.details}`);
       }
     }),

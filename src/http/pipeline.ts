@@ -152,7 +152,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   // The call span starts once the call does: a call the guard refuses never reaches the upstream.
   const upstream = startUpstream(ctx.telemetry, ex, metadata);
-  const running = up.call(route, bytes, metadata, queuedAt === 0 ? timeoutMs : Math.max(1, timeoutMs - (Date.now() - queuedAt)));
+  const running = up.call(route, bytes, upstream.metadata, queuedAt === 0 ? timeoutMs : Math.max(1, timeoutMs - (Date.now() - queuedAt)));
   ctx.inflight.add(running);
   // A client that disconnects cancels its upstream call (the server sees CANCELLED).
   let clientGone = false;
@@ -180,7 +180,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
       // would blame the client. UNAVAILABLE is what code.proto recommends retrying, on another instance.
       return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down: the call did not finish within the drain timeout'), rid, headers);
     }
-    const detailsBin = e?.metadata?.get(GRPC_STATUS_DETAILS_BIN)[0];
+    const detailsBin = e?.metadata.get(GRPC_STATUS_DETAILS_BIN);
     const code = e?.code ?? Code.INTERNAL;
     const status = statusFromGrpc(
       code,

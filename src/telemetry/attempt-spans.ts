@@ -4,14 +4,13 @@
  *
  * The hook is an {@link AttemptObserver}: attache's own transport (upstream/h2/attempt.ts) calls it per attempt
  * at pick time; on a grpc-js channel the `attache_attempts` load-balancing policy (upstream/attempt-lb.ts)
- * does, from its picker. Either way it gets each attempt's own copy of the metadata, into which the request
- * path already wrote the call span's trace context (exchange.ts `startUpstream`). For each attempt this module
+ * does, from its picker. Either way it gets each attempt's metadata, into which the request path already wrote the call span's trace context (exchange.ts `startUpstream`). For each attempt this module
  * 1. extracts that context and finds the call it belongs to (registered by `callStarted`, by span id);
  * 2. starts the attempt span, kind CLIENT, as the call span's child: `rpc.system`, `rpc.service`,
  *    `rpc.method`, `server.address`, `rpc.grpc.attempt` (1 + grpc-js's `grpc-previous-rpc-attempts`) and the
  *    picked backend's `network.peer.address`/`network.peer.port`;
- * 3. rewrites the trace headers of THAT attempt's metadata, so the upstream's server span for the attempt is
- *    a child of the attempt span (same trace id, one parent span id per attempt);
+ * 3. gives THAT attempt metadata with its own trace headers (the handle's `metadata`), so the upstream's
+ *    server span for the attempt is a child of the attempt span (same trace id, one parent span id per attempt);
  * 4. ends the span with `rpc.grpc.status_code` when grpc-js reports the attempt's end.
  *
  * Span kinds: the attempt spans are the CLIENT spans, because they are what crosses the wire: an upstream
@@ -28,8 +27,9 @@
  * credentials) gets no end callback from grpc-js; its span is never ended and so never exported.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
-import type { Metadata } from '@grpc/grpc-js';
-import { registerAttemptObserver, type AttemptHandle, type AttemptObserver } from '../upstream/attempt-lb.js';
+import type { CallMetadata } from '../upstream/call-metadata.js';
+import { registerAttemptObserver } from '../upstream/attempt-lb.js';
+import type { AttemptHandle, AttemptObserver } from '../upstream/transport.js';
 import type { UpstreamPlan } from '../upstream/service-config.js';
 import { Code, codeName } from '../status/status.js';
 import { injectContext, type Tracing } from './tracing.js';
@@ -39,10 +39,10 @@ export const ATTR_ATTEMPT = 'rpc.grpc.attempt';
 const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 
 /** Reads gRPC metadata for the propagators (text values only; trace headers are never `-bin`). */
-export const metadataGetter: TextMapGetter<Metadata> = {
-  keys: (md) => Object.keys(md.getMap()),
+export const metadataGetter: TextMapGetter<CallMetadata> = {
+  keys: (md) => md.keys(),
   get: (md, key) => {
-    const values = md.get(key);
+    const values = md.getAll(key);
     if (values.length === 0) return undefined;
     const text = values.filter((v): v is string => typeof v === 'string');
     return text.length === 1 ? text[0] : text;
@@ -92,14 +92,14 @@ export function createAttemptSpans(tracing: Tracing): AttemptSpans | undefined {
       const sc = trace.getSpanContext(tracing.propagator.extract(ROOT_CONTEXT, md, metadataGetter));
       const call = sc === undefined ? undefined : calls.get(sc.spanId);
       if (call === undefined) return undefined;
-      const previous = Number.parseInt(String(md.get(PREVIOUS_ATTEMPTS_KEY)[0] ?? '0'), 10);
+      const previous = Number.parseInt(String(md.get(PREVIOUS_ATTEMPTS_KEY) ?? '0'), 10);
       const span = tracing.tracer.startSpan(
         call.name,
         { kind: SpanKind.CLIENT, attributes: { ...call.attributes, [ATTR_ATTEMPT]: (Number.isInteger(previous) ? previous : 0) + 1, ...peerAttributes(peer) } },
         call.ctx,
       );
-      injectContext(tracing, trace.setSpan(call.ctx, span), md);
       return {
+        metadata: injectContext(tracing, trace.setSpan(call.ctx, span), md),
         ended(code, details) {
           span.setAttribute('rpc.grpc.status_code', code);
           if (code !== Code.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: details || codeName(code as Code) });

@@ -21,8 +21,8 @@
  * policy that sees each attempt (upstream/attempt-lb.ts, telemetry/attempt-spans.ts).
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import type { Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { CallMetadata } from '../upstream/call-metadata.js';
 import { UNMATCHED_ROUTE, type Metrics } from '../ops/metrics.js';
 import type { Route } from '../routing/routes.js';
 import { Code, codeName } from '../status/status.js';
@@ -185,37 +185,40 @@ export function exchangeRouted(t: Telemetry, ex: Exchange, route: Route): void {
 export interface UpstreamCall {
   readonly startNs: bigint;
   readonly span: Span | undefined;
+  /** The metadata to call with: the caller's, with this call's trace headers when tracing is on. */
+  readonly metadata: CallMetadata;
 }
 
 /**
- * Starts the call span of the upstream call and writes its trace headers into `md` (replacing the ones
- * copied from the request). Call after {@link exchangeRouted}, right before the call starts, and end it
+ * Starts the call span of the upstream call; its `metadata` is `md` with the span's trace headers (replacing
+ * the ones copied from the request). Call after {@link exchangeRouted}, right before the call starts, and end it
  * with {@link endUpstream} (the attempt spans look calls up until then). Never throws.
  */
-export function startUpstream(t: Telemetry, ex: Exchange, md: Metadata): UpstreamCall {
+export function startUpstream(t: Telemetry, ex: Exchange, md: CallMetadata): UpstreamCall {
   let span: Span | undefined;
+  let metadata = md;
   if (t.tracing.enabled && ex.labels !== undefined) {
     const l = ex.labels;
     if (t.tracing.recording) {
       const attributes = { [ATTR.rpcSystem]: 'grpc', [ATTR.rpcService]: l.service, [ATTR.rpcMethod]: l.method, [ATTR.serverAddress]: l.upstream };
       span = t.tracing.tracer.startSpan(l.grpcMethod, { kind: t.attempts === undefined ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes }, ex.context);
       const ctx = trace.setSpan(ex.context, span);
-      injectContext(t.tracing, ctx, md);
+      metadata = injectContext(t.tracing, ctx, md);
       t.attempts?.callStarted(span, ctx, l.grpcMethod, attributes);
     } else {
       // attempts (attempt-spans.ts) exist only when spans are recorded.
       span = t.tracing.tracer.startSpan(l.grpcMethod, CLIENT_SPAN_UNRECORDED, ex.context);
-      injectContext(t.tracing, trace.setSpan(ex.context, span), md);
+      metadata = injectContext(t.tracing, trace.setSpan(ex.context, span), md);
     }
   }
-  return { startNs: process.hrtime.bigint(), span };
+  return { startNs: process.hrtime.bigint(), span, metadata };
 }
 
 /** Attempts grpc-js made, from `grpc-previous-rpc-attempts` in the answer's headers or trailers. */
-export function attemptsOf(...mds: readonly (Metadata | undefined)[]): number {
+export function attemptsOf(...mds: readonly (CallMetadata | undefined)[]): number {
   let previous = 0;
   for (const md of mds) {
-    const v = md?.get(PREVIOUS_ATTEMPTS_KEY)[0];
+    const v = md?.get(PREVIOUS_ATTEMPTS_KEY);
     const n = typeof v === 'string' ? Number.parseInt(v, 10) : NaN;
     if (Number.isInteger(n) && n > previous) previous = n;
   }
@@ -226,8 +229,8 @@ export function attemptsOf(...mds: readonly (Metadata | undefined)[]): number {
 export interface UpstreamResult {
   readonly code: number;
   readonly details: string | undefined;
-  readonly headers: Metadata | undefined;
-  readonly trailers: Metadata | undefined;
+  readonly headers: CallMetadata | undefined;
+  readonly trailers: CallMetadata | undefined;
 }
 
 /** Ends the client span and observes the upstream call. Never throws. */

@@ -1,18 +1,25 @@
-import { Metadata } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
+import { CallMetadata } from '../upstream/call-metadata.js';
 import { attemptsOf } from './exchange.js';
 import { loggerOptions, prettyLine } from './logging.js';
-import { headerGetter, metadataSetter, propagatorFor } from './tracing.js';
+import { headerGetter, metadataSetter, propagatorFor, type TraceFields } from './tracing.js';
 
 const span = trace.wrapSpanContext({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED });
 const ctx = trace.setSpan(ROOT_CONTEXT, span);
 
 function injected(names: Parameters<typeof propagatorFor>[0]): Record<string, unknown> {
-  const md = new Metadata();
-  propagatorFor(names).inject(ctx, md, metadataSetter);
-  return Object.fromEntries(Object.entries(md.toJSON()).map(([k, v]) => [k, v[0]]));
+  const fields: TraceFields = [];
+  propagatorFor(names).inject(ctx, fields, metadataSetter);
+  return Object.fromEntries(pairs(fields));
+}
+
+/** `[k, v, k, v…]` → `[[k, v]…]`. */
+function pairs(fields: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < fields.length; i += 2) out.push([fields[i]!, fields[i + 1]!]);
+  return out;
 }
 
 describe('propagatorFor (OTEL_PROPAGATORS)', () => {
@@ -68,11 +75,7 @@ describe('telemetry settings from OTEL_* variables', () => {
 });
 
 describe('attemptsOf (grpc-previous-rpc-attempts, gRFC A6)', () => {
-  const md = (v?: string): Metadata => {
-    const m = new Metadata();
-    if (v !== undefined) m.set('grpc-previous-rpc-attempts', v);
-    return m;
-  };
+  const md = (v?: string): CallMetadata => (v === undefined ? CallMetadata.EMPTY : CallMetadata.of([['grpc-previous-rpc-attempts', v]]));
   it.each([
     [[undefined, undefined], 1],
     [[md(), md()], 1],

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context, type Tracer } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { TracerProvider, type IdGenerator } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import { createTracing, headerGetter, metadataSetter, propagatorFor, PropagationTracer, samplerFor, type TelemetrySettings } from './tracing.js';
+import { CallMetadata } from '../upstream/call-metadata.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -24,8 +24,9 @@ function upstreamHeaders(tracer: Tracer, headers: Record<string, string>, propag
   const server = tracer.startSpan('GET', { kind: SpanKind.SERVER }, parent);
   const serverCtx = trace.setSpan(parent, server);
   const client = tracer.startSpan('e2e.v1.EchoService/GetEcho', { kind: SpanKind.CLIENT }, serverCtx);
-  const md = new Metadata();
-  propagator.inject(trace.setSpan(serverCtx, client), md, metadataSetter);
+  const fields: string[] = [];
+  propagator.inject(trace.setSpan(serverCtx, client), fields, metadataSetter);
+  const md = CallMetadata.EMPTY.replacing(new Set(), fields);
   server.end();
   client.end();
   return { ...Object.fromEntries(Object.entries(md.toJSON()).map(([k, v]) => [k, v[0]])), server: server.spanContext() };

@@ -51,8 +51,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type { Metadata } from '@grpc/grpc-js';
 import type { Config } from '../config/load.js';
+import type { CallMetadata } from '../upstream/call-metadata.js';
 import { TRACE_HEADERS } from '../upstream/headers.js';
 
 /** The telemetry settings (schema.ts `telemetry`). */
@@ -83,9 +83,25 @@ export const headerGetter: TextMapGetter<Readonly<Record<string, string | string
   get: (h, key) => h[key.toLowerCase()],
 };
 
-/** Writes gRPC metadata; keys are already lower-case in every propagator we use. */
-export const metadataSetter: TextMapSetter<Metadata> = {
-  set: (md, key, value) => md.set(key.toLowerCase(), value),
+/**
+ * What a propagator writes for the upstream call: `[key, value, key, value…]`, keys lower-cased, a key set
+ * twice keeping its last value (grpc-js `Metadata.set` semantics). {@link injectContext} turns it into the
+ * call's metadata in one copy.
+ */
+export type TraceFields = string[];
+
+/** Writes {@link TraceFields}. */
+export const metadataSetter: TextMapSetter<TraceFields> = {
+  set: (fields, key, value) => {
+    const k = key.toLowerCase();
+    for (let i = 0; i < fields.length; i += 2) {
+      if (fields[i] === k) {
+        fields[i + 1] = value;
+        return;
+      }
+    }
+    fields.push(k, value);
+  },
 };
 
 /**
@@ -277,12 +293,14 @@ export function extractContext(tracing: Tracing, headers: Readonly<Record<string
 }
 
 /**
- * Replaces the trace headers metadataFromHeaders copied from the request with the ones for `ctx` (the
- * upstream call's client span): the same trace id, attache's span as the parent, tracestate and baggage
- * carried, in the configured formats. With tracing off the copied headers stay as they came.
+ * `md` with the trace headers metadataFromHeaders copied from the request replaced by the ones for `ctx`
+ * (the upstream call's client span): the same trace id, attache's span as the parent, tracestate and
+ * baggage carried, in the configured formats. With tracing off, `md` itself: the copied headers stay as
+ * they came. A value grpc-js would refuse is left out (call-metadata.ts `replacing`). Never throws.
  */
-export function injectContext(tracing: Tracing, ctx: Context, md: Metadata): void {
-  if (!tracing.enabled) return;
-  for (const key of TRACE_HEADERS) md.remove(key);
-  tracing.propagator.inject(ctx, md, metadataSetter);
+export function injectContext(tracing: Tracing, ctx: Context, md: CallMetadata): CallMetadata {
+  if (!tracing.enabled) return md;
+  const fields: TraceFields = [];
+  tracing.propagator.inject(ctx, fields, metadataSetter);
+  return md.replacing(TRACE_HEADERS, fields);
 }

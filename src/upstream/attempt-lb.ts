@@ -1,7 +1,8 @@
 /**
  * A grpc-js load-balancing policy that sees every call ATTEMPT: `attache_attempts` wraps the policy the
  * upstream's service config chose (round_robin or pick_first) and lets an {@link AttemptObserver} watch,
- * and rewrite the metadata of, each attempt.
+ * and rewrite the metadata of, each attempt (converted to and from attache's metadata here, at grpc-js's
+ * boundary).
  *
  * Why a load-balancing policy: grpc-js runs retries and hedging (gRFC A6) in its RetryingCall, below client
  * interceptors and below `Client.makeUnaryRequest`, so nothing above the channel sees attempts. Each attempt
@@ -30,26 +31,14 @@
  * `loadBalancingConfig`, the unwrapped policy (load-balancer.js `selectLbConfigFromList`).
  */
 import { randomUUID } from 'node:crypto';
-import { experimental, status, type ChannelOptions, type Metadata } from '@grpc/grpc-js';
+import { experimental, status, type ChannelOptions } from '@grpc/grpc-js';
+import { fromGrpcJsMetadata, replaceGrpcJsMetadata } from './grpcjs-metadata.js';
+import type { AttemptObserver } from './transport.js';
 
 /** The policy name, as it appears in `loadBalancingConfig`. */
 export const ATTEMPT_LB_NAME = 'attache_attempts';
 
-/** One attempt being watched. */
-export interface AttemptHandle {
-  /** The attempt ended with `code` (grpc-js `onCallEnded`, or a failed pick). Called at most once. */
-  ended(code: number, details: string): void;
-}
-
-/** Watches the attempts of one attache instance's channels. */
-export interface AttemptObserver {
-  /**
-   * An attempt is about to start (or failed its pick). `metadata` is this attempt's own copy: what the
-   * observer writes into it goes on the wire for this attempt only. `peer` is the picked subchannel's
-   * address (undefined for a failed pick). Returns undefined to leave the attempt alone. Must not throw.
-   */
-  attempt(metadata: Metadata, peer: string | undefined): AttemptHandle | undefined;
-}
+export type { AttemptHandle, AttemptObserver } from './transport.js';
 
 /**
  * gRFC A54: a pick that fails with a code meant for the data plane is reported as INTERNAL by grpc-js
@@ -73,8 +62,10 @@ export class AttemptPicker implements experimental.Picker {
     if (observer === undefined) return r;
     switch (r.pickResultType) {
       case experimental.PickResultType.COMPLETE: {
-        const h = observer.attempt(args.metadata, r.subchannel?.getAddress());
+        const h = observer.attempt(fromGrpcJsMetadata(args.metadata), r.subchannel?.getAddress());
         if (h === undefined) return r;
+        // args.metadata is this attempt's own clone, the object its stream is created with.
+        if (h.metadata !== undefined) replaceGrpcJsMetadata(args.metadata, h.metadata);
         const childEnded = r.onCallEnded;
         return {
           ...r,
@@ -90,7 +81,7 @@ export class AttemptPicker implements experimental.Picker {
         // (load-balancing-call.js `doPick`).
         if (r.pickResultType === experimental.PickResultType.TRANSIENT_FAILURE && args.metadata.getOptions().waitForReady === true) return r;
         const code = r.status?.code ?? status.UNAVAILABLE;
-        observer.attempt(args.metadata, undefined)?.ended(CONTROL_PLANE_FORBIDDEN.has(code) ? status.INTERNAL : code, r.status?.details ?? '');
+        observer.attempt(fromGrpcJsMetadata(args.metadata), undefined)?.ended(CONTROL_PLANE_FORBIDDEN.has(code) ? status.INTERNAL : code, r.status?.details ?? '');
         return r;
       }
       default:

@@ -8,16 +8,28 @@
  * decorate errors we never show. Retries, deadlines, load balancing and the service config all live below
  * `createCall` (ResolvingCall → RetryingCall → LoadBalancingCall), so nothing of those is lost.
  * The outcome is delivered once grpc-js reports the final status, because trailers arrive with the status,
- * after the message.
+ * after the message. Metadata crosses to attache's own type here (grpcjs-metadata.ts), at grpc-js's boundary.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { CallMetadata } from './call-metadata.js';
+import { fromGrpcJsMetadata } from './grpcjs-metadata.js';
 
-/** What a finished call produced. `error` is the final status when it is not OK (code, details, trailers). */
+/** A call's final non-OK status: google.rpc.Code number, grpc-message (or attache's words), the trailers. */
+export interface CallStatus {
+  readonly code: number;
+  readonly details: string;
+  readonly metadata: CallMetadata;
+}
+
+/**
+ * What a finished call produced, on either wire, in attache metadata. `error` is the final status when it
+ * is not OK (code, details, trailers).
+ */
 export interface UnaryOutcome {
   readonly response: Buffer | undefined;
-  readonly error: grpc.StatusObject | undefined;
-  readonly headers: grpc.Metadata | undefined;
-  readonly trailers: grpc.Metadata | undefined;
+  readonly error: CallStatus | undefined;
+  readonly headers: CallMetadata | undefined;
+  readonly trailers: CallMetadata | undefined;
 }
 
 export interface RunningCall {
@@ -46,7 +58,7 @@ class UnaryCall implements RunningCall, CallListener {
   readonly done: Promise<UnaryOutcome>;
   private resolve!: (o: UnaryOutcome) => void;
   private response: Buffer | undefined;
-  private headers: grpc.Metadata | undefined;
+  private headers: CallMetadata | undefined;
   private finished = false;
   call!: ChannelCall;
 
@@ -55,7 +67,7 @@ class UnaryCall implements RunningCall, CallListener {
   }
 
   onReceiveMetadata(metadata: grpc.Metadata): void {
-    this.headers = metadata;
+    this.headers = fromGrpcJsMetadata(metadata);
   }
 
   onReceiveMessage(message: Buffer): void {
@@ -69,16 +81,12 @@ class UnaryCall implements RunningCall, CallListener {
   onReceiveStatus(status: grpc.StatusObject): void {
     if (this.finished) return;
     this.finished = true;
-    if (status.code === OK && this.response === undefined) {
-      // What grpc-js's own unary client reports for an OK status without a message.
-      status = { code: 13, details: 'No message received', metadata: status.metadata };
-    }
-    this.resolve({
-      response: status.code === OK ? this.response : undefined,
-      error: status.code === OK ? undefined : status,
-      headers: this.headers,
-      trailers: status.metadata,
-    });
+    const trailers = fromGrpcJsMetadata(status.metadata);
+    let error: CallStatus | undefined;
+    // An OK status without a message is what grpc-js's own unary client reports as INTERNAL.
+    if (status.code === OK && this.response === undefined) error = { code: 13, details: 'No message received', metadata: trailers };
+    else if (status.code !== OK) error = { code: status.code, details: status.details, metadata: trailers };
+    this.resolve({ response: error === undefined ? this.response : undefined, error, headers: this.headers, trailers });
   }
 
   cancel(): void {

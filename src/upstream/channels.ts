@@ -9,7 +9,7 @@ import { createGrpcJsWire } from './grpcjs-wire.js';
 import type { RunningCall } from './call.js';
 import { createLeanWire, leanTargetOf } from './lean-wire.js';
 import { createGuard, type Guard } from './guard.js';
-import type * as grpc from '@grpc/grpc-js';
+import type { CallMetadata } from './call-metadata.js';
 import type { MethodPolicy, OutboundSettings } from './policy.js';
 import type { UpstreamPlan } from './service-config.js';
 import type { Connectivity } from './transport.js';
@@ -24,7 +24,7 @@ export interface CallTarget {
 /** How one upstream's calls are carried (one implementation per client library). */
 export interface Wire {
   /** Starts a unary call. Never throws: a closed wire gives an UNAVAILABLE outcome. */
-  call(route: CallTarget, request: Uint8Array, metadata: grpc.Metadata, timeoutMs: number): RunningCall;
+  call(route: CallTarget, request: Uint8Array, metadata: CallMetadata, timeoutMs: number): RunningCall;
   /** The connections' state; `connect` asks an idle wire to connect. */
   connectivity(connect: boolean): Connectivity;
   /** Stops certificate watching and closes the connections; calls still running fail. */

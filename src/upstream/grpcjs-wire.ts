@@ -15,7 +15,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { Code } from '../status/status.js';
 import { callWithPerTryTimeout } from './attempts.js';
-import { callUnary, type RunningCall, type UnaryOutcome } from './call.js';
+import { callUnary, type CallStatus, type RunningCall, type UnaryOutcome } from './call.js';
+import { CallMetadata } from './call-metadata.js';
+import { toGrpcJsMetadata } from './grpcjs-metadata.js';
 import type { UpstreamEvents, Wire } from './channels.js';
 import type { OutboundSettings } from './policy.js';
 import type { UpstreamPlan } from './service-config.js';
@@ -51,7 +53,7 @@ interface Generation {
 }
 
 function failedCall(message: string): RunningCall {
-  const error = Object.assign(new Error(message), { code: Code.UNAVAILABLE, details: message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+  const error: CallStatus = { code: Code.UNAVAILABLE, details: message, metadata: CallMetadata.EMPTY };
   const outcome: UnaryOutcome = { response: undefined, error, headers: undefined, trailers: undefined };
   return { cancel: () => undefined, done: Promise.resolve(outcome) };
 }
@@ -84,10 +86,12 @@ export function createGrpcJsWire(key: string, plan: UpstreamPlan, s: OutboundSet
   }
   current = { client: new grpc.Client(target, tls?.credentials ?? grpc.credentials.createInsecure(), options), inflight: 0, retired: false };
   return {
-    call(route, request, metadata, timeoutMs) {
+    call(route, request, callMetadata, timeoutMs) {
       const g = current;
       let running: RunningCall;
       try {
+        // grpc-js clones what it is given per attempt, so one conversion serves every try.
+        const metadata = toGrpcJsMetadata(callMetadata);
         const retry = route.policy.retry;
         running =
           retry?.perTryTimeoutMs !== undefined

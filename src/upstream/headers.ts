@@ -73,7 +73,10 @@ export const RESERVED_GRPC_PREFIXES: readonly string[] = Object.freeze(['grpc-',
 
 /** True for a key gRPC owns (RESERVED_GRPC_KEYS or a RESERVED_GRPC_PREFIXES prefix). `key` must be lower-case. */
 export function isReservedGrpcKey(key: string): boolean {
-  return RESERVED_GRPC_KEYS.has(key) || RESERVED_GRPC_PREFIXES.some((p) => key.startsWith(p));
+  if (RESERVED_GRPC_KEYS.has(key)) return true;
+  // A loop, not .some(): this runs per metadata entry on the request path, and a closure per call adds up.
+  for (const p of RESERVED_GRPC_PREFIXES) if (key.startsWith(p)) return true;
+  return false;
 }
 
 /** True for a key that never crosses attache: reserved to gRPC, or hop-by-hop. `key` must be lower-case. */

@@ -11,6 +11,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { CallMetadata } from './call-metadata.js';
 import type { CallTarget, Upstreams } from './channels.js';
 import type { UpstreamPolicy } from './policy.js';
 
@@ -98,10 +99,10 @@ export function createReadiness(upstreams: Upstreams, o: ReadinessOptions): Upst
       const timeoutMs = Math.min(o.intervalMs, 5000);
       // Through the upstream's own call path (its transport; not its breaker or bulkhead, which count
       // user calls), with no per-method retry policy of attache's own.
-      void u.call(healthTarget(u.plan.policy), request, new grpc.Metadata(), timeoutMs).done.then((outcome) => {
+      void u.call(healthTarget(u.plan.policy), request, CallMetadata.EMPTY, timeoutMs).done.then((outcome) => {
         pending.delete(u.key);
         const err = outcome.error;
-        status.set(u.key, err ? `${grpc.status[err.code] ?? err.code}: ${err.details}` : healthStatusOf(outcome.response ?? Buffer.alloc(0)));
+        status.set(u.key, err ? `${grpc.status[err.code as grpc.status] ?? err.code}: ${err.details}` : healthStatusOf(outcome.response ?? Buffer.alloc(0)));
       });
     }
   };

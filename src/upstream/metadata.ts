@@ -6,7 +6,7 @@
  * request path gets an RpcStatus instead of an exception.
  */
 import { randomUUID } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
+import { CallMetadata, isLegalTextValue, type MetadataValue } from './call-metadata.js';
 import { Code, RpcStatus } from '../status/status.js';
 import {
   AUTHORIZATION,
@@ -22,8 +22,6 @@ export type HttpHeaders = Readonly<Record<string, string | string[] | undefined>
 
 /** A legal gRPC metadata key (PROTOCOL-HTTP2.md: Header-Name → 1*( %x30-39 / %x61-7A / "_" / "-" / ".")). */
 const LEGAL_KEY = /^[0-9a-z_.-]+$/;
-/** A legal ASCII metadata value (PROTOCOL-HTTP2.md: ASCII-Value → 1*( %x20-%x7E )); grpc-js checks the same. */
-const LEGAL_ASCII_VALUE = /^[\x20-\x7e]*$/;
 /** Base64, standard or URL-safe alphabet, padded or not (PROTOCOL-HTTP2.md: "MUST accept padded and un-padded"). */
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 /** A value Node puts in an HTTP header without throwing (its checkInvalidHeaderChar: VCHAR, SP, HTAB, obs-text). */
@@ -43,6 +41,7 @@ function valuesOf(v: string | string[] | undefined): readonly string[] {
   return typeof v === 'string' ? [v] : v;
 }
 
+
 /**
  * Decodes one base64 metadata value, or undefined when it is not base64. Buffer.from(…, 'base64') accepts
  * both alphabets but silently skips characters it does not know, hence the check first.
@@ -56,33 +55,40 @@ function decodeBase64(v: string): Buffer | undefined {
 }
 
 /**
- * Adds `values` under `key`, validating each so grpc-js never throws. `header` is the HTTP name, for the
- * error message. Values are not echoed in messages: they may be credentials.
+ * Appends `value` (a header's string, or its array of strings; undefined adds nothing) under `key` to
+ * `list`, checked by the rules grpc-js applies (call-metadata.ts), so either wire accepts every entry.
+ * `header` is the HTTP name, for the error message. Values are not echoed in messages: they may be
+ * credentials.
  */
-function addValues(md: Metadata, key: string, header: string, values: readonly string[]): RpcStatus | undefined {
+function addValues(list: MetadataValue[], key: string, header: string, value: string | readonly string[] | undefined): RpcStatus | undefined {
+  if (value === undefined) return undefined;
   if (key.endsWith(BINARY_KEY_SUFFIX)) {
-    for (const joined of values) {
+    for (const joined of typeof value === 'string' ? [value] : value) {
       // gRPC joins repeated binary values with ',' (PROTOCOL-HTTP2.md) and Node joins repeated headers with
       // ', ', so a comma always separates values here: base64 has none.
       for (const part of joined.split(',')) {
         const bytes = decodeBase64(part.trim());
         if (bytes === undefined) return invalid(header, 'a "-bin" header must hold base64 (standard or URL-safe)');
-        md.add(key, bytes);
+        list.push(key, bytes);
       }
     }
     return undefined;
   }
-  for (const v of values) {
-    if (!LEGAL_ASCII_VALUE.test(v)) {
-      return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
-    }
-    md.add(key, v);
+  if (typeof value === 'string') {
+    if (!isLegalTextValue(value)) return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
+    list.push(key, value);
+    return undefined;
+  }
+  for (const v of value) {
+    if (!isLegalTextValue(v)) return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
+    list.push(key, v);
   }
   return undefined;
 }
 
 /**
- * Inbound: request headers → grpc-js Metadata for the upstream call. Forwarded:
+ * Inbound: request headers → attache metadata (call-metadata.ts) for the upstream call, built in one list
+ * with no intermediate objects. Forwarded:
  * - `authorization`, each value as is;
  * - `x-request-id`, set to `requestId` (the id attache echoes; see requestIdFrom), whatever the client sent;
  * - the trace headers (TRACE_HEADERS) as they are — telemetry may overwrite `traceparent`/`b3` afterwards;
@@ -93,20 +99,22 @@ function addValues(md: Metadata, key: string, header: string, values: readonly s
  * whose value is base64 (standard or URL-safe, padded or not; comma-separated values are several values)
  * decoded to a Buffer. Array-valued headers add each value.
  *
- * Returns the Metadata, or RpcStatus INVALID_ARGUMENT naming the first header with an illegal key or value
+ * Returns the metadata, or RpcStatus INVALID_ARGUMENT naming the first header with an illegal key or value
  * (an empty name after the prefix counts as illegal). Never throws.
  */
-export function metadataFromHeaders(headers: HttpHeaders, requestId: string): Metadata | RpcStatus {
-  const md = new Metadata();
-  const auth = addValues(md, AUTHORIZATION, AUTHORIZATION, valuesOf(headers[AUTHORIZATION]));
+export function metadataFromHeaders(headers: HttpHeaders, requestId: string): CallMetadata | RpcStatus {
+  const list: MetadataValue[] = [];
+  const auth = addValues(list, AUTHORIZATION, AUTHORIZATION, headers[AUTHORIZATION]);
   if (auth !== undefined) return auth;
-  const id = addValues(md, X_REQUEST_ID, X_REQUEST_ID, [requestId]);
+  const id = addValues(list, X_REQUEST_ID, X_REQUEST_ID, requestId);
   if (id !== undefined) return id;
   for (const name of TRACE_HEADERS) {
-    const failed = addValues(md, name, name, valuesOf(headers[name]));
+    const failed = addValues(list, name, name, headers[name]);
     if (failed !== undefined) return failed;
   }
-  for (const [header, value] of Object.entries(headers)) {
+  for (const header in headers) {
+    // Only names starting g/G can carry the prefix: skip the rest without lower-casing them.
+    if (header.length < GRPC_METADATA_PREFIX.length || (header.charCodeAt(0) | 0x20) !== 0x67 /* g */) continue;
     const lower = header.toLowerCase();
     if (!lower.startsWith(GRPC_METADATA_PREFIX)) continue;
     const key = lower.slice(GRPC_METADATA_PREFIX.length);
@@ -117,10 +125,10 @@ export function metadataFromHeaders(headers: HttpHeaders, requestId: string): Me
     if (!LEGAL_KEY.test(key)) {
       return invalid(header, `"${key}" is not a legal gRPC metadata key (allowed: 0-9 a-z _ . -)`);
     }
-    const failed = addValues(md, key, header, valuesOf(value));
+    const failed = addValues(list, key, header, headers[header]);
     if (failed !== undefined) return failed;
   }
-  return md;
+  return new CallMetadata(list);
 }
 
 /** Adds one header value to `out`, turning a repeated name into an array. */
@@ -139,14 +147,13 @@ function appendHeader(out: Record<string, string | string[]>, name: string, valu
  * or a key that is not an HTTP token is skipped. A key with several values, or one already in `out`, becomes
  * an array. Never throws.
  */
-export function headersFromMetadata(md: Metadata, prefix: string, out: Record<string, string | string[]>): void {
-  for (const [key, values] of Object.entries(md.toJSON())) {
+export function headersFromMetadata(md: CallMetadata, prefix: string, out: Record<string, string | string[]>): void {
+  for (let i = 0; i < md.size; i++) {
+    const key = md.keyAt(i);
     if (isUnforwardableKey(key) || !HTTP_TOKEN.test(key)) continue;
-    const name = prefix + key;
-    for (const v of values) {
-      const text = typeof v === 'string' ? v : v.toString('base64');
-      if (LEGAL_HTTP_VALUE.test(text)) appendHeader(out, name, text);
-    }
+    const v = md.valueAt(i);
+    const text = typeof v === 'string' ? v : v.toString('base64');
+    if (LEGAL_HTTP_VALUE.test(text)) appendHeader(out, prefix + key, text);
   }
 }
 

@@ -1,8 +1,8 @@
-import { Metadata } from '@grpc/grpc-js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Code } from '../status/status.js';
+import { CallMetadata } from './call-metadata.js';
 import type { RunningCall, UnaryOutcome } from './call.js';
 import type { HedgingPolicy, MethodPolicy, RetryPolicy, UpstreamPolicy } from './policy.js';
 import { createRetryThrottle, type RetryThrottle } from './retry-throttle.js';
@@ -25,7 +25,7 @@ interface Step {
 
 /** What the transport was asked to do, and how each attempt ended. */
 interface Started {
-  readonly metadata: Metadata;
+  readonly metadata: CallMetadata;
   readonly deadline: number;
   /** ms after the test's t0. */
   readonly at: number;
@@ -48,21 +48,20 @@ class ScriptedTransport implements Transport {
 
   constructor(private readonly script: readonly Step[]) {}
 
-  start(_path: string, metadata: Metadata, _message: Buffer, deadline: number, listener: AttemptListener) {
+  start(_path: string, metadata: CallMetadata, _message: Buffer, deadline: number, listener: AttemptListener) {
     const s = this.script[Math.min(this.started.length, this.script.length - 1)]!;
     const rec: Started = { metadata, deadline, at: Date.now() - this.t0, cancelled: false, end: undefined };
     this.started.push(rec);
     const timers: NodeJS.Timeout[] = [];
-    let headers: Metadata | undefined;
+    let headers: CallMetadata | undefined;
     const end = (e: Pick<AttemptEnd, 'code' | 'details'> & Partial<AttemptEnd>): void => {
       if (rec.end !== undefined) return;
       for (const t of timers) clearTimeout(t);
-      rec.end = { response: undefined, headers, trailers: new Metadata(), unprocessed: false, ...e };
+      rec.end = { response: undefined, headers, trailers: CallMetadata.EMPTY, unprocessed: false, ...e };
       listener.onEnd(rec.end);
     };
     const scripted = (): void => {
-      const trailers = new Metadata();
-      for (const [k, v] of Object.entries(s.trailers ?? {})) trailers.set(k, v);
+      const trailers = CallMetadata.of(Object.entries(s.trailers ?? {}));
       const code = s.code ?? Code.OK;
       end({ code, details: s.details ?? '', response: code === Code.OK ? Buffer.from('answer') : undefined, trailers, unprocessed: s.unprocessed ?? false });
     };
@@ -75,8 +74,7 @@ class ScriptedTransport implements Transport {
     if (s.headersAfter !== undefined) {
       timers.push(
         setTimeout(() => {
-          headers = new Metadata();
-          headers.set('x-h', '1');
+          headers = CallMetadata.of([['x-h', '1']]);
           listener.onHeaders();
         }, s.headersAfter),
       );
@@ -113,14 +111,13 @@ const clockWith = (random: number): PolicyClock => ({ now: () => Date.now(), ran
 interface Run {
   readonly transport: ScriptedTransport;
   readonly call: RunningCall;
-  readonly md: Metadata;
+  readonly md: CallMetadata;
   readonly throttle: RetryThrottle;
 }
 
 function start(script: readonly Step[], policy: MethodPolicy, opts: { timeoutMs?: number; random?: number; throttle?: RetryThrottle } = {}): Run {
   const transport = new ScriptedTransport(script);
-  const md = new Metadata();
-  md.set('x-request-id', 'r1');
+  const md = CallMetadata.of([['x-request-id', 'r1']]);
   const throttle = opts.throttle ?? createRetryThrottle(10, 0.1);
   const call = callWithPolicy(transport, '/p.S/M', Buffer.from('req'), md, opts.timeoutMs ?? 10_000, policy, throttle, clockWith(opts.random ?? 0.5));
   return { transport, call, md, throttle };
@@ -138,7 +135,7 @@ async function settle(call: RunningCall): Promise<UnaryOutcome & { readonly ms: 
   return { ...out, ms: Date.now() - t0 };
 }
 
-const previous = (md: Metadata | undefined): unknown => md?.get(PREVIOUS_ATTEMPTS_KEY)[0];
+const previous = (md: CallMetadata | undefined): unknown => md?.get(PREVIOUS_ATTEMPTS_KEY);
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -161,7 +158,7 @@ describe('retry policy (gRFC A6)', () => {
     expect(previous(transport.started[0]!.metadata)).toBeUndefined();
     expect(transport.started[1]!.metadata).not.toBe(md);
     expect(previous(transport.started[1]!.metadata)).toBe('1');
-    expect(transport.started[1]!.metadata.get('x-request-id')).toEqual(['r1']);
+    expect(transport.started[1]!.metadata.getAll('x-request-id')).toEqual(['r1']);
     expect(previous(md)).toBeUndefined();
     // The attempt count reaches telemetry (exchange.ts attemptsOf) through the answer's metadata.
     expect(previous(out.trailers)).toBe('1');
@@ -180,14 +177,17 @@ describe('retry policy (gRFC A6)', () => {
     expect(transport.started.map((s) => previous(s.metadata))).toEqual([undefined, '1', '2'].slice(0, attempts));
     if (code !== Code.OK) {
       expect(out.error?.metadata).toBe(out.trailers);
-      expect(out.trailers).toBe(transport.started.at(-1)!.end!.trailers);
+      // The deciding attempt's trailers; when it was not the first, a copy (metadata is immutable) with its number.
+      const last = transport.started.at(-1)!.end!.trailers;
+      if (attempts === 1) expect(out.trailers).toBe(last);
+      else expect(out.trailers?.toJSON()).toEqual({ ...last.toJSON(), [PREVIOUS_ATTEMPTS_KEY]: [String(attempts - 1)] });
     }
   });
 
   it('a committed attempt keeps its headers in the outcome', async () => {
     const { call } = start([{ headersAfter: 1, endAfter: 2, code: Code.UNAVAILABLE, details: 'late' }], retryPolicy());
     const out = await settle(call);
-    expect(out.headers?.get('x-h')).toEqual(['1']);
+    expect(out.headers?.getAll('x-h')).toEqual(['1']);
     expect(out.error).toMatchObject({ code: Code.UNAVAILABLE, details: 'late' });
   });
 
@@ -231,9 +231,7 @@ describe('retry policy (gRFC A6)', () => {
     ['x', -1],
     ['', -1],
   ])('pushbackOf(%j) = %d', (value, expected) => {
-    const md = new Metadata();
-    md.set(RETRY_PUSHBACK_KEY, value);
-    expect(pushbackOf(md)).toBe(expected);
+    expect(pushbackOf(CallMetadata.of([[RETRY_PUSHBACK_KEY, value]]))).toBe(expected);
   });
 
   it('no retry when the backoff would end after the call deadline; the failure is the outcome', async () => {
@@ -410,7 +408,7 @@ describe('hedging policy (gRFC A6)', () => {
     const { transport, call } = start([{ headersAfter: 60, endAfter: 500, code: Code.UNAVAILABLE, details: 'first' }, HANG], hedgingPolicy({ hedgingDelayMs: 50 }));
     const out = await settle(call);
     expect(out.error).toMatchObject({ code: Code.UNAVAILABLE, details: 'first' });
-    expect(out.headers?.get('x-h')).toEqual(['1']);
+    expect(out.headers?.getAll('x-h')).toEqual(['1']);
     expect(transport.started.map((s) => [s.at, s.cancelled])).toEqual([
       [0, false],
       [50, true],
@@ -485,13 +483,13 @@ describe('no policy', () => {
   it('an OK end without a message is INTERNAL, as grpc-js reports it', async () => {
     const transport: Transport = {
       start(_p, _m, _b, _d, l) {
-        l.onEnd({ code: Code.OK, details: '', response: undefined, headers: undefined, trailers: new Metadata(), unprocessed: false });
+        l.onEnd({ code: Code.OK, details: '', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false });
         return { cancel() {} };
       },
       connectivity: () => 'READY',
       close() {},
     };
-    const out = await callWithPolicy(transport, '/p.S/M', Buffer.alloc(0), new Metadata(), 1000, NO_POLICY, createRetryThrottle(10, 0.1)).done;
+    const out = await callWithPolicy(transport, '/p.S/M', Buffer.alloc(0), CallMetadata.EMPTY, 1000, NO_POLICY, createRetryThrottle(10, 0.1)).done;
     expect(out.error).toMatchObject({ code: Code.INTERNAL, details: 'No message received' });
   });
 });
@@ -518,8 +516,8 @@ describe('a transport that keeps its listeners after the end', () => {
   /** A transport that remembers every listener; attempts end OK at once, or hang until cancelled. */
   const keepingTransport = (hang: boolean): Transport & { kept: AttemptListener[] } => {
     const kept: AttemptListener[] = [];
-    const ok: AttemptEnd = { code: Code.OK, details: '', response: Buffer.from('answer'), headers: undefined, trailers: new Metadata(), unprocessed: false };
-    const cancelled: AttemptEnd = { code: Code.CANCELLED, details: 'Cancelled', response: undefined, headers: undefined, trailers: new Metadata(), unprocessed: false };
+    const ok: AttemptEnd = { code: Code.OK, details: '', response: Buffer.from('answer'), headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false };
+    const cancelled: AttemptEnd = { code: Code.CANCELLED, details: 'Cancelled', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false };
     return {
       kept,
       start(_p, _m, _b, _d, l) {
@@ -534,7 +532,7 @@ describe('a transport that keeps its listeners after the end', () => {
 
   /** Runs one call to its end in a scope of its own and returns only a weak reference to it. */
   const settledCall = async (transport: Transport, policy: MethodPolicy, cancel: boolean): Promise<WeakRef<RunningCall>> => {
-    const call = callWithPolicy(transport, '/p.S/M', Buffer.alloc(64), new Metadata(), 10_000, policy, createRetryThrottle(10, 0.1));
+    const call = callWithPolicy(transport, '/p.S/M', Buffer.alloc(64), CallMetadata.EMPTY, 10_000, policy, createRetryThrottle(10, 0.1));
     if (cancel) call.cancel();
     await call.done;
     return new WeakRef(call);

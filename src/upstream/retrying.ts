@@ -14,17 +14,17 @@
  *
  * Attempt numbers. Attempt n > 1 carries `grpc-previous-rpc-attempts: n-1` in its own copy of the caller's
  * metadata (A6 "Exposed Retry Metadata"); the first attempt sends the caller's object as is. As grpc-js does,
- * the deciding attempt's number is also written into the outcome (its headers, or its trailers when it had
- * none), where telemetry/exchange.ts `attemptsOf` reads the attempt count. A transparent retry keeps the
+ * the deciding attempt's number is also written into the outcome (a copy of its headers, or of its trailers
+ * when it had none), where telemetry/exchange.ts `attemptsOf` reads the attempt count. A transparent retry keeps the
  * number of the attempt it replaces.
  *
  * Ending. `done` resolves exactly once. `cancel()` resolves it at once (CANCELLED "Cancelled on client") and
  * cancels every running attempt; an attempt's later `onEnd` is ignored. Timers (backoff, hedging delay) are
  * unref'd and cleared whenever the call ends.
  */
-import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import { Code, codeName } from '../status/status.js';
-import type { RunningCall, UnaryOutcome } from './call.js';
+import { CallMetadata } from './call-metadata.js';
+import type { CallStatus, RunningCall, UnaryOutcome } from './call.js';
 import type { HedgingPolicy, MethodPolicy, RetryPolicy } from './policy.js';
 import type { RetryThrottle } from './retry-throttle.js';
 import type { AttemptControl, AttemptEnd, AttemptListener, Transport } from './transport.js';
@@ -54,10 +54,9 @@ const PUSHBACK_SYNTAX = /^(?:0|-?[1-9][0-9]{0,9})$/;
  * The server's pushback in `trailers`: undefined when there is none, else the delay in ms, or -1 for
  * "do not retry" (A6: a negative or unparseable value). Never throws.
  */
-export function pushbackOf(trailers: Metadata): number | undefined {
-  const values = trailers.get(RETRY_PUSHBACK_KEY);
-  if (values.length === 0) return undefined;
-  const v = values[0];
+export function pushbackOf(trailers: CallMetadata): number | undefined {
+  const v = trailers.get(RETRY_PUSHBACK_KEY);
+  if (v === undefined) return undefined;
   if (typeof v !== 'string' || !PUSHBACK_SYNTAX.test(v)) return -1;
   const n = Number(v);
   return n > INT32_MAX || n < 0 ? -1 : n;
@@ -65,31 +64,32 @@ export function pushbackOf(trailers: Metadata): number | undefined {
 
 /** The call's outcome from the attempt that decided it (numbered `attempt`). Mirrors call.ts's mapping. */
 function outcomeOf(end: AttemptEnd, attempt: number): UnaryOutcome {
-  if (attempt > 1) (end.headers ?? end.trailers).set(PREVIOUS_ATTEMPTS_KEY, String(attempt - 1));
+  let headers = end.headers;
+  let trailers = end.trailers;
+  if (attempt > 1) {
+    if (headers !== undefined) headers = headers.with(PREVIOUS_ATTEMPTS_KEY, String(attempt - 1));
+    else trailers = trailers.with(PREVIOUS_ATTEMPTS_KEY, String(attempt - 1));
+  }
   if (end.code === Code.OK && end.response !== undefined) {
-    return { response: end.response, error: undefined, headers: end.headers, trailers: end.trailers };
+    return { response: end.response, error: undefined, headers, trailers };
   }
   // An OK status without a message is what grpc-js's unary client reports as INTERNAL (call.ts does too).
-  const error: StatusObject =
+  const error: CallStatus =
     end.code === Code.OK
-      ? { code: Code.INTERNAL, details: 'No message received', metadata: end.trailers }
-      : { code: end.code as StatusObject['code'], details: end.details, metadata: end.trailers };
-  return { response: undefined, error, headers: end.headers, trailers: end.trailers };
+      ? { code: Code.INTERNAL, details: 'No message received', metadata: trailers }
+      : { code: end.code, details: end.details, metadata: trailers };
+  return { response: undefined, error, headers, trailers };
 }
 
 /** An outcome the driver decides itself (cancel), after `attempts` attempts. */
 function localOutcome(code: Code, details: string, attempts: number): UnaryOutcome {
-  const trailers = new Metadata();
-  if (attempts > 1) trailers.set(PREVIOUS_ATTEMPTS_KEY, String(attempts - 1));
-  return { response: undefined, error: { code: code as StatusObject['code'], details, metadata: trailers }, headers: undefined, trailers };
+  const trailers = attempts > 1 ? CallMetadata.EMPTY.with(PREVIOUS_ATTEMPTS_KEY, String(attempts - 1)) : CallMetadata.EMPTY;
+  return { response: undefined, error: { code, details, metadata: trailers }, headers: undefined, trailers };
 }
 
 /** The caller's metadata for attempt `n`: the object itself for the first, else a copy numbered per A6. */
-function metadataFor(metadata: Metadata, n: number): Metadata {
-  if (n === 1) return metadata;
-  const md = metadata.clone();
-  md.set(PREVIOUS_ATTEMPTS_KEY, String(n - 1));
-  return md;
+function metadataFor(metadata: CallMetadata, n: number): CallMetadata {
+  return n === 1 ? metadata : metadata.with(PREVIOUS_ATTEMPTS_KEY, String(n - 1));
 }
 
 function resumeAfterBackoff(call: SerialCall): void {
@@ -126,7 +126,7 @@ class SerialCall implements RunningCall, AttemptListener {
   private resolve!: (o: UnaryOutcome) => void;
   /** The running (or next, during backoff) attempt's number. */
   private attempt = 1;
-  private attemptMetadata: Metadata;
+  private attemptMetadata: CallMetadata;
   private attemptDeadline = 0;
   /** Bumped per start, so a start whose attempt ended synchronously does not overwrite a newer control. */
   private starts = 0;
@@ -148,7 +148,7 @@ class SerialCall implements RunningCall, AttemptListener {
     private readonly transport: Transport,
     private readonly path: string,
     private readonly message: Buffer,
-    private readonly metadata: Metadata,
+    private readonly metadata: CallMetadata,
     private readonly deadline: number,
     private readonly retry: RetryPolicy | undefined,
     private readonly throttle: RetryThrottle,
@@ -343,7 +343,7 @@ class HedgedCall implements RunningCall {
     private readonly transport: Transport,
     private readonly path: string,
     private readonly message: Buffer,
-    private readonly metadata: Metadata,
+    private readonly metadata: CallMetadata,
     private readonly deadline: number,
     private readonly hedging: HedgingPolicy,
     private readonly throttle: RetryThrottle,
@@ -475,13 +475,13 @@ class HedgedCall implements RunningCall {
  * by all its methods). `timeoutMs` is relative; the call's deadline is `clock.now() + timeoutMs`.
  * Never throws: every failure, the driver's own included, is the outcome's `error`
  * (`{code, details, metadata: trailers}` of the deciding attempt, or CANCELLED "Cancelled on client").
- * `metadata` is sent as is on the first attempt and must not be changed by the caller until `done`.
+ * `metadata` is sent as is on the first attempt (it is immutable; later attempts send numbered copies).
  */
 export function callWithPolicy(
   transport: Transport,
   path: string,
   message: Buffer,
-  metadata: Metadata,
+  metadata: CallMetadata,
   timeoutMs: number,
   policy: MethodPolicy,
   throttle: RetryThrottle,

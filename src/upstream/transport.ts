@@ -11,7 +11,7 @@
  *
  * Types only; no behaviour.
  */
-import type { Metadata } from '@grpc/grpc-js';
+import type { CallMetadata } from './call-metadata.js';
 
 /** gRPC connectivity states (grpc/doc/connectivity-semantics-and-api.md), named as grpc-js names them. */
 export type Connectivity = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN';
@@ -24,10 +24,14 @@ export interface AttemptEnd {
   readonly details: string;
   /** The one response message, for code 0. */
   readonly response: Buffer | undefined;
-  /** Response headers when the server sent them before the message (undefined: trailers-only or none). */
-  readonly headers: Metadata | undefined;
-  /** Trailers, or the headers of a trailers-only response; empty Metadata when there were none. */
-  readonly trailers: Metadata;
+  /**
+   * Response headers when the server sent them before the message (undefined: trailers-only or none).
+   * Neither this nor `trailers` holds pseudo-headers or the gRPC fields the transport consumes
+   * (`grpc-status`, `grpc-message` — they are `code` and `details` —, `grpc-encoding`, `grpc-accept-encoding`).
+   */
+  readonly headers: CallMetadata | undefined;
+  /** Trailers, or the headers of a trailers-only response; CallMetadata.EMPTY when there were none. */
+  readonly trailers: CallMetadata;
   /**
    * The attempt is known not to have reached the server application (no connection, stream refused,
    * GOAWAY before the stream was processed, written before the connection failed): gRFC A6 lets it be
@@ -52,15 +56,38 @@ export interface AttemptControl {
 /** The wire to one upstream: connections, name resolution, load balancing, keepalive, TLS. */
 export interface Transport {
   /**
-   * Starts one attempt of `path` (`/pkg.Service/Method`) with `metadata` (sent as this attempt's headers;
-   * the caller gives each attempt its own copy when it differs) and the serialised `message`.
+   * Starts one attempt of `path` (`/pkg.Service/Method`) with `metadata` (sent as this attempt's headers,
+   * `-bin` values base64-encoded; immutable, so attempts may share it) and the serialised `message`.
    * Waits for a READY connection while the upstream is connecting, fails at once with UNAVAILABLE while it
    * is in TRANSIENT_FAILURE (gRPC wait-for-ready off), and ends with DEADLINE_EXCEEDED at `deadline`
    * (epoch ms; also sent as `grpc-timeout`). Never throws; every failure is an `onEnd`.
    */
-  start(path: string, metadata: Metadata, message: Buffer, deadline: number, listener: AttemptListener): AttemptControl;
+  start(path: string, metadata: CallMetadata, message: Buffer, deadline: number, listener: AttemptListener): AttemptControl;
   /** The aggregated state of the upstream's connections; `connect` asks an IDLE transport to connect. */
   connectivity(connect: boolean): Connectivity;
   /** Closes every connection; attempts still running end with UNAVAILABLE. Idempotent. */
   close(): void;
+}
+
+/** One attempt being watched. */
+export interface AttemptHandle {
+  /**
+   * The metadata this attempt sends instead of the one the observer was given (the observer's own trace
+   * headers, say); undefined: send it as given.
+   */
+  readonly metadata?: CallMetadata | undefined;
+  /** The attempt ended with `code` (its end, or a failed pick). Called at most once. */
+  ended(code: number, details: string): void;
+}
+
+/**
+ * Watches the attempts of one attache instance's calls, on either wire (the lean transport calls it per
+ * attempt at pick time; on grpc-js the `attache_attempts` load-balancing policy does: attempt-lb.ts).
+ */
+export interface AttemptObserver {
+  /**
+   * An attempt is about to start (or failed its pick) with `metadata`. `peer` is the picked address
+   * (undefined for a failed pick). Returns undefined to leave the attempt alone. Must not throw.
+   */
+  attempt(metadata: CallMetadata, peer: string | undefined): AttemptHandle | undefined;
 }

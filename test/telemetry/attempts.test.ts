@@ -210,7 +210,7 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
     const log: string[] = [];
     const observer: AttemptObserver = {
       attempt: (md, peer) => {
-        log.push(`attempt ${String(md.get('k')[0])} ${peer ?? '-'}`);
+        log.push(`attempt ${String(md.get('k'))} ${peer ?? '-'}`);
         return { ended: (code, details) => void log.push(`ended ${code} ${details}`) };
       },
     };
@@ -239,6 +239,16 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
     expect(h.log).toEqual(['attempt v 10.0.0.7:50051', 'ended 4 late']);
     expect(ended).toEqual([4]); // the child policy's own callback still runs
     h.close();
+  });
+
+  it('COMPLETE: the metadata the observer hands back is what this attempt sends (grpc-js\'s own clone, rewritten)', () => {
+    const reg = registerAttemptObserver({ attempt: (md) => ({ metadata: md.with('traceparent', 'attempt-tp'), ended: () => undefined }) });
+    const a = args(true);
+    const r = new AttemptPicker({ pick: () => picks['complete']! }, reg.instance).pick(a);
+    expect(r.pickResultType).toBe(experimental.PickResultType.COMPLETE);
+    expect(a.metadata.toJSON()).toEqual({ k: ['v'], traceparent: ['attempt-tp'] });
+    expect(a.metadata.getOptions().waitForReady).toBe(true);
+    reg.close();
   });
 
   it('TRANSIENT_FAILURE ends the attempt at once; with wait-for-ready it queues instead', () => {

@@ -6,12 +6,12 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
 import { tempDir } from '../support/resilience.js';
 import { ErrorCode, Flag, frame as h2frame, FrameParser, FrameType, PREFACE, settingsFrame, Setting } from '../../src/upstream/h2/frames.js';
 import { encodeFields } from '../../src/upstream/h2/hpack.js';
+import { CallMetadata } from '../../src/upstream/call-metadata.js';
 import { call, frame, rawServer, Transports, until, type RawServer } from './support.js';
 
 const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
@@ -40,14 +40,9 @@ describe('own HTTP/2 framing ↔ node:http2 (nghttp2)', () => {
       got = h;
       void body.then(() => answer(st, frame(Buffer.from('ok'))));
     });
-    const md = new grpc.Metadata();
-    md.set('x-request-id', 'r-1');
-    md.add('x-multi', 'a');
-    md.add('x-multi', 'b');
-    md.set('x-long', 'L'.repeat(300));
-    md.set('x-raw-bin', Buffer.from([0, 1, 2, 255]));
-    md.set('authorization', 'Bearer t');
-    for (let i = 0; i < 20; i++) md.set(`x-k${i}`, `v${i}`);
+    const entries: [string, string | Buffer][] = [['x-request-id', 'r-1'], ['x-multi', 'a'], ['x-multi', 'b'], ['x-long', 'L'.repeat(300)], ['x-raw-bin', Buffer.from([0, 1, 2, 255])], ['authorization', 'Bearer t']];
+    for (let i = 0; i < 20; i++) entries.push([`x-k${i}`, `v${i}`]);
+    const md = CallMetadata.of(entries);
     const o = await call(transports.make(s.target), { md });
     expect(o.code).toBe(0);
     expect(got).toMatchObject({

@@ -34,7 +34,7 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
     const s = await raw((st) => st.respond({ ...GRPC, 'grpc-status': '7', 'grpc-message': 'no%20way%3A%20%E2%9C%8B', 'x-m': 'v' }, { endStream: true }));
     const o = await call(transports.make(s.target));
     expect(o).toMatchObject({ code: 7, details: 'no way: ✋', headers: undefined, sawHeaders: false, unprocessed: false });
-    expect(o.trailers.get('x-m')).toEqual(['v']);
+    expect(o.trailers.getAll('x-m')).toEqual(['v']);
   });
 
   it.each([[503, 14], [404, 12], [401, 16], [500, 2]])('HTTP %d without grpc-status → code %d (trailers-only or with a body)', async (status, code) => {

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createH2Transport, type H2Settings, type H2Transport, type H2TransportOptions } from '../../src/upstream/h2/transport.js';
 import { parseTarget } from '../../src/upstream/h2/target.js';
 import type { AttemptEnd, AttemptControl } from '../../src/upstream/transport.js';
+import { CallMetadata } from '../../src/upstream/call-metadata.js';
 
 export const PATH = '/t.v1.Svc/Unary';
 
@@ -113,12 +114,12 @@ export interface Outcome extends AttemptEnd {
 }
 
 /** Starts one attempt; `done` resolves at its end (and rejects if `onEnd` fires twice within 50 ms). */
-export function attempt(t: H2Transport, opts: { path?: string; md?: grpc.Metadata; msg?: Buffer; timeoutMs?: number } = {}): { control: AttemptControl; done: Promise<Outcome> } {
+export function attempt(t: H2Transport, opts: { path?: string; md?: CallMetadata; msg?: Buffer; timeoutMs?: number } = {}): { control: AttemptControl; done: Promise<Outcome> } {
   let sawHeaders = false;
   let ends = 0;
   let control!: AttemptControl;
   const done = new Promise<Outcome>((resolve, reject) => {
-    control = t.start(opts.path ?? PATH, opts.md ?? new grpc.Metadata(), opts.msg ?? Buffer.from('ping'), Date.now() + (opts.timeoutMs ?? 5000), {
+    control = t.start(opts.path ?? PATH, opts.md ?? CallMetadata.EMPTY, opts.msg ?? Buffer.from('ping'), Date.now() + (opts.timeoutMs ?? 5000), {
       onHeaders: () => {
         if (ends > 0 || sawHeaders) reject(new Error('onHeaders out of order'));
         sawHeaders = true;

@@ -5,8 +5,8 @@
  *
  * Request: HEADERS (`:method POST`, `:scheme`, `:path`, `:authority`, `content-type: application/grpc`,
  * `te: trailers`, `user-agent`, `grpc-accept-encoding` — encoded once per method path (hpack.ts) — then
- * `grpc-timeout` and the metadata via grpc-js's `Metadata.toHttp2Headers`, which base64-encodes `-bin`
- * values; metadata named like one of those headers, or like an HTTP/1 connection header RFC 9113 §8.2.2
+ * `grpc-timeout` and the metadata, straight from its entry list, `-bin` values base64-encoded
+ * (PROTOCOL-HTTP2.md); metadata named like one of those headers, or like an HTTP/1 connection header RFC 9113 §8.2.2
  * forbids, is not sent) and one DATA frame with the 5-byte length prefix and END_STREAM.
  *
  * Response: headers (a non-200 `:status` or a content-type other than application/grpc* ends the attempt
@@ -23,16 +23,15 @@
  * it (wire.ts); a lost session is UNAVAILABLE.
  */
 import zlib from 'node:zlib';
-import { Metadata } from '@grpc/grpc-js';
-import type { AttemptHandle, AttemptObserver } from '../attempt-lb.js';
-import type { AttemptControl, AttemptEnd, AttemptListener } from '../transport.js';
+import { CallMetadata } from '../call-metadata.js';
+import type { AttemptControl, AttemptEnd, AttemptHandle, AttemptListener, AttemptObserver } from '../transport.js';
 import type { Balancer, Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
 import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
 import { encodeFields, encodeIndexed, headerListSize, staticIndex } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
-import { decodeGrpcMessage, headerObject, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader, type HeaderObject } from './wire.js';
+import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
 
 /** Per-transport constants an attempt reads. */
 export interface AttemptContext {
@@ -82,7 +81,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   private stream: ClientStream | undefined;
   private session: Session | undefined;
   private handle: AttemptHandle | undefined;
-  private headers: Metadata | undefined;
+  private headers: CallMetadata | undefined;
   private encoding: string | undefined;
   private httpStatus = 0;
   /** The one message (undefined until it arrived) and whether it is compressed. */
@@ -102,7 +101,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   constructor(
     private readonly ctx: AttemptContext,
     private readonly path: string,
-    private readonly metadata: Metadata,
+    private readonly metadata: CallMetadata,
     private readonly payload: Buffer,
     private readonly deadline: number,
     private readonly listener: AttemptListener,
@@ -112,13 +111,13 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   start(): void {
     const b = this.ctx.balancer;
     if (this.payload.length > this.ctx.maxSendBytes) {
-      this.end(Code.RESOURCE_EXHAUSTED, `Sent message larger than max (${this.payload.length} vs. ${this.ctx.maxSendBytes})`, undefined, new Metadata(), false);
+      this.end(Code.RESOURCE_EXHAUSTED, `Sent message larger than max (${this.payload.length} vs. ${this.ctx.maxSendBytes})`, undefined, CallMetadata.EMPTY, false);
       return;
     }
     const left = this.deadline - Date.now();
     this.budgetMs = Math.max(0, left);
     if (left <= 0) {
-      this.end(Code.DEADLINE_EXCEEDED, this.deadlineText(), undefined, new Metadata(), true);
+      this.end(Code.DEADLINE_EXCEEDED, this.deadlineText(), undefined, CallMetadata.EMPTY, true);
       return;
     }
     if (left < 2 ** 31) {
@@ -138,16 +137,16 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     let md = this.metadata;
     const observer = this.ctx.observer;
     if (observer !== undefined) {
-      md = md.clone();
       this.handle = observer.attempt(md, c.peer);
+      md = this.handle?.metadata ?? md;
     }
     const fields: string[] = ['grpc-timeout', timeoutHeader(this.deadline - Date.now())];
-    const h = md.toHttp2Headers();
-    for (const name in h) {
-      if (NOT_FROM_METADATA.has(name)) continue;
-      const v = h[name]!;
-      if (typeof v === 'string') fields.push(name, v);
-      else for (const one of v as string[]) fields.push(name, one);
+    for (let i = 0; i < md.size; i++) {
+      const name = md.keyAt(i);
+      // Pseudo-header names are not metadata (grpc-js toHttp2Headers skips them too).
+      if (name.charCodeAt(0) === 0x3a || NOT_FROM_METADATA.has(name)) continue;
+      const v = md.valueAt(i);
+      fields.push(name, typeof v === 'string' ? v : v.toString('base64'));
     }
     const n = this.payload.length;
     const frame = Buffer.allocUnsafe(5 + n);
@@ -160,7 +159,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), frame, this);
     } catch (err) {
       // The session started closing between the pick and now (GOAWAY or close in the same tick).
-      this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, new Metadata(), true);
+      this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, CallMetadata.EMPTY, true);
       return;
     }
     this.phase = Phase.Running;
@@ -177,8 +176,8 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
    */
   failPick(details: string): void {
     if (this.phase !== Phase.Waiting) return;
-    this.ctx.observer?.attempt(this.metadata.clone(), undefined)?.ended(Code.UNAVAILABLE, details);
-    this.end(Code.UNAVAILABLE, details, undefined, new Metadata(), false);
+    this.ctx.observer?.attempt(this.metadata, undefined)?.ended(Code.UNAVAILABLE, details);
+    this.end(Code.UNAVAILABLE, details, undefined, CallMetadata.EMPTY, false);
   }
 
   cancel(): void {
@@ -202,7 +201,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   private abort(code: number, details: string): void {
     if (this.phase === Phase.Ended) return;
     const unsent = this.phase === Phase.Waiting;
-    this.end(code, details, undefined, new Metadata(), unsent);
+    this.end(code, details, undefined, CallMetadata.EMPTY, unsent);
     this.resetStream();
   }
 
@@ -212,7 +211,8 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
 
   /** StreamListener: the response headers, then the trailers. */
   onHeaders(fields: string[], end: boolean): void {
-    const headers = headerObject(fields);
+    if (this.phase !== Phase.Running) return; // ended (cancelled, deadline): nothing reads them
+    const headers = readHeaderBlock(fields);
     if (this.gotResponse) this.trailers(headers);
     else {
       this.gotResponse = true;
@@ -220,27 +220,24 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     }
   }
 
-  private response(headers: HeaderObject, end: boolean): void {
+  private response(headers: HeaderBlock, end: boolean): void {
     if (this.phase !== Phase.Running) return;
-    this.httpStatus = Number(headers[':status']);
+    this.httpStatus = Number(headers.status);
     if (end) {
       this.trailers(headers); // trailers-only
       return;
     }
-    const type = headers['content-type'];
-    if (this.httpStatus !== 200 || typeof type !== 'string' || !type.startsWith('application/grpc')) {
+    const type = headers.contentType;
+    if (this.httpStatus !== 200 || type === undefined || !type.startsWith('application/grpc')) {
       // Not a gRPC response (a proxy's error page, say): http-grpc-status-mapping.md.
       const s = this.httpStatus !== 200 ? statusFromHttp(this.httpStatus) : { code: Code.UNKNOWN, details: `Received a response with content-type ${String(type)}, not application/grpc` };
-      this.end(s.code, s.details, undefined, new Metadata(), false);
+      this.end(s.code, s.details, undefined, CallMetadata.EMPTY, false);
       this.resetStream();
       return;
     }
-    const md = Metadata.fromHttp2Headers(headers);
-    const enc = headers['grpc-encoding'];
-    if (typeof enc === 'string' && enc !== 'identity') this.encoding = enc;
-    md.remove('grpc-encoding');
-    md.remove('grpc-accept-encoding');
-    this.headers = md;
+    const enc = headers.grpcEncoding;
+    if (enc !== undefined && enc !== 'identity') this.encoding = enc;
+    this.headers = headers.metadata;
     this.listener.onHeaders();
   }
 
@@ -260,7 +257,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       if (first.length < 5) first = this.joinPending();
       const len = first.readUInt32BE(1);
       if (len > this.ctx.maxReceiveBytes) {
-        this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs ${this.ctx.maxReceiveBytes})`, undefined, new Metadata(), false);
+        this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs ${this.ctx.maxReceiveBytes})`, undefined, CallMetadata.EMPTY, false);
         this.resetStream();
         return;
       }
@@ -283,17 +280,17 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
 
   private take(flag: number, body: Buffer): void {
     if (this.message !== undefined) {
-      this.end(Code.UNIMPLEMENTED, 'Too many responses received', undefined, new Metadata(), false);
+      this.end(Code.UNIMPLEMENTED, 'Too many responses received', undefined, CallMetadata.EMPTY, false);
       this.resetStream();
       return;
     }
     if (body.length > this.ctx.maxReceiveBytes) {
-      this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${body.length} vs ${this.ctx.maxReceiveBytes})`, undefined, new Metadata(), false);
+      this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${body.length} vs ${this.ctx.maxReceiveBytes})`, undefined, CallMetadata.EMPTY, false);
       this.resetStream();
       return;
     }
     if (flag === 1 && this.encoding !== 'gzip' && this.encoding !== 'deflate') {
-      this.end(Code.INTERNAL, `Received compressed message but "grpc-encoding" header was ${this.encoding ?? 'identity'}`, undefined, new Metadata(), false);
+      this.end(Code.INTERNAL, `Received compressed message but "grpc-encoding" header was ${this.encoding ?? 'identity'}`, undefined, CallMetadata.EMPTY, false);
       this.resetStream();
       return;
     }
@@ -301,18 +298,16 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     this.message = body.length === 0 ? EMPTY : body;
   }
 
-  private trailers(headers: HeaderObject): void {
+  private trailers(headers: HeaderBlock): void {
     if (this.phase !== Phase.Running) return;
-    const md = Metadata.fromHttp2Headers(headers);
-    const statusText = headers['grpc-status'];
+    const md = headers.metadata;
+    const statusText = headers.grpcStatus;
     let code: number;
     let details = '';
-    if (typeof statusText === 'string') {
+    if (statusText !== undefined) {
       code = parseGrpcStatus(statusText);
-      const msg = headers['grpc-message'];
-      if (typeof msg === 'string') details = decodeGrpcMessage(msg);
-      md.remove('grpc-status');
-      md.remove('grpc-message');
+      const msg = headers.grpcMessage;
+      if (msg !== undefined) details = decodeGrpcMessage(msg);
     } else if (this.httpStatus !== 200 && this.httpStatus !== 0) {
       ({ code, details } = statusFromHttp(this.httpStatus));
     } else {
@@ -330,7 +325,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     }
   }
 
-  private inflate(body: Buffer, md: Metadata, details: string): void {
+  private inflate(body: Buffer, md: CallMetadata, details: string): void {
     this.phase = Phase.Ended; // nothing else may end it; the real end follows
     const max = this.ctx.maxReceiveBytes;
     const done = (err: Error | null, out: Buffer): void => {
@@ -353,19 +348,19 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     const beyondGoaway = s.goawayLastStreamId >= 0 && (st.id === 0 || st.id > s.goawayLastStreamId);
     if (rst === ErrorCode.REFUSED_STREAM || beyondGoaway) {
       // RFC 9113 §8.7: a refused stream, or one above a GOAWAY's last stream id, was not processed.
-      this.end(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, undefined, new Metadata(), true);
+      this.end(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, undefined, CallMetadata.EMPTY, true);
     } else if (s.h2.destroyed) {
-      this.end(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', undefined, new Metadata(), st.id === 0);
+      this.end(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', undefined, CallMetadata.EMPTY, st.id === 0);
     } else if (rst === ErrorCode.NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
       const m = statusFromHttp(this.httpStatus);
-      this.end(m.code, m.details, undefined, new Metadata(), false);
+      this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false);
     } else {
       const m = statusFromReset(rst);
-      this.end(m.code, m.details, undefined, new Metadata(), false);
+      this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false);
     }
   }
 
-  private end(code: number, details: string, response: Buffer | undefined, trailers: Metadata, unprocessed: boolean): void {
+  private end(code: number, details: string, response: Buffer | undefined, trailers: CallMetadata, unprocessed: boolean): void {
     if (this.phase === Phase.Ended) return;
     const wasWaiting = this.phase === Phase.Waiting;
     this.phase = Phase.Ended;

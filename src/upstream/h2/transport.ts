@@ -15,9 +15,8 @@
  * GOAWAY, TLS) → session.ts (the HTTP/2 connection: frames.ts, hpack.ts, huffman.ts) → attempt.ts (one
  * exchange on a stream).
  */
-import type { Metadata } from '@grpc/grpc-js';
-import type { AttemptObserver } from '../attempt-lb.js';
-import type { AttemptControl, AttemptListener, Connectivity, Transport } from '../transport.js';
+import type { CallMetadata } from '../call-metadata.js';
+import type { AttemptControl, AttemptListener, AttemptObserver, Connectivity, Transport } from '../transport.js';
 import { Attempt, type AttemptContext } from './attempt.js';
 import { Balancer } from './balancer.js';
 import { Connection, type ConnectionInternals, type ConnectionSettings, type TlsMaterial } from './connection.js';
@@ -83,7 +82,7 @@ export function createH2Transport(o: H2TransportOptions): H2Transport {
     prefixes: new Map(),
   };
   return {
-    start(path: string, metadata: Metadata, message: Buffer, deadline: number, listener: AttemptListener): AttemptControl {
+    start(path: string, metadata: CallMetadata, message: Buffer, deadline: number, listener: AttemptListener): AttemptControl {
       const a = new Attempt(ctx, path, metadata, message, deadline, listener);
       try {
         a.start();

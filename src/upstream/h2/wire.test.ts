@@ -1,7 +1,9 @@
 import http2 from 'node:http2';
+import { logVerbosity, Metadata, setLogVerbosity } from '@grpc/grpc-js';
+import { seededRandom } from '../../../test/support/prng.js';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from './backoff.js';
-import { decodeGrpcMessage, headerObject, parseGrpcStatus, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
+import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
 
 describe('wire', () => {
   it.each([
@@ -54,16 +56,80 @@ describe('wire', () => {
   });
 });
 
-describe('headerObject (the shape node:http2 gave received headers)', () => {
-  it('joins repeats with ", " (cookie "; "), keeps set-cookie as an array and the first of a single-value header', () => {
-    const h = headerObject([':status', '200', 'x-a', '1', 'content-type', 'application/grpc', 'x-a', '2', 'cookie', 'a=1', 'cookie', 'b=2', 'set-cookie', 's=1', 'set-cookie', 's=2', 'content-type', 'text/plain']);
-    expect({ ...h }).toEqual({ ':status': '200', 'x-a': '1, 2', 'content-type': 'application/grpc', cookie: 'a=1; b=2', 'set-cookie': ['s=1', 's=2'] });
+describe('readHeaderBlock (received fields → the metadata grpc-js made of node:http2\'s header object)', () => {
+  it('joins repeats with ", " (cookie "; "), keeps each set-cookie and the first of a single-value header', () => {
+    const b = readHeaderBlock([':status', '200', 'x-a', '1', 'content-type', 'application/grpc', 'x-a', '2', 'cookie', 'a=1', 'cookie', 'b=2', 'set-cookie', 's=1', 'set-cookie', 's=2', 'content-type', 'text/plain']);
+    expect(b.status).toBe('200');
+    expect(b.contentType).toBe('application/grpc');
+    expect(b.metadata.toJSON()).toEqual({ 'x-a': ['1, 2'], 'content-type': ['application/grpc'], cookie: ['a=1; b=2'], 'set-cookie': ['s=1', 's=2'] });
   });
 
-  it('is a null-prototype object: a header named __proto__ is just a key', () => {
-    const h = headerObject(['__proto__', 'x', 'constructor', 'y']);
-    expect(Object.getPrototypeOf(h)).toBe(null);
-    expect(h['__proto__']).toBe('x');
-    expect(h['constructor']).toBe('y');
+  it('takes gRPC\'s own fields out of the metadata (repeats joined, so a repeated grpc-status does not parse)', () => {
+    const b = readHeaderBlock([':status', '200', 'grpc-status', '0', 'grpc-message', 'a%20b', 'grpc-encoding', 'gzip', 'grpc-accept-encoding', 'gzip', 'x-k', 'v', 'grpc-status', '3']);
+    expect(b).toMatchObject({ grpcStatus: '0, 3', grpcMessage: 'a%20b', grpcEncoding: 'gzip' });
+    expect(parseGrpcStatus(b.grpcStatus!)).toBe(2);
+    expect(b.metadata.toJSON()).toEqual({ 'x-k': ['v'] });
+  });
+
+  it('decodes -bin values: a custom key split at commas, a grpc-*-bin key whole', () => {
+    const b = readHeaderBlock(['x-bin', 'AQ==, Ag', 'x-bin', 'Aw', 'grpc-status-details-bin', 'CAM', 'y-bin', '']);
+    expect(b.metadata.getAll('x-bin')).toEqual([Buffer.from([1]), Buffer.from([2]), Buffer.from([3])]);
+    expect(b.metadata.get('grpc-status-details-bin')).toEqual(Buffer.from([8, 3]));
+    expect(b.metadata.get('y-bin')).toEqual(Buffer.alloc(0));
+  });
+
+  it('drops what grpc-js refuses (illegal key, text outside 0x20–0x7E; set-cookie from the first refused value on) and lower-cases keys as it does', () => {
+    const b = readHeaderBlock(['bad key', 'v', 'x-ok', 'fine', 'x-tab', 'a\tb', 'X-Upper', 'u', 'x-8bit', 'caf\xe9', 'set-cookie', 'ok', 'set-cookie', 'b\x7fd', 'set-cookie', 'after']);
+    expect(b.metadata.toJSON()).toEqual({ 'x-ok': ['fine'], 'x-upper': ['u'], 'set-cookie': ['ok'] });
+  });
+
+  it('a header named __proto__ or constructor is just a key', () => {
+    const b = readHeaderBlock(['__proto__', 'x', 'constructor', 'y']);
+    expect(b.metadata.get('__proto__')).toBe('x');
+    expect(b.metadata.get('constructor')).toBe('y');
+    expect(b.metadata.keys()).toEqual(['__proto__', 'constructor']);
+  });
+
+  it('many fields: repeats are still joined once the block is past the scan limit', () => {
+    const fields: string[] = [];
+    for (let i = 0; i < 40; i++) fields.push(`k${i}`, 'a');
+    for (let i = 0; i < 40; i++) fields.push(`k${i}`, 'b', 'set-cookie', String(i));
+    const md = readHeaderBlock(fields).metadata;
+    expect(md.size).toBe(80);
+    for (let i = 0; i < 40; i++) expect(md.getAll(`k${i}`)).toEqual(['a, b']);
+    expect(md.getAll('set-cookie')).toHaveLength(40);
+  });
+
+  it('is what grpc-js Metadata.fromHttp2Headers made of node:http2\'s header object, on random blocks', () => {
+    const next = seededRandom(7);
+    const names = ['x-a', 'x-b', 'cookie', 'set-cookie', 'date', 'x-c-bin', 'grpc-foo-bin', 'user-agent', 'x-d'];
+    const values = ['v', 'w x', 'AQ', 'Ag==', 'AQ,Ag', '', 'a\tb', '~'];
+    for (let n = 0; n < 300; n++) {
+      const fields: string[] = [];
+      const count = Math.floor(next() * 8);
+      for (let i = 0; i < count; i++) fields.push(names[Math.floor(next() * names.length)]!, values[Math.floor(next() * values.length)]!);
+      expect(readHeaderBlock(fields).metadata.toJSON()).toEqual(viaGrpcJs(fields));
+    }
   });
 });
+
+/** The old path: node:http2's toHeaderObject shape (as wire.ts built it before), then grpc-js fromHttp2Headers. */
+function viaGrpcJs(fields: readonly string[]): Record<string, (string | Buffer)[]> {
+  const SINGLE = new Set(['date', 'user-agent', 'content-type']);
+  const h: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    const had = h[name];
+    if (had === undefined) h[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else if (!SINGLE.has(name)) h[name] = `${had}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  // fromHttp2Headers logs each entry it refuses at ERROR; the test expects refusals.
+  setLogVerbosity(logVerbosity.NONE);
+  try {
+    return { ...Metadata.fromHttp2Headers(h).toJSON() };
+  } finally {
+    setLogVerbosity(logVerbosity.ERROR);
+  }
+}

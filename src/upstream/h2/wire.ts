@@ -2,8 +2,9 @@
  * The pure parts of gRPC over HTTP/2 (grpc/doc/PROTOCOL-HTTP2.md) the lean transport needs on every call:
  * the `grpc-timeout` header, the status of a response that carries none (http-grpc-status-mapping.md), the
  * status of a stream reset by RST_STREAM (as grpc-js subchannel-call.ts maps it), `grpc-message` decoding,
- * and received header fields as the header object node:http2 used to give. No I/O, no state.
+ * and received header blocks as attache metadata (readHeaderBlock). No I/O, no state.
  */
+import { CallMetadata, isBinaryKey, isLegalKey, isLegalTextValue, type MetadataValue } from '../call-metadata.js';
 import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
 
@@ -74,9 +75,6 @@ export function decodeGrpcMessage(text: string): string {
   }
 }
 
-/** A received header list as node:http2 presented it (what grpc-js `Metadata.fromHttp2Headers` reads). */
-export type HeaderObject = Record<string, string | string[]>;
-
 /** Node's `kSingleValueHeaders` (lib/internal/http2/util.js): a repeated one keeps its first value. */
 const SINGLE_VALUE = new Set([
   ':status', ':method', ':authority', ':scheme', ':path', ':protocol', 'access-control-allow-credentials', 'access-control-max-age',
@@ -86,20 +84,98 @@ const SINGLE_VALUE = new Set([
   'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
 ]);
 
+/** Above this many entries a header block's repeats are found through a Map, not by scanning. */
+const SCAN_LIMIT = 16;
+
+/** One received header block (response headers, trailers, or both for a trailers-only response). */
+export interface HeaderBlock {
+  /** `:status` (the first, if repeated). */
+  readonly status: string | undefined;
+  /** `content-type` (the first); also left in `metadata`. */
+  readonly contentType: string | undefined;
+  /** gRPC's own fields, consumed by the transport and not in `metadata`; repeats joined with ", ". */
+  readonly grpcStatus: string | undefined;
+  readonly grpcMessage: string | undefined;
+  readonly grpcEncoding: string | undefined;
+  /** Everything else but pseudo-headers and `grpc-accept-encoding`. */
+  readonly metadata: CallMetadata;
+}
+
 /**
- * `fields` (name, value, name, value… as session.ts decodes them) as the object node:http2's
- * `toHeaderObject` builds, so metadata keeps the shape it had on node:http2: a repeated header is joined
- * with ", " (cookie with "; "), set-cookie becomes an array, a repeated single-value header keeps its first.
+ * `fields` (name, value, name, value… as session.ts decodes them) → a {@link HeaderBlock}, in one pass and
+ * straight to attache metadata. The metadata is what node:http2's header object (`toHeaderObject`) turned
+ * into grpc-js `Metadata.fromHttp2Headers` before, so users see the same: a repeated field is joined with
+ * ", " (cookie "; "), set-cookie keeps each value, a repeated single-value field keeps its first; `-bin`
+ * values are base64-decoded (a custom key's value split at ',' into several values, a `grpc-*-bin` one
+ * decoded whole); an entry grpc-js would refuse (illegal key after lower-casing, text outside 0x20–0x7E) is
+ * dropped. Never throws.
  */
-export function headerObject(fields: readonly string[]): HeaderObject {
-  const h: HeaderObject = Object.create(null) as HeaderObject;
-  for (let i = 0; i < fields.length; i += 2) {
+export function readHeaderBlock(fields: readonly string[]): HeaderBlock {
+  let status: string | undefined;
+  let contentType: string | undefined;
+  let grpcStatus: string | undefined;
+  let grpcMessage: string | undefined;
+  let grpcEncoding: string | undefined;
+  const list: string[] = [];
+  let index: Map<string, number> | undefined;
+  let rewrite = false;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!;
     const value = fields[i + 1]!;
-    const had = h[name];
-    if (had === undefined) h[name] = name === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(had)) had.push(value);
-    else if (!SINGLE_VALUE.has(name)) h[name] = `${had}${name === 'cookie' ? '; ' : ', '}${value}`;
+    if (name.charCodeAt(0) === 0x3a /* ':' */) {
+      if (name === ':status' && status === undefined) status = value;
+      continue;
+    }
+    switch (name) {
+      case 'grpc-status': grpcStatus = grpcStatus === undefined ? value : `${grpcStatus}, ${value}`; continue;
+      case 'grpc-message': grpcMessage = grpcMessage === undefined ? value : `${grpcMessage}, ${value}`; continue;
+      case 'grpc-encoding': grpcEncoding = grpcEncoding === undefined ? value : `${grpcEncoding}, ${value}`; continue;
+      case 'grpc-accept-encoding': continue;
+      case 'content-type': if (contentType === undefined) contentType = value; break;
+    }
+    // The entry of an earlier field of this name, if any.
+    let at = -1;
+    if (name !== 'set-cookie') {
+      if (index !== undefined) at = index.get(name) ?? -1;
+      else for (let j = 0; j < list.length; j += 2) if (list[j] === name) { at = j; break; }
+    }
+    if (at < 0) {
+      if (index === undefined && list.length >= 2 * SCAN_LIMIT) {
+        index = new Map();
+        for (let j = list.length - 2; j >= 0; j -= 2) if (list[j] !== 'set-cookie') index.set(list[j]!, j);
+      }
+      if (index !== undefined && name !== 'set-cookie') index.set(name, list.length);
+      list.push(name, value);
+      if (!rewrite && (isBinaryKey(name) || !isLegalKey(name) || !isLegalTextValue(value))) rewrite = true;
+    } else if (!SINGLE_VALUE.has(name)) {
+      const joined = `${list[at + 1]!}${name === 'cookie' ? '; ' : ', '}${value}`;
+      list[at + 1] = joined;
+      if (!rewrite && !isLegalTextValue(joined)) rewrite = true;
+    }
   }
-  return h;
+  return { status, contentType, grpcStatus, grpcMessage, grpcEncoding, metadata: list.length === 0 ? CallMetadata.EMPTY : new CallMetadata(rewrite ? checked(list) : list) };
+}
+
+/** `list` with `-bin` values decoded and entries grpc-js would refuse left out (grpc-js fromHttp2Headers). */
+function checked(list: readonly string[]): MetadataValue[] {
+  const out: MetadataValue[] = [];
+  // grpc-js adds set-cookie's values one by one and gives up on the key at the first it refuses.
+  let setCookieRefused = false;
+  for (let i = 0; i < list.length; i += 2) {
+    let key = list[i]!;
+    const value = list[i + 1]!;
+    if (!isLegalKey(key)) {
+      key = key.toLowerCase(); // grpc-js normalises keys before checking them
+      if (!isLegalKey(key)) continue;
+    }
+    if (!isBinaryKey(key)) {
+      if (key === 'set-cookie' && (setCookieRefused ||= !isLegalTextValue(value))) continue;
+      if (isLegalTextValue(value)) out.push(key, value);
+    } else if (key.startsWith('grpc-')) {
+      out.push(key, Buffer.from(value, 'base64'));
+    } else {
+      for (const part of value.split(',')) out.push(key, Buffer.from(part.trim(), 'base64'));
+    }
+  }
+  return out;
 }
