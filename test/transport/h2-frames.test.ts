@@ -12,9 +12,8 @@ import { tempDir } from '../support/resilience.js';
 import { ErrorCode, Flag, frame as h2frame, FrameParser, FrameType, PREFACE, settingsFrame, Setting } from '../../src/upstream/h2/frames.js';
 import { encodeFields } from '../../src/upstream/h2/hpack.js';
 import { CallMetadata } from '../../src/upstream/call-metadata.js';
-import { call, frame, rawServer, Transports, until, type RawServer } from './support.js';
+import { answer, call, frame, rawServer, Transports, until, type RawServer } from './support.js';
 
-const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
 const transports = new Transports();
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -25,12 +24,6 @@ async function raw(onStream: Parameters<typeof rawServer>[0], settings?: http2.S
   const s = await rawServer(onStream, settings);
   cleanups.push(() => s.close());
   return s;
-}
-function answer(stream: http2.ServerHttp2Stream, body: Buffer | Buffer[]): void {
-  stream.respond(GRPC, { waitForTrailers: true });
-  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-  for (const b of Array.isArray(body) ? body : [body]) stream.write(b);
-  stream.end();
 }
 
 describe('own HTTP/2 framing ↔ node:http2 (nghttp2)', () => {

@@ -6,9 +6,8 @@ import http2 from 'node:http2';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { attempt, call, echo, frame, grpcServer, rawServer, sleep, Transports, until, type GrpcServer, type RawServer } from './support.js';
+import { answer, attempt, call, echo, frame, GRPC, grpcServer, rawServer, sleep, Transports, until, type GrpcServer, type RawServer } from './support.js';
 
-const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
 const C = http2.constants;
 const transports = new Transports();
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -20,13 +19,6 @@ async function raw(onStream: Parameters<typeof rawServer>[0], settings?: http2.S
   const s = await rawServer(onStream, settings);
   cleanups.push(() => s.close());
   return s;
-}
-/** Answers `msg` then `grpc-status: status` in trailers. */
-function answer(stream: http2.ServerHttp2Stream, body: Buffer | Buffer[], trailers: http2.OutgoingHttpHeaders = { 'grpc-status': '0' }, headers: http2.OutgoingHttpHeaders = GRPC): void {
-  stream.respond(headers, { waitForTrailers: true });
-  stream.on('wantTrailers', () => stream.sendTrailers(trailers));
-  for (const b of Array.isArray(body) ? body : [body]) stream.write(b);
-  stream.end();
 }
 
 describe('h2 transport ↔ raw HTTP/2 server', () => {

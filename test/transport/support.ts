@@ -86,6 +86,17 @@ export async function rawServer(onStream: (stream: http2.ServerHttp2Stream, head
 }
 
 /** A length-prefixed message. */
+/** Response headers of a gRPC answer. */
+export const GRPC = { ':status': 200, 'content-type': 'application/grpc' };
+
+/** Answers `msg` then `grpc-status: status` in trailers. */
+export function answer(stream: http2.ServerHttp2Stream, body: Buffer | Buffer[], trailers: http2.OutgoingHttpHeaders = { 'grpc-status': '0' }, headers: http2.OutgoingHttpHeaders = GRPC): void {
+  stream.respond(headers, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers(trailers));
+  for (const b of Array.isArray(body) ? body : [body]) stream.write(b);
+  stream.end();
+}
+
 export const frame = (msg: Buffer, compressed = false): Buffer => {
   const f = Buffer.alloc(5 + msg.length);
   f[0] = compressed ? 1 : 0;
