@@ -3,18 +3,13 @@
  * The command line: argv/env → config → `--help`, `--version`, `--check` (print the route table or every
  * problem, exit 0 or 1) or a running attache with signal handlers. The only file that calls process.exit.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { helpText, loadConfig, type Config } from './config/load.js';
-import { createLogger, PACKAGE_DIR, start, StartupError } from './main.js';
+import { createLogger, start, StartupError } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
+import { PACKAGE_DIR, packageVersion } from './package-dir.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
-
-function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** The route table `--check` prints: one row per route, columns aligned. */
 export function routeTable(snapshot: Snapshot): string {
@@ -57,7 +52,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (config.version) {
-    process.stdout.write(`attache ${version()}\n`);
+    process.stdout.write(`attache ${packageVersion()}\n`);
     return 0;
   }
   if (config.demo) {

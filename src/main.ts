@@ -2,9 +2,7 @@
  * The composition root: builds the snapshot, the upstream clients, both Fastify instances and the
  * logger, and owns the drain sequence. Only this file and cli.ts construct servers, channels or loggers.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/load.js';
@@ -24,9 +22,9 @@ import type { RunningCall } from './upstream/call.js';
 import { createUpstreams, type Upstreams } from './upstream/channels.js';
 import { createReadiness } from './upstream/health.js';
 import { requestIdFrom } from './upstream/metadata.js';
+import { PACKAGE_DIR, packageVersion } from './package-dir.js';
 
 /** The repo's own folder (dist/.. or src/..), where the demo's protos/ and mappings/ live. */
-export const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Start-up failed: the problems are listed, as `--check` would print them. */
 export class StartupError extends Error {
@@ -63,14 +61,6 @@ export function createLogger(config: Config): Logger {
 export interface StartOptions {
   /** Tracing overrides, e.g. an in-memory span exporter instead of the OTEL_TRACES_EXPORTER ones. */
   readonly tracing?: TracingOverrides;
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */

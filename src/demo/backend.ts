@@ -15,9 +15,9 @@
  * It writes nothing to the console: every problem goes back to the caller as a gRPC status.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { BUNDLED_PROTOS_DIR } from '../package-dir.js';
 import { loadRegistry } from '../registry/load.js';
 import {
   DemoFailure,
@@ -55,8 +55,6 @@ export interface DemoBackendOptions {
   readonly port?: number;
 }
 
-/** Bundled Google protos; the module compiles to dist/demo/backend.js, so this relative path holds in both. */
-const GOOGLEAPIS_DIR = fileURLToPath(new URL('../../third_party/googleapis', import.meta.url));
 
 const SERVICE_NAME = 'payments.v1.PaymentService';
 const PAYMENTS_PROTO = 'payments/v1/payments.proto';
@@ -200,7 +198,7 @@ export async function startDemoBackend(opts: DemoBackendOptions): Promise<DemoBa
     enums: String,
     defaults: false,
     oneofs: true,
-    includeDirs: [protosDir, GOOGLEAPIS_DIR],
+    includeDirs: [protosDir, BUNDLED_PROTOS_DIR],
   });
   const service = definition[SERVICE_NAME] as grpc.ServiceDefinition | undefined;
   if (service === undefined) throw new Error(`demo backend: ${SERVICE_NAME} not found in ${PAYMENTS_PROTO}`);

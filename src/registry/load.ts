@@ -11,11 +11,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import Long from 'long';
 import protobuf from 'protobufjs';
+import { BUNDLED_PROTOS_DIR } from '../package-dir.js';
 
-/** The folder holding the bundled google/{api,rpc,type,longrunning,protobuf} protos. */
-export const BUNDLED_PROTOS_DIR = fileURLToPath(new URL('../../third_party/googleapis', import.meta.url));
+// protobufjs finds `long` with a run-time require of its own (util.inquire), which only works where a
+// node_modules folder sits beside the running file; handing it over keeps 64-bit fields exact in the
+// bundled dist/cli.js too (protobufjs's README: "protobuf.util.Long = Long; protobuf.configure()").
+protobuf.util.Long = Long;
+protobuf.configure();
+
 
 /** Files every registry loads, whatever the user ships: error details need them to render. */
 const ALWAYS_LOADED = [
