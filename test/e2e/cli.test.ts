@@ -1,7 +1,8 @@
 /**
  * The command line as a user runs it: `node dist/cli.js` as a child process. `--check` on good and broken
  * configurations (every problem listed, with file:line), `--help`, an unknown flag, and a real process that
- * serves and exits 0 on SIGTERM after finishing its in-flight request.
+ * serves and exits 0 on SIGTERM after finishing its in-flight request. dist/cli.js is the bundle
+ * scripts/bundle.mjs writes, so these tests run what users run, and one runs it away from node_modules.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +31,11 @@ function newestSource(dir: string): number {
 /** Builds dist/ when it is missing or older than a source file (`npm test` builds first, so usually not). */
 function ensureBuilt(): void {
   const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
-  const sources = Math.max(newestSource(path.join(REPO, 'src')), fs.statSync(path.join(REPO, 'tsconfig.build.json')).mtimeMs);
+  const sources = Math.max(
+    newestSource(path.join(REPO, 'src')),
+    fs.statSync(path.join(REPO, 'tsconfig.build.json')).mtimeMs,
+    fs.statSync(path.join(REPO, 'scripts', 'bundle.mjs')).mtimeMs,
+  );
   if (built >= sources) return;
   try {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'pipe' });
@@ -306,5 +311,46 @@ describe('a real process', () => {
     // pino writes one JSON object per line; the ready line names the listener.
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; listen?: string });
     expect(lines.find((l) => l.msg === 'attache ready')?.listen).toBe(`127.0.0.1:${port}`);
+  });
+});
+
+describe('the bundled dist/cli.js', () => {
+  let child: ChildProcess | undefined;
+  let dir: string | undefined;
+
+  afterAll(() => {
+    if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs with no node_modules beside it: the demo serves, 64-bit fields stay strings, exit 0 on SIGTERM', async () => {
+    // What an image that ships only dist/cli.js, package.json and the proto folders has.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-shipped-'));
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.copyFileSync(CLI, path.join(dir, 'dist', 'cli.js'));
+    fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
+    for (const folder of ['third_party', 'protos', 'mappings']) fs.cpSync(path.join(REPO, folder), path.join(dir, folder), { recursive: true });
+
+    const [port, adminPort] = [await freePort(), await freePort()];
+    child = spawn(process.execPath, ['dist/cli.js', '--demo', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-format', 'json'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+
+    await expect
+      .poll(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
+      .toBe(200);
+    const payment = await request(`http://127.0.0.1:${port}/api/payments/pay_001`);
+    expect(payment.status, output).toBe(200);
+    expect(payment.json).toMatchObject({ id: 'pay_001', amountMinor: '2500', currency: 'EUR' });
+    const metrics = await request(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(metrics.body).toContain('attache_http_requests_total{route="/api/payments/{payment_id}"');
+    child.kill('SIGTERM');
+    expect(await exited, output).toBe(0);
   });
 });
