@@ -3,6 +3,8 @@
  * The command line: argv/env → config → `--help`, `--version`, `--check` (print the route table or every
  * problem, exit 0 or 1) or a running attache with signal handlers. The only file that calls process.exit.
  */
+// First, before the libraries load: see the module.
+import { startupHold } from './ops/startup-hold-taken.js';
 import path from 'node:path';
 import { helpText, loadConfig, type Config } from './config/load.js';
 import { createLogger, start, StartupError } from './main.js';
@@ -71,7 +73,11 @@ async function main(): Promise<number> {
   if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
     logger.info('--heap-growing-percent given to node; --heap-growth left unused');
   }
-  if (config.workers > 1 && !isWorkerProcess()) return superviseWorkers({ workers: config.workers, logger });
+  if (config.workers > 1 && !isWorkerProcess()) {
+    const supervising = superviseWorkers({ workers: config.workers, logger });
+    startupHold.release();
+    return supervising;
+  }
   let running;
   try {
     running = await start(config, logger);
@@ -83,6 +89,7 @@ async function main(): Promise<number> {
     logger.fatal({ err }, 'attache failed to start');
     return 1;
   }
+  startupHold.release();
   if (running.demoTarget !== undefined) {
     const base = `http://127.0.0.1:${running.port}`;
     process.stderr.write(

@@ -34,8 +34,17 @@ export function applyHeapGrowth(
   setFlags: (flags: string) => void = v8.setFlagsFromString,
 ): HeapGrowthResult {
   if (percent === 0) return 'off';
-  const given = (arg: string): boolean => arg === NODE_FLAG || arg.startsWith(`${NODE_FLAG}=`) || arg === '--heap_growing_percent' || arg.startsWith('--heap_growing_percent=');
-  if (execArgv.some(given) || (nodeOptions ?? '').split(/\s+/).some(given)) return 'node-flag-wins';
+  if (nodeFlagGiven([NODE_FLAG], execArgv, nodeOptions)) return 'node-flag-wins';
   setFlags(`${NODE_FLAG}=${percent}`);
   return 'applied';
+}
+
+/**
+ * Whether node was started with one of the V8 `flags` (spelt with dashes, e.g. `--max-semi-space-size`), in
+ * `execArgv` or `NODE_OPTIONS`, in either spelling V8 accepts (dashes or underscores), bare or `=value`.
+ */
+export function nodeFlagGiven(flags: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  const spellings = flags.flatMap((f) => [f, `--${f.slice(2).replaceAll('-', '_')}`]);
+  const given = (arg: string): boolean => spellings.some((f) => arg === f || arg.startsWith(`${f}=`));
+  return execArgv.some(given) || (nodeOptions ?? '').split(/\s+/).some(given);
 }

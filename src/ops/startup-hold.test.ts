@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { holdStartup } from './startup-hold.js';
+import { nodeFlagGiven } from './heap.js';
+
+function recorder(): { calls: string[]; controls: { setFlags: (f: string) => void; collectGarbage: () => void } } {
+  const calls: string[] = [];
+  return { calls, controls: { setFlags: (f) => calls.push(f), collectGarbage: () => calls.push('gc') } };
+}
+
+describe('holdStartup', () => {
+  it('holds the young generation and TurboFan until release, then restores V8’s defaults and collects once', () => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup(['--enable-source-maps'], '--heap-growing-percent=20', controls);
+    expect(hold.holdsYoungGeneration).toBe(true);
+    expect(hold.holdsOptimizer).toBe(true);
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan']);
+    hold.release();
+    hold.release();
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan', '--semi-space-growth-factor=2', '--turbofan', 'gc']);
+  });
+
+  it.each([
+    [['--no-opt'], undefined],
+    [[], '--jitless'],
+    [[], '--max-opt=2'],
+    [['--turbofan'], undefined],
+    [[], '--no_turbofan'],
+  ])('leaves TurboFan to node when given %j / NODE_OPTIONS %j', (execArgv, nodeOptions) => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup(execArgv, nodeOptions, controls);
+    expect(hold.holdsOptimizer).toBe(false);
+    hold.release();
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2', 'gc']);
+  });
+
+  it.each([
+    [['--max-semi-space-size=8'], undefined],
+    [[], '--max-semi-space-size=8'],
+    [[], '--max_semi_space_size=8 --inspect'],
+    [['--min-semi-space-size=4'], undefined],
+    [[], '--semi-space-growth-factor=4'],
+  ])('leaves the young generation to node when given %j / NODE_OPTIONS %j, and still collects at ready', (execArgv, nodeOptions) => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup(execArgv, nodeOptions, controls);
+    expect(hold.holdsYoungGeneration).toBe(false);
+    hold.release();
+    expect(calls).toEqual(['--no-turbofan', '--turbofan', 'gc']);
+  });
+
+  it('collects for real with the node controls: the process keeps running and `gc` stays out of the main context', () => {
+    // Node's own controls: the flags are set and restored, and the collection runs.
+    const hold = holdStartup([], undefined);
+    expect(() => hold.release()).not.toThrow();
+    expect('gc' in globalThis).toBe(false);
+  });
+});
+
+describe('nodeFlagGiven', () => {
+  it.each([
+    [['--a-b'], ['--a-b'], undefined, true],
+    [['--a-b'], ['--a-b=3'], undefined, true],
+    [['--a-b'], [], ' --a_b=3 ', true],
+    [['--a-b'], ['--a-bc=3'], '--x-a-b', false],
+    [['--a-b', '--c'], [], '--c', true],
+  ] as const)('%j in %j / %j → %s', (flags, execArgv, nodeOptions, given) => {
+    expect(nodeFlagGiven(flags, execArgv, nodeOptions)).toBe(given);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * What V8 is held back from while attache starts, so that it is ready sooner and smaller (issue 6: ready in
+ * ≤ 1 s, ≤ 64 MiB when ready; figures in bench/RESULTS.md §0.9).
+ *
+ * Start-up (loading the libraries, parsing the protos, compiling every route) runs a lot of code once and
+ * allocates far more than it keeps. Left to its defaults, V8 on Node 20:
+ * - optimizes the start-up code that got hot (protobufjs's parser, the route compiler) with TurboFan, on the
+ *   second core, for code that never runs again; the compiler's own pages of the node binary (3.6 MiB) and
+ *   its working memory (2.7 MiB) then count in the resident set;
+ * - sees a high survival rate in the young generation and doubles the semi-spaces, 1 → 16 MiB each;
+ * - keeps start-up's garbage in the old generation until V8's memory reducer runs, ~8 s after start.
+ * So until attache is ready, TurboFan is off (`--no-turbofan`) and the young generation may not grow
+ * (`--semi-space-growth-factor=1`); both are flags V8 reads each time it decides, unlike the semi-space sizes,
+ * fixed when the isolate is created. Once ready, both go back to V8's defaults — the request path is
+ * optimized under load as before — and one full collection (~10 ms) drops start-up's garbage.
+ *
+ * A flag of the same family given to node itself (`NODE_OPTIONS`, e.g. `--max-semi-space-size=8` for a
+ * 128 MiB pod, or `--no-opt`) wins: that part is left as the user set it. Only defaults V8 has had for years
+ * are restored (`--turbofan`, growth factor 2): V8 cannot tell a flag's current value, so a hold on a flag
+ * whose default differs between Node versions (Maglev's) could not be undone correctly.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { nodeFlagGiven } from './heap.js';
+
+const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor', '--min-semi-space-size', '--max-semi-space-size'] as const;
+const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
+
+/** The hold {@link holdStartup} takes; `release` once attache is ready. */
+export interface StartupHold {
+  /** Whether the young generation is held (false when node was given a semi-space flag). */
+  readonly holdsYoungGeneration: boolean;
+  /** Whether TurboFan is held (false when node was given an optimizer flag). */
+  readonly holdsOptimizer: boolean;
+  /** Restores what was held and runs one full collection. Only the first call does anything. */
+  release(): void;
+}
+
+/** What {@link holdStartup} acts through; tests pass recorders. */
+export interface HeapControls {
+  readonly setFlags: (flags: string) => void;
+  readonly collectGarbage: () => void;
+}
+
+/**
+ * Runs one full, synchronous collection. Node has no API for it short of `--expose-gc` on its command line,
+ * which attache cannot add to `node dist/cli.js`; setting the flag at run time installs `gc` in contexts
+ * created afterwards, so one fresh context hands it over, and the main context's globals stay as they were.
+ */
+function fullCollection(): void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  v8.setFlagsFromString('--no-expose-gc');
+  gc();
+}
+
+const NODE_CONTROLS: HeapControls = { setFlags: v8.setFlagsFromString, collectGarbage: fullCollection };
+
+/**
+ * Holds TurboFan and the young generation's growth until `release`, each unless node was started with a flag
+ * of its family (in `execArgv` or `NODE_OPTIONS`). Must run before the libraries load: see
+ * src/ops/startup-hold-taken.ts.
+ */
+export function holdStartup(execArgv: readonly string[], nodeOptions: string | undefined, controls: HeapControls = NODE_CONTROLS): StartupHold {
+  const holdsYoungGeneration = !nodeFlagGiven(YOUNG_GENERATION_FLAGS, execArgv, nodeOptions);
+  const holdsOptimizer = !nodeFlagGiven(OPTIMIZER_FLAGS, execArgv, nodeOptions);
+  if (holdsYoungGeneration) controls.setFlags('--semi-space-growth-factor=1');
+  if (holdsOptimizer) controls.setFlags('--no-turbofan');
+  let released = false;
+  return {
+    holdsYoungGeneration,
+    holdsOptimizer,
+    release(): void {
+      if (released) return;
+      released = true;
+      if (holdsYoungGeneration) controls.setFlags('--semi-space-growth-factor=2');
+      if (holdsOptimizer) controls.setFlags('--turbofan');
+      controls.collectGarbage();
+    },
+  };
+}
