@@ -2,7 +2,8 @@
 # Resident memory of attache once /readyz answers 200: VmRSS, RssAnon and RssFile from /proc/<pid>/status,
 # RUNS starts (default 5), each value's median. Usage: bench/rss-ready.sh [RUNS] [bench|demo]
 # `bench` serves bench/protos against bench/backend.mjs; `demo` is `--demo --log-format json`.
-# Extra attache flags go in ATTACHE_ARGS, node flags in NODE_ARGS (e.g. NODE_ARGS=--expose-gc).
+# Extra attache flags go in ATTACHE_ARGS, node flags in NODE_ARGS (e.g. NODE_ARGS=--expose-gc); CLI=path runs
+# another entry file than dist/cli.js (e.g. CLI=dist/cli-modules.js, the same build unbundled).
 # SETTLE=S samples S seconds after ready instead of 0.3 (V8's memory reducer first runs ~8–9 s after start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ trap '[ -n "$bpid" ] && kill $bpid 2>/dev/null || true' EXIT
 for _ in $(seq "$runs"); do
   port=$((20000 + RANDOM % 20000)); admin=$((port + 1))
   # shellcheck disable=SC2086
-  node ${NODE_ARGS:-} dist/cli.js "${args[@]}" ${ATTACHE_ARGS:-} --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
+  node ${NODE_ARGS:-} "${CLI:-dist/cli.js}" "${args[@]}" ${ATTACHE_ARGS:-} --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
     > "$out/attache.log" 2>&1 & apid=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "127.0.0.1:$admin/readyz" && break; sleep 0.05; done
   sleep "${SETTLE:-0.3}" # let start-up garbage settle the way a pod would between ready and first request
