@@ -10,12 +10,12 @@
 // --dist DIR: measure another build (its dist/), e.g. a worktree of the commit before a change.
 // Usage: npm run build && node bench/alloc-profile.mjs [--c 1] [--secs 4] [--interval 1024] [--top 30]
 //        [--survivors] [--stacks N] [--gc] [--dist DIR]
-import { spawn } from 'node:child_process';
 import inspector from 'node:inspector/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { arg, BENCH_DIR, GET_PATH, MAPPING_FILE, PROTOS_DIR, REPO_DIR } from './lib/proto.mjs';
+import { startAttacheInProcess, startBackend, stopAll, wrk as runWrk } from './lib/processes.mjs';
+import { arg, GET_PATH, REPO_DIR } from './lib/proto.mjs';
 
 const C = Number(arg('c', '1'));
 const SECS = Number(arg('secs', '4'));
@@ -28,25 +28,12 @@ const SURVIVORS = process.argv.includes('--survivors');
 const STACKS = Number(arg('stacks', '0'));
 const GC = process.argv.includes('--gc');
 const DIST = path.resolve(arg('dist', REPO_DIR), 'dist');
-const dist = (p) => import(path.join(DIST, p));
-const { loadConfig } = await dist('config/load.js');
-const { start, createLogger } = await dist('main.js');
 
-const backend = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-process.on('exit', () => backend.kill('SIGTERM'));
-const bport = await new Promise((r) => backend.stdout.on('data', (d) => /listening (\d+)/.test(String(d)) && r(/listening (\d+)/.exec(String(d))[1])));
-const loaded = loadConfig(['--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', `127.0.0.1:${bport}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'], {});
-const running = await start(loaded.config, createLogger(loaded.config));
+const backend = await startBackend();
+const running = await startAttacheInProcess(DIST, backend.target);
 const url = `http://127.0.0.1:${running.port}${GET_PATH}`;
-// wrk is bounded by -d and by a hard kill 10 s later.
-const wrk = (c, secs) =>
-  new Promise((resolve) => {
-    const p = spawn('wrk', ['-t1', `-c${c}`, `-d${secs}s`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const kill = setTimeout(() => p.kill('SIGKILL'), (secs + 10) * 1000);
-    let out = '';
-    p.stdout.on('data', (x) => (out += x));
-    p.on('close', () => (clearTimeout(kill), resolve(out)));
-  });
+// wrk's plain GET (no Lua script, so nothing but its own request), bounded by -d and by a hard kill 10 s later.
+const wrk = (c, secs) => runWrk(url, { conc: c, secs, lua: false, killAfterS: 10, stderr: 'inherit' });
 
 await wrk(16, 2);
 if (GC) {
@@ -75,6 +62,7 @@ if (GC) {
       '\n',
   );
   await running.stop();
+  await stopAll();
   process.exit(0);
 }
 const session = new inspector.Session();
@@ -118,4 +106,5 @@ for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, TOP
   }
 }
 await running.stop();
+await stopAll();
 process.exit(0);

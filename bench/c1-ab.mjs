@@ -8,10 +8,9 @@
 // Variants: --variants "label=DIR[@node flags],label2=DIR2[@flags]" (DIR: a checkout with a built dist/,
 // `.` for this one). Backend: bench/backend.mjs, one for the whole run.
 // Usage: node bench/c1-ab.mjs --variants "old=/tmp/old,new=." [--rounds 3] [--secs 5] [--max 40000]
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
-import { arg, BENCH_DIR, GET_PATH, MAPPING_FILE, PROTOS_DIR, REPO_DIR } from './lib/proto.mjs';
+import { benchJson, startAttache, startBackend, stop, stopAll, wrk as runWrk } from './lib/processes.mjs';
+import { arg, GET_PATH, REPO_DIR } from './lib/proto.mjs';
 
 const ROUNDS = Number(arg('rounds', '3'));
 const SECS = Number(arg('secs', '5'));
@@ -26,100 +25,28 @@ const VARIANTS = arg('variants', `new=.`)
   });
 if (!(ROUNDS >= 1 && ROUNDS <= 20) || !(SECS > 0 && SECS <= 10)) throw new Error('--rounds 1..20, --secs (0, 10]');
 
-const children = new Set();
-const stopAll = () => {
-  for (const c of children) c.kill('SIGKILL');
-};
-process.on('exit', stopAll);
-process.on('SIGINT', () => process.exit(130));
-
-/** Spawns `argv` with node; resolves with the child once `ready` matches its output (bounded: 15 s). */
-function startNode(argv, ready, cwd = REPO_DIR) {
-  const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`not ready after 15 s:\n${out.slice(-2000)}`)), 15000);
-    const check = () => {
-      const m = ready(out);
-      if (m !== undefined) {
-        clearTimeout(t);
-        child.stdout.off('data', check);
-        resolve({ child, match: m, output: () => out });
-      }
-    };
-    child.stdout.on('data', check);
-    child.on('exit', (code) => reject(new Error(`exited ${code}:\n${out.slice(-2000)}`)));
-  });
-}
+process.on('SIGINT', () => process.exit(130)); // runs processes.mjs's exit hook, which kills the children
 
 /** wrk against `url`; bounded by -d, by the lua request cap and by a hard kill 15 s later. */
-function wrk(url, c, secs) {
-  return new Promise((resolve) => {
-    const p = spawn('wrk', ['-t1', `-c${c}`, `-d${secs}s`, '--latency', '-s', path.join(BENCH_DIR, 'lib', 'wrk.lua'), url], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, BENCH_MAX_REQUESTS: String(MAX) },
-    });
-    const kill = setTimeout(() => p.kill('SIGKILL'), (secs + 15) * 1000);
-    let out = '';
-    p.stdout.on('data', (x) => (out += x));
-    p.on('close', () => {
-      clearTimeout(kill);
-      const m = /BENCHJSON (\{.*\})/.exec(out);
-      resolve(m ? JSON.parse(m[1]) : undefined);
-    });
-  });
-}
+const wrk = async (url, c, secs) => benchJson(await runWrk(url, { conc: c, secs, env: { BENCH_MAX_REQUESTS: String(MAX) }, stderr: 'inherit' }));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls the admin listener's /readyz (bounded: 15 s). */
-async function ready(adminPort) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('attache not ready after 15 s');
-}
-
-const backend = await startNode([path.join(BENCH_DIR, 'backend.mjs')], (o) => /listening (\d+)/.exec(o)?.[1]);
-const bport = backend.match;
+const backend = await startBackend();
 const rows = [];
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < VARIANTS.length; k++) {
     const v = VARIANTS[(k + round) % VARIANTS.length];
-    const port = await freePort();
-    const adminPort = await freePort();
-    const argv = [
-      '--trace-gc',
-      ...v.flags,
-      path.join(v.dir, 'dist', 'cli.js'),
-      '--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', `127.0.0.1:${bport}`,
-      '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn',
-    ];
-    const a = await startNode(argv, () => true, v.dir);
-    await ready(adminPort);
-    const url = `http://127.0.0.1:${port}${GET_PATH}`;
+    const a = await startAttache({ name: v.label, dist: path.join(v.dir, 'dist'), cwd: v.dir, upstream: backend.target, nodeArgs: ['--trace-gc', ...v.flags] });
+    const url = `${a.url}${GET_PATH}`;
     await wrk(url, 16, 2);
-    const before = a.output().length;
+    // What --trace-gc prints while the measured wrk runs.
+    let gcText = '';
+    const collect = (d) => (gcText += d);
+    a.child.stdout.on('data', collect);
+    a.child.stderr.on('data', collect);
     const r = await wrk(url, 1, SECS);
-    const gcText = a.output().slice(before);
-    a.child.kill('SIGTERM');
-    await new Promise((res) => a.child.once('exit', res));
+    a.child.stdout.off('data', collect);
+    a.child.stderr.off('data', collect);
+    await stop(a.child);
     const pauses = (kind) => [...gcText.matchAll(new RegExp(`${kind}[^,]*, ([0-9.]+) / ([0-9.]+) ms`, 'g'))].map((m) => Number(m[1]));
     const sc = pauses('Scavenge');
     const mc = pauses('Mark-Compact');
@@ -129,7 +56,7 @@ for (let round = 0; round < ROUNDS; round++) {
     process.stderr.write(`round ${x.round} ${x.label}: ${x.requests} req, p50 ${x.p50_ms?.toFixed(3)} ms, p99 ${x.p99_ms?.toFixed(3)} ms; ${x.scavenges} scavenges (p50 ${x.scP50} ms, max ${x.scMax} ms), ${x.mc} mark-compacts (max ${x.mcMax} ms)\n`);
   }
 }
-backend.child.kill('SIGTERM');
+await stopAll();
 
 const med = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -7,32 +7,25 @@
 // between one answer and the next request (wrk, kernel, scheduling). If attache's own p99 is far below
 // wrk's, the tail is not made inside attache.
 // Usage: npm run build && node bench/c1-tail.mjs [--secs 8] [--dist DIR]
-import { spawn } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { arg, BENCH_DIR, GET_PATH, MAPPING_FILE, PROTOS_DIR, REPO_DIR } from './lib/proto.mjs';
+import { benchJson, startAttacheInProcess, startBackend, stopAll, wrk as runWrk } from './lib/processes.mjs';
+import { arg, GET_PATH, REPO_DIR } from './lib/proto.mjs';
 
 const SECS = Number(arg('secs', '8'));
 if (!(SECS > 0 && SECS <= 10)) throw new Error('--secs (0, 10]');
 const DIST = path.resolve(arg('dist', REPO_DIR), 'dist');
-const { loadConfig } = await import(path.join(DIST, 'config/load.js'));
-const { start, createLogger } = await import(path.join(DIST, 'main.js'));
 
-const backend = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-process.on('exit', () => backend.kill('SIGTERM'));
-const bport = await new Promise((r) => backend.stdout.on('data', (d) => /listening (\d+)/.test(String(d)) && r(/listening (\d+)/.exec(String(d))[1])));
-const loaded = loadConfig(['--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', `127.0.0.1:${bport}`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'], {});
-const running = await start(loaded.config, createLogger(loaded.config));
+const backend = await startBackend();
+const running = await startAttacheInProcess(DIST, backend.target);
 const url = `http://127.0.0.1:${running.port}${GET_PATH}`;
-const wrk = (c, secs) =>
-  new Promise((resolve) => {
-    const p = spawn('wrk', ['-t1', `-c${c}`, `-d${secs}s`, '--latency', '-s', path.join(BENCH_DIR, 'lib', 'wrk.lua'), url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const kill = setTimeout(() => p.kill('SIGKILL'), (secs + 10) * 1000);
-    let out = '';
-    p.stdout.on('data', (x) => (out += x));
-    p.on('close', () => (clearTimeout(kill), process.env.C1_TAIL_WRK && process.stderr.write(out), resolve(JSON.parse(/BENCHJSON (\{.*\})/.exec(out)?.[1] ?? '{}'))));
-  });
+// wrk is bounded by -d and by a hard kill 10 s later; C1_TAIL_WRK=1 echoes its output.
+const wrk = async (c, secs) => {
+  const out = await runWrk(url, { conc: c, secs, killAfterS: 10, stderr: 'inherit' });
+  if (process.env.C1_TAIL_WRK) process.stderr.write(out);
+  return benchJson(out) ?? {};
+};
 
 await wrk(16, 2);
 const MAX = 200_000;
@@ -105,4 +98,5 @@ process.stdout.write(
     `finish to finish (one whole cycle as this process sees it): p50 ${f(q(cycles, 0.5))} ms, p99 ${f(q(cycles, 0.99))} ms, p99.9 ${f(q(cycles, 0.999))} ms\n`,
 );
 await running.stop();
+await stopAll();
 process.exit(0);

@@ -17,13 +17,13 @@
 //          --attache-args "..." (appended to attache's flags) --attache-node-args "..." (node flags, e.g. V8's)
 //          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
 //          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { arg, BENCH_DIR, CREATE_BODY_FILE, cpuSeconds, createBody, GET_PATH, MAPPING_FILE, memMiB, PROTOS_DIR, REPO_DIR } from './lib/proto.mjs';
+import { benchJson, listening, runBounded, startAttache as startAttacheProcess, startBackend, startNode, stopAll, wrk as runWrk } from './lib/processes.mjs';
+import { arg, BENCH_DIR, CREATE_BODY_FILE, cpuSeconds, createBody, GET_PATH, memMiB, REPO_DIR } from './lib/proto.mjs';
 
 const quick = process.argv.includes('--quick');
 const DURATION = Number(arg('duration', quick ? '1' : '5'));
@@ -42,52 +42,7 @@ if (!(ROUNDS >= 1 && ROUNDS <= 9)) throw new Error('--rounds must be in 1..9');
 if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0, 60]');
 for (const c of LEVELS) if (!(c >= 1 && c <= 256)) throw new Error('--levels must be in 1..256');
 
-const started = [];
 const log = (s) => process.stderr.write(`${s}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a long-running process; resolves once `ready()` says so (bounded). */
-async function startProcess(name, argv, ready, env = process.env) {
-  const child = spawn(process.execPath, argv, { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let out = '';
-  child.stdout.on('data', (d) => (out = (out + d).slice(-20000)));
-  child.stderr.on('data', (d) => (out = (out + d).slice(-20000)));
-  const t0 = performance.now();
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${out}`);
-    const r = await ready(out);
-    if (r !== undefined) return { name, child, pid: child.pid, readyMs: performance.now() - t0, info: r, rssReadyMiB: treeMem(child.pid, 'VmRSS') };
-    await sleep(50);
-  }
-  throw new Error(`${name} not ready after 15 s:\n${out}`);
-}
-
-const listening = (out) => {
-  const m = /listening (\d+)/.exec(out);
-  return m ? Number(m[1]) : undefined;
-};
-
-async function httpOk(url) {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await r.arrayBuffer();
-    return r.status === 200;
-  } catch {
-    return false;
-  }
-}
 
 /** The pid and its descendants (cluster workers), from /proc/<pid>/task/<tid>/children. */
 function tree(pid) {
@@ -112,53 +67,32 @@ function tree(pid) {
 const treeCpu = (pid) => tree(pid).reduce((s, p) => s + (cpuSeconds(p) || 0), 0);
 const treeMem = (pid, field = 'VmHWM') => tree(pid).reduce((s, p) => s + (memMiB(p, field) || 0), 0);
 
-function run(cmd, argv, timeoutMs, env = process.env) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { cwd: REPO_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
-function benchJson(out) {
-  const m = /BENCHJSON (\{.*\})/.exec(out);
-  if (!m) throw new Error(`no BENCHJSON in:\n${out}`);
-  return JSON.parse(m[1]);
+/** The BENCHJSON line of wrk.lua or direct.mjs: a run that printed none fails the bench, with its output. */
+function mustBenchJson(out) {
+  const r = benchJson(out);
+  if (r === undefined) throw new Error(`no BENCHJSON in:\n${out}`);
+  return r;
 }
 
 async function wrk(url, method, conc, seconds) {
-  const env = { ...process.env, BENCH_MAX_REQUESTS: String(MAX_REQUESTS), BENCH_BODY_FILE: method === 'post' ? CREATE_BODY_FILE : '' };
+  const env = { BENCH_MAX_REQUESTS: String(MAX_REQUESTS), BENCH_BODY_FILE: method === 'post' ? CREATE_BODY_FILE : '' };
   const target = method === 'get' ? `${url}${GET_PATH}` : `${url}/v1/payments`;
-  const r = await run('wrk', ['-t1', `-c${conc}`, `-d${seconds}s`, '--latency', '-s', path.join(BENCH_DIR, 'lib', 'wrk.lua'), target], (seconds + 15) * 1000, env);
-  return benchJson(r.out);
+  return mustBenchJson(await runWrk(target, { conc, secs: seconds, env }));
 }
 
 // ---- subjects -------------------------------------------------------------------------------------------
 
+/** A started subject with its RSS right when ready (summed over its process tree). */
+const subject = (s, url) => ({ ...s, url, kind: 'http', rssReadyMiB: treeMem(s.pid, 'VmRSS') });
+
 async function startAttache(name, upstream, extra, dist = path.join(REPO_DIR, 'dist'), nodeArgs = ATTACHE_NODE_ARGS) {
-  const port = await freePort();
-  const admin = await freePort();
-  const argv = [
-    ...nodeArgs,
-    path.join(dist, 'cli.js'),
-    '--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--upstream', upstream,
-    '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn',
-    ...extra, ...ATTACHE_ARGS,
-  ];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTACHE_') && k !== 'GRPC_TARGET'));
-  const s = await startProcess(name, argv, async () => ((await httpOk(`http://127.0.0.1:${admin}/readyz`)) ? port : undefined), env);
-  return { ...s, url: `http://127.0.0.1:${port}`, kind: 'http' };
+  const s = await startAttacheProcess({ name, dist, upstream, nodeArgs, extraArgs: [...extra, ...ATTACHE_ARGS] });
+  return subject(s, s.url);
 }
 
 async function startBaseline(upstream) {
-  const s = await startProcess('baseline', [path.join(BENCH_DIR, 'baseline.mjs'), '--upstream', upstream], async (out) => listening(out));
-  return { ...s, url: `http://127.0.0.1:${s.info}`, kind: 'http' };
+  const s = await startNode('baseline', [path.join(BENCH_DIR, 'baseline.mjs'), '--upstream', upstream], async (out) => listening(out));
+  return subject(s, `http://127.0.0.1:${s.info}`);
 }
 
 async function verify(subject) {
@@ -199,8 +133,8 @@ async function main() {
   let upstream = arg('backend-target', '');
   let backend;
   if (upstream === '') {
-    backend = await startProcess('backend', [path.join(BENCH_DIR, 'backend.mjs')], async (out) => listening(out));
-    upstream = `127.0.0.1:${backend.info}`;
+    backend = await startBackend();
+    upstream = backend.target;
   }
   const subjects = [];
   for (const name of SUBJECTS) {
@@ -237,8 +171,8 @@ async function main() {
           r = { ...r, cpu_s: cpu, backend_cpu_s: bcpu, peak_rss_mib: treeMem(s.pid) };
         } else {
           const b0 = backend ? cpuSeconds(backend.pid) : NaN;
-          const out = await run(process.execPath, [path.join(BENCH_DIR, 'direct.mjs'), '--target', upstream, '--method', method, '--c', String(conc), '--duration', String(DURATION), '--warmup', String(Math.min(1, WARMUP))], (DURATION + 20) * 1000);
-          r = { ...benchJson(out.out), backend_cpu_s: backend ? cpuSeconds(backend.pid) - b0 : NaN };
+          const out = await runBounded(process.execPath, [path.join(BENCH_DIR, 'direct.mjs'), '--target', upstream, '--method', method, '--c', String(conc), '--duration', String(DURATION), '--warmup', String(Math.min(1, WARMUP))], { timeoutMs: (DURATION + 20) * 1000 });
+          r = { ...mustBenchJson(out.out), backend_cpu_s: backend ? cpuSeconds(backend.pid) - b0 : NaN };
         }
         r.cpu_us_per_req = (r.cpu_s / r.requests) * 1e6;
         r.backend_us_per_req = (r.backend_cpu_s / r.requests) * 1e6;
@@ -308,16 +242,6 @@ async function main() {
   fs.writeFileSync(OUT, report);
   fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ medians: rows, rounds: all }, null, 1));
   log(`written to ${OUT}`);
-}
-
-async function stopAll() {
-  for (const c of started.reverse()) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGTERM');
-      await Promise.race([new Promise((r) => c.once('exit', r)), sleep(5000)]);
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }
-  }
 }
 
 main()

@@ -19,16 +19,10 @@
  */
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
+import { EGROUP, I32, I64, LEN, SGROUP, VARINT, tagOf } from './wire-types.js';
 
 /** protobufjs's recursion limit (util.recursionLimit): deeper input is its decoder's error to report. */
 const MAX_DEPTH = 100;
-
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const SGROUP = 3;
-const EGROUP = 4;
-const I32 = 5;
 
 /** How the merge rules apply to one field of a message type. */
 interface FieldRule {
@@ -303,7 +297,7 @@ function rewrite(rules: Rules, buf: Uint8Array, pos: number, end: number, depth:
     }
     let payload = o.parts!.length === 1 ? o.parts![0]! : Buffer.concat(o.parts!);
     if (o.sub !== null && needsRewrite(o.sub, payload, 0, payload.length, depth + 1)) payload = rewrite(o.sub, payload, 0, payload.length, depth + 1);
-    chunks.push(varintBytes(o.id * 8 + LEN), varintBytes(payload.length), payload);
+    chunks.push(varintBytes(tagOf(o.id, LEN)), varintBytes(payload.length), payload);
   }
   return Buffer.concat(chunks);
 }

@@ -32,6 +32,7 @@ import type { WriteOptions } from './options.js';
 import { hasExplicitPresence } from './presence.js';
 import { doubleToJson, floatToJson, jsonString } from './scalars.js';
 import { WKT, WRAPPERS, durationToText, timestampToText } from './wkt.js';
+import { EGROUP, I32, I64, LEN, SGROUP, VARINT } from './wire-types.js';
 import type { Writer } from './write.js';
 
 /** @private One-pass binary → JSON for the message types of one codec instance. */
@@ -257,21 +258,21 @@ class Cursor {
   skipType(wireType: number, depth: number): void {
     if (depth > this.maxDepth) bail();
     switch (wireType) {
-      case 0:
+      case VARINT:
         do {
           if (this.pos >= this.len) bail();
         } while (this.buf[this.pos++]! & 128);
         return;
-      case 1:
+      case I64:
         this.skip(8);
         return;
-      case 2:
+      case LEN:
         this.skip(this.uint32());
         return;
-      case 3:
-        for (let t = this.uint32() & 7; t !== 4; t = this.uint32() & 7) this.skipType(t, depth + 1);
+      case SGROUP:
+        for (let t = this.uint32() & 7; t !== EGROUP; t = this.uint32() & 7) this.skipType(t, depth + 1);
         return;
-      case 5:
+      case I32:
         this.skip(4);
         return;
       default:
@@ -358,18 +359,13 @@ export function int64Text(lo: number, hi: number, unsigned: boolean): string {
 interface ScalarKind {
   /** The wire type protobuf writes a single value with. */
   readonly wire: number;
-  /** Whether a repeated field of this kind may also arrive packed (wire type 2). */
+  /** Whether a repeated field of this kind may also arrive packed (as one LEN field). */
   readonly packable: boolean;
   /** Reads one value and returns its JSON text. */
   text(cur: Cursor): string;
   /** Reads one value: its JSON text, or undefined for the kind's default (omitted under implicit presence). */
   implicit(cur: Cursor): string | undefined;
 }
-
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
 
 /** A number-valued kind: `read` one value, `toText` formats it, `isDefault` is presence.ts's test. */
 function numberKind(

@@ -7,11 +7,8 @@
  * google/protobuf/any.proto, and this keeps status/ free of any dependency on the loaded registry.
  */
 import protobuf from 'protobufjs';
+import { LEN, VARINT, tagOf } from '../codec/wire-types.js';
 import { Code, RpcStatus, codeFromNumber, type DetailJson } from './status.js';
-
-/** Protobuf wire types (encoding guide, "Message Structure"). */
-const WIRE_VARINT = 0;
-const WIRE_LEN = 2;
 
 /** google.rpc.Status field numbers (google/rpc/status.proto). */
 const STATUS_CODE = 1;
@@ -35,8 +32,8 @@ function decodeAny(bytes: Uint8Array): RawAny {
     const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (field === ANY_TYPE_URL && wire === WIRE_LEN) typeUrl = r.string();
-    else if (field === ANY_VALUE && wire === WIRE_LEN) value = r.bytes();
+    if (field === ANY_TYPE_URL && wire === LEN) typeUrl = r.string();
+    else if (field === ANY_VALUE && wire === LEN) value = r.bytes();
     else r.skipType(wire);
   }
   return { typeUrl, value };
@@ -55,7 +52,7 @@ function decodeStatusDetails(bin: Uint8Array): RawAny[] {
     const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (field === STATUS_DETAILS && wire === WIRE_LEN) details.push(decodeAny(r.bytes()));
+    if (field === STATUS_DETAILS && wire === LEN) details.push(decodeAny(r.bytes()));
     else r.skipType(wire);
   }
   return details;
@@ -130,12 +127,12 @@ export function encodeStatusDetails(
   details: readonly { typeUrl: string; value: Uint8Array }[],
 ): Uint8Array {
   const w = protobuf.Writer.create();
-  if (code !== 0) w.uint32((STATUS_CODE << 3) | WIRE_VARINT).int32(code);
-  if (message !== '') w.uint32((STATUS_MESSAGE << 3) | WIRE_LEN).string(message);
+  if (code !== 0) w.uint32(tagOf(STATUS_CODE, VARINT)).int32(code);
+  if (message !== '') w.uint32(tagOf(STATUS_MESSAGE, LEN)).string(message);
   for (const d of details) {
-    w.uint32((STATUS_DETAILS << 3) | WIRE_LEN).fork();
-    if (d.typeUrl !== '') w.uint32((ANY_TYPE_URL << 3) | WIRE_LEN).string(d.typeUrl);
-    if (d.value.length > 0) w.uint32((ANY_VALUE << 3) | WIRE_LEN).bytes(d.value);
+    w.uint32(tagOf(STATUS_DETAILS, LEN)).fork();
+    if (d.typeUrl !== '') w.uint32(tagOf(ANY_TYPE_URL, LEN)).string(d.typeUrl);
+    if (d.value.length > 0) w.uint32(tagOf(ANY_VALUE, LEN)).bytes(d.value);
     w.ldelim();
   }
   const out = w.finish();

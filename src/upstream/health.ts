@@ -11,6 +11,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { LEN, VARINT, tagOf } from '../codec/wire-types.js';
 import { CallMetadata } from './call-metadata.js';
 import type { CallTarget, Upstreams } from './channels.js';
 import type { UpstreamPolicy } from './policy.js';
@@ -44,11 +45,14 @@ function healthTarget(upstream: UpstreamPolicy): CallTarget {
 }
 /** grpc.health.v1.HealthCheckResponse.ServingStatus. */
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] as const;
+/** The tags of HealthCheckRequest.service and HealthCheckResponse.status (grpc/src/proto/grpc/health/v1/health.proto). */
+const REQUEST_SERVICE_TAG = tagOf(1, LEN);
+const RESPONSE_STATUS_TAG = tagOf(1, VARINT);
 
 /** HealthCheckRequest {string service = 1}. */
 function encodeHealthRequest(service: string): Buffer {
   const w = protobuf.Writer.create();
-  if (service !== '') w.uint32(10).string(service);
+  if (service !== '') w.uint32(REQUEST_SERVICE_TAG).string(service);
   return Buffer.from(w.finish());
 }
 
@@ -59,7 +63,7 @@ function healthStatusOf(bytes: Buffer): string {
     let status = 0;
     while (r.pos < r.len) {
       const tag = r.uint32();
-      if (tag === 8) status = r.int32();
+      if (tag === RESPONSE_STATUS_TAG) status = r.int32();
       else r.skipType(tag & 7);
     }
     return SERVING_STATUS[status] ?? `UNKNOWN(${status})`;
