@@ -34,17 +34,22 @@ describe('holdStartup', () => {
   });
 
   it.each([
-    [['--max-semi-space-size=8'], undefined],
-    [[], '--max-semi-space-size=8'],
-    [[], '--max_semi_space_size=8 --inspect'],
-    [['--min-semi-space-size=4'], undefined],
+    [['--semi-space-growth-factor=4'], undefined],
     [[], '--semi-space-growth-factor=4'],
+    [[], '--semi_space_growth_factor=3 --inspect'],
   ])('leaves the young generation to node when given %j / NODE_OPTIONS %j, and still collects at ready', (execArgv, nodeOptions) => {
     const { calls, controls } = recorder();
     const hold = holdStartup(execArgv, nodeOptions, controls);
     expect(hold.holdsYoungGeneration).toBe(false);
     hold.release();
     expect(calls).toEqual(['--no-turbofan', '--turbofan', 'gc']);
+  });
+
+  it('still holds the young generation when node was given semi-space sizes: they bound growth after ready', () => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup(['--max-semi-space-size=8'], '--min-semi-space-size=1', controls);
+    expect(hold.holdsYoungGeneration).toBe(true);
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan']);
   });
 
   it('collects for real with the node controls: the process keeps running and `gc` stays out of the main context', () => {

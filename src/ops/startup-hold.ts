@@ -14,8 +14,8 @@
  * fixed when the isolate is created. Once ready, both go back to V8's defaults — the request path is
  * optimized under load as before — and one full collection (~10 ms) drops start-up's garbage.
  *
- * A flag of the same family given to node itself (`NODE_OPTIONS`, e.g. `--max-semi-space-size=8` for a
- * 128 MiB pod, or `--no-opt`) wins: that part is left as the user set it. Only defaults V8 has had for years
+ * A flag of the same family given to node itself (`NODE_OPTIONS`: `--semi-space-growth-factor`, or an
+ * optimizer flag such as `--no-opt`) wins: that part is left as the user set it. Only defaults V8 has had for years
  * are restored (`--turbofan`, growth factor 2): V8 cannot tell a flag's current value, so a hold on a flag
  * whose default differs between Node versions (Maglev's) could not be undone correctly.
  */
@@ -23,12 +23,14 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { nodeFlagGiven } from './heap.js';
 
-const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor', '--min-semi-space-size', '--max-semi-space-size'] as const;
+// Only the growth factor itself: semi-space sizes given to node (`--max-semi-space-size=8`, the setting
+// README recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
+const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor'] as const;
 const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
 
 /** The hold {@link holdStartup} takes; `release` once attache is ready. */
 export interface StartupHold {
-  /** Whether the young generation is held (false when node was given a semi-space flag). */
+  /** Whether the young generation is held (false when node was given `--semi-space-growth-factor`). */
   readonly holdsYoungGeneration: boolean;
   /** Whether TurboFan is held (false when node was given an optimizer flag). */
   readonly holdsOptimizer: boolean;
