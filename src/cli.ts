@@ -78,6 +78,9 @@ async function main(): Promise<number> {
     startupHold.release();
     return supervising;
   }
+  // Listened for before starting: start() logs "attache ready" once it listens, and an orchestrator or the
+  // worker supervisor may signal right after; a signal that comes during start-up drains once started.
+  const stopSignal = firstStopSignal();
   let running;
   try {
     running = await start(config, logger);
@@ -100,19 +103,27 @@ async function main(): Promise<number> {
         `Press Ctrl-C to stop.\n\n`,
     );
   }
-  return new Promise<number>((resolve) => {
+  const signal = await stopSignal;
+  logger.info({ signal }, 'signal received, draining');
+  try {
+    await running.stop();
+    return 0;
+  } catch (err) {
+    logger.error({ err }, 'error while stopping');
+    return 1;
+  }
+}
+
+/** The first SIGTERM or SIGINT the process receives. */
+function firstStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, 'signal received, draining');
-      running.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          resolve(1);
-        },
-      );
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+      resolve(signal);
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 }
 

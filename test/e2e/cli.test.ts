@@ -314,6 +314,51 @@ describe('a real process', () => {
   });
 });
 
+describe('stop signals around start-up', () => {
+  /** Starts the demo, sends SIGTERM when `when` says so, and returns the exit code and the log lines. */
+  async function signalled(when: 'on-ready-line' | 'during-start-up'): Promise<{ code: number | null; msgs: string[]; loggedAt: (msg: string) => number }> {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [CLI, '--demo', '--log-format', 'json', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    let sent = false;
+    // During start-up: when Fastify logs its first listener, before start() has logged "attache ready".
+    const trigger = when === 'on-ready-line' ? '"msg":"attache ready"' : '"msg":"Server listening at';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!sent && out.includes(trigger)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const code = await exited;
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; time: number });
+    // By pino's timestamps: its writes are asynchronous, and at exit what is still buffered is written at once,
+    // possibly ahead of a line whose write is still in flight, so output order can differ from logging order.
+    const loggedAt = (msg: string): number => lines.find((l) => l.msg.startsWith(msg))?.time ?? Number.NaN;
+    return { code, msgs: lines.map((l) => l.msg), loggedAt };
+  }
+
+  it('a SIGTERM the moment "attache ready" is logged drains and exits 0 (3 runs)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const { code, msgs } = await signalled('on-ready-line');
+      expect(code, msgs.join(' | ')).toBe(0);
+      expect(msgs).toContain('signal received, draining');
+    }
+  });
+
+  it('a SIGTERM during start-up: attache finishes starting, then drains and exits 0', async () => {
+    const { code, msgs, loggedAt } = await signalled('during-start-up');
+    expect(code, msgs.join(' | ')).toBe(0);
+    expect(msgs).toContain('attache ready');
+    expect(loggedAt('Server listening at')).toBeLessThanOrEqual(loggedAt('attache ready'));
+    expect(loggedAt('signal received, draining')).toBeGreaterThanOrEqual(loggedAt('attache ready'));
+  });
+});
+
 describe('the bundled dist/cli.js', () => {
   let child: ChildProcess | undefined;
   let dir: string | undefined;
