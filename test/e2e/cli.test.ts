@@ -141,6 +141,37 @@ function broken(files: Record<string, string>): string {
   return dir;
 }
 
+/** A CLI process started by {@link spawnCli}: its output so far and its exit. */
+interface Spawned {
+  readonly child: ChildProcess;
+  /** What it wrote to stdout so far (pino's JSON lines). */
+  readonly stdout: () => string;
+  /** stdout and stderr so far, for assertion messages. */
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `node <entry> ...args` (entry: dist/cli.js) with its stdout and stderr collected. */
+function spawnCli(args: readonly string[], opts: { cwd?: string; entry?: string; env?: NodeJS.ProcessEnv } = {}): Spawned {
+  const child = spawn(process.execPath, [opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  let stdout = '';
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    output += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => stdout, output: () => output, exited };
+}
+
+/** Resolves once the admin listener's /readyz answers 200 (fails after 10 s). */
+async function untilReady(adminPort: number): Promise<void> {
+  await expect
+    .poll(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
+    .toBe(200);
+}
+
 describe('--check on good configurations', () => {
   it('the demo (--demo --check): exit 0 and the route table with file:line sources', async () => {
     const r = await cli(['--demo', '--check']);
@@ -285,20 +316,10 @@ describe('a real process', () => {
 
   it('serves, then on SIGTERM finishes the in-flight request and exits 0', async () => {
     const [port, adminPort] = [await freePort(), await freePort()];
-    child = spawn(
-      process.execPath,
-      [CLI, '--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target,
-        '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-
-    await expect
-      .poll(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
-      .toBe(200);
+    const run = spawnCli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target,
+      '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`]);
+    child = run.child;
+    await untilReady(adminPort);
     const echo = await request(`http://127.0.0.1:${port}/v1/echo/x`);
     expect(echo.status).toBe(200);
     expect(echo.json).toEqual({ received: { id: 'x' }, method: 'GetEcho' });
@@ -307,9 +328,9 @@ describe('a real process', () => {
     await expect.poll(() => server.calls.some((c) => c.method === 'Slow'), { timeout: 2000, interval: 5 }).toBe(true);
     child.kill('SIGTERM');
     expect((await slow).status).toBe(200);
-    expect(await exited, stdout).toBe(0);
+    expect(await run.exited, run.output()).toBe(0);
     // pino writes one JSON object per line; the ready line names the listener.
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; listen?: string });
+    const lines = run.stdout().trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; listen?: string });
     expect(lines.find((l) => l.msg === 'attache ready')?.listen).toBe(`127.0.0.1:${port}`);
   });
 });
@@ -318,24 +339,21 @@ describe('stop signals around start-up', () => {
   /** Starts the demo, sends SIGTERM when `when` says so, and returns the exit code and the log lines. */
   async function signalled(when: 'on-ready-line' | 'during-start-up'): Promise<{ code: number | null; msgs: string[]; loggedAt: (msg: string) => number }> {
     const [port, adminPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [CLI, '--demo', '--log-format', 'json', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    let out = '';
+    const run = spawnCli(['--demo', '--log-format', 'json', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`]);
     let sent = false;
     // During start-up: when Fastify logs its first listener, before start() has logged "attache ready".
     const trigger = when === 'on-ready-line' ? '"msg":"attache ready"' : '"msg":"Server listening at';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!sent && out.includes(trigger)) {
+    run.child.stdout!.on('data', () => {
+      if (!sent && run.stdout().includes(trigger)) {
         sent = true;
-        child.kill('SIGTERM');
+        run.child.kill('SIGTERM');
       }
     });
-    const code = await exited;
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; time: number });
+    // Never left behind, whatever happens to the trigger.
+    const guard = setTimeout(() => run.child.kill('SIGKILL'), 15_000);
+    const code = await run.exited;
+    clearTimeout(guard);
+    const lines = run.stdout().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; time: number });
     // By pino's timestamps: its writes are asynchronous, and at exit what is still buffered is written at once,
     // possibly ahead of a line whose write is still in flight, so output order can differ from logging order.
     const loggedAt = (msg: string): number => lines.find((l) => l.msg.startsWith(msg))?.time ?? Number.NaN;
@@ -377,25 +395,19 @@ describe('the bundled dist/cli.js', () => {
     for (const folder of ['third_party', 'protos', 'mappings']) fs.cpSync(path.join(REPO, folder), path.join(dir, folder), { recursive: true });
 
     const [port, adminPort] = [await freePort(), await freePort()];
-    child = spawn(process.execPath, ['dist/cli.js', '--demo', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-format', 'json'], {
+    const run = spawnCli(['--demo', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-format', 'json'], {
       cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      entry: 'dist/cli.js',
       env: { PATH: process.env['PATH'] ?? '' },
     });
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-
-    await expect
-      .poll(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
-      .toBe(200);
+    child = run.child;
+    await untilReady(adminPort);
     const payment = await request(`http://127.0.0.1:${port}/api/payments/pay_001`);
-    expect(payment.status, output).toBe(200);
+    expect(payment.status, run.output()).toBe(200);
     expect(payment.json).toMatchObject({ id: 'pay_001', amountMinor: '2500', currency: 'EUR' });
     const metrics = await request(`http://127.0.0.1:${adminPort}/metrics`);
     expect(metrics.body).toContain('attache_http_requests_total{route="/api/payments/{payment_id}"');
     child.kill('SIGTERM');
-    expect(await exited, output).toBe(0);
+    expect(await run.exited, run.output()).toBe(0);
   });
 });
