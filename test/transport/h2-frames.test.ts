@@ -6,25 +6,15 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
 import { tempDir } from '../support/resilience.js';
 import { ErrorCode, Flag, frame as h2frame, FrameParser, FrameType, PREFACE, settingsFrame, Setting } from '../../src/upstream/h2/frames.js';
 import { encodeFields } from '../../src/upstream/h2/hpack.js';
 import { CallMetadata } from '../../src/upstream/call-metadata.js';
-import { answer, call, frame, rawServer, Transports, until, type RawServer } from './support.js';
+import { answer, call, frame, transportTestScope, until } from './support.js';
 
-const transports = new Transports();
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  transports.closeAll();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-async function raw(onStream: Parameters<typeof rawServer>[0], settings?: http2.Settings): Promise<RawServer> {
-  const s = await rawServer(onStream, settings);
-  cleanups.push(() => s.close());
-  return s;
-}
+const { transports, defer, raw } = transportTestScope();
 
 describe('own HTTP/2 framing ↔ node:http2 (nghttp2)', () => {
   it('request headers reach nghttp2 intact: many metadata fields, repeated keys, -bin values, a 300-octet value', async () => {
@@ -150,7 +140,7 @@ async function frameServer(
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => {
+  defer(() => {
     for (const s of sockets) s.destroy();
     return new Promise<void>((r) => server.close(() => r()));
   });
@@ -275,7 +265,7 @@ describe.runIf(haveOpenssl())('own HTTP/2 framing over TLS: what only the socket
     const leaf = makeLeaf(tmp.dir, 'server', ca, ['IP:127.0.0.1']);
     const server = tls.createServer({ cert: leaf.cert, key: leaf.key }, (sock) => sock.on('error', () => undefined)); // no ALPNProtocols
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    defer(() => new Promise<void>((r) => server.close(() => r())));
     const t = transports.make(`127.0.0.1:${(server.address() as net.AddressInfo).port}`, { tls: { ca: ca.cert, cert: undefined, key: undefined } });
     const o = await call(t);
     expect(o.code).toBe(14);

@@ -4,22 +4,12 @@
  */
 import http2 from 'node:http2';
 import zlib from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { answer, attempt, call, echo, frame, GRPC, grpcServer, rawServer, sleep, Transports, until, type GrpcServer, type RawServer } from './support.js';
+import { answer, attempt, call, echo, frame, GRPC, grpcServer, sleep, transportTestScope, until, type GrpcServer } from './support.js';
 
 const C = http2.constants;
-const transports = new Transports();
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  transports.closeAll();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-async function raw(onStream: Parameters<typeof rawServer>[0], settings?: http2.Settings): Promise<RawServer> {
-  const s = await rawServer(onStream, settings);
-  cleanups.push(() => s.close());
-  return s;
-}
+const { transports, defer, raw } = transportTestScope();
 
 describe('h2 transport ↔ raw HTTP/2 server', () => {
   it('trailers-only: status, decoded message and metadata from the one HEADERS frame; no onHeaders', async () => {
@@ -187,9 +177,9 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
   it('keepalive: a server that stops answering PINGs (black-holed) ends the call UNAVAILABLE', async () => {
     let started = false;
     const g: GrpcServer = await grpcServer(() => void (started = true));
-    cleanups.push(() => g.close());
+    defer(() => g.close());
     const proxy: TcpProxy = await startTcpProxy(g.port);
-    cleanups.push(() => proxy.close());
+    defer(() => proxy.close());
     const t = transports.make(proxy.target, { settings: { keepaliveTimeMs: 100, keepaliveTimeoutMs: 150 } });
     const a = attempt(t, { timeoutMs: 5000 });
     await until(() => started);
@@ -222,7 +212,7 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
 
   it('waiting for a connection that never completes: the attempt leaves the queue at its deadline, or on cancel', async () => {
     const hole = await startTcpProxy(undefined, true);
-    cleanups.push(() => hole.close());
+    defer(() => hole.close());
     const t = transports.make(hole.target);
     const o = await call(t, { timeoutMs: 150 });
     expect(o).toMatchObject({ code: 4, unprocessed: true });

@@ -5,6 +5,7 @@
 import http2 from 'node:http2';
 import type net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { afterEach } from 'vitest';
 import { createH2Transport, type H2Settings, type H2Transport, type H2TransportOptions } from '../../src/upstream/h2/transport.js';
 import { parseTarget } from '../../src/upstream/h2/target.js';
 import type { AttemptEnd, AttemptControl } from '../../src/upstream/transport.js';
@@ -118,6 +119,35 @@ export class Transports {
   closeAll(): void {
     for (const t of this.all.splice(0)) t.close();
   }
+}
+
+/** What a transport test file tears down after each test: see {@link transportTestScope}. */
+export interface TransportTestScope {
+  readonly transports: Transports;
+  /** Runs `cleanup` after the test, once the transports are closed; cleanups run newest first. */
+  defer(cleanup: () => Promise<void> | void): void;
+  /** A {@link rawServer} closed after the test. */
+  raw(onStream: Parameters<typeof rawServer>[0], settings?: http2.Settings): Promise<RawServer>;
+}
+
+/** Call at a test file's top level: registers the `afterEach` that closes what the tests opened. */
+export function transportTestScope(): TransportTestScope {
+  const transports = new Transports();
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    transports.closeAll();
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const defer = (cleanup: () => Promise<void> | void): void => void cleanups.push(cleanup);
+  return {
+    transports,
+    defer,
+    async raw(onStream, settings) {
+      const s = await rawServer(onStream, settings);
+      defer(() => s.close());
+      return s;
+    },
+  };
 }
 
 export interface Outcome extends AttemptEnd {
