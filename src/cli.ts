@@ -10,7 +10,7 @@ import { helpText, loadConfig, type Config } from './config/load.js';
 import { createLogger, start, StartupError } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
-import { PACKAGE_DIR, packageVersion } from './package-dir.js';
+import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
 
 /** The route table `--check` prints: one row per route, columns aligned. */
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (config.version) {
-    process.stdout.write(`attache ${packageVersion()}\n`);
+    process.stdout.write(`attache ${PACKAGE_VERSION}\n`);
     return 0;
   }
   if (config.demo) {

@@ -22,9 +22,7 @@ import type { RunningCall } from './upstream/call.js';
 import { createUpstreams, type Upstreams } from './upstream/channels.js';
 import { createReadiness } from './upstream/health.js';
 import { requestIdFrom } from './upstream/metadata.js';
-import { PACKAGE_DIR, packageVersion } from './package-dir.js';
-
-/** The repo's own folder (dist/.. or src/..), where the demo's protos/ and mappings/ live. */
+import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 
 /** Start-up failed: the problems are listed, as `--check` would print them. */
 export class StartupError extends Error {
@@ -83,7 +81,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     throw new StartupError(built.problems);
   }
   const snapshot = built.snapshot;
-  const tracing = await createTracing(config.telemetry, packageVersion(), options.tracing);
+  const tracing = await createTracing(config.telemetry, PACKAGE_VERSION, options.tracing);
   // Undefined unless spans are recorded: then lean wires report attempts to its observer, and each grpc-js
   // channel's load-balancing policy is wrapped to see them.
   const attempts = createAttemptSpans(tracing);
@@ -96,7 +94,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       },
       observer: attempts?.observer,
       env: process.env,
-      userAgent: `attache/${packageVersion()} grpc-node-h2`,
+      userAgent: `attache/${PACKAGE_VERSION} grpc-node-h2`,
     });
   } catch (err) {
     attempts?.close();

@@ -55,7 +55,6 @@ export interface DemoBackendOptions {
   readonly port?: number;
 }
 
-
 const SERVICE_NAME = 'payments.v1.PaymentService';
 const PAYMENTS_PROTO = 'payments/v1/payments.proto';
 

@@ -21,7 +21,6 @@ import { BUNDLED_PROTOS_DIR } from '../package-dir.js';
 protobuf.util.Long = Long;
 protobuf.configure();
 
-
 /** Files every registry loads, whatever the user ships: error details need them to render. */
 const ALWAYS_LOADED = [
   'google/protobuf/any.proto',
