@@ -17,6 +17,8 @@
  * metadata.ts and h2/wire.ts check as they build); {@link CallMetadata.of} checks and throws.
  */
 
+import { BINARY_KEY_SUFFIX } from './headers.js';
+
 /** A metadata value: text for ordinary keys, bytes for `-bin` keys. */
 export type MetadataValue = string | Buffer;
 
@@ -37,7 +39,7 @@ export function isLegalTextValue(value: string): boolean {
 
 /** PROTOCOL-HTTP2.md: a key ending in `-bin` carries bytes, base64 on the wire. */
 export function isBinaryKey(key: string): boolean {
-  return key.endsWith('-bin');
+  return key.endsWith(BINARY_KEY_SUFFIX);
 }
 
 /** Whether `key`/`value` is an entry grpc-js would accept (`validate` in its metadata.ts). */

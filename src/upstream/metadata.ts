@@ -6,11 +6,10 @@
  * request path gets an RpcStatus instead of an exception.
  */
 import { randomUUID } from 'node:crypto';
-import { CallMetadata, isLegalTextValue, type MetadataValue } from './call-metadata.js';
+import { CallMetadata, isBinaryKey, isLegalTextValue, type MetadataValue } from './call-metadata.js';
 import { Code, RpcStatus } from '../status/status.js';
 import {
   AUTHORIZATION,
-  BINARY_KEY_SUFFIX,
   GRPC_METADATA_PREFIX,
   TRACE_HEADERS,
   X_REQUEST_ID,
@@ -41,7 +40,6 @@ function valuesOf(v: string | string[] | undefined): readonly string[] {
   return typeof v === 'string' ? [v] : v;
 }
 
-
 /**
  * Decodes one base64 metadata value, or undefined when it is not base64. Buffer.from(…, 'base64') accepts
  * both alphabets but silently skips characters it does not know, hence the check first.
@@ -62,7 +60,7 @@ function decodeBase64(v: string): Buffer | undefined {
  */
 function addValues(list: MetadataValue[], key: string, header: string, value: string | readonly string[] | undefined): RpcStatus | undefined {
   if (value === undefined) return undefined;
-  if (key.endsWith(BINARY_KEY_SUFFIX)) {
+  if (isBinaryKey(key)) {
     for (const joined of typeof value === 'string' ? [value] : value) {
       // gRPC joins repeated binary values with ',' (PROTOCOL-HTTP2.md) and Node joins repeated headers with
       // ', ', so a comma always separates values here: base64 has none.
@@ -74,15 +72,18 @@ function addValues(list: MetadataValue[], key: string, header: string, value: st
     }
     return undefined;
   }
-  if (typeof value === 'string') {
-    if (!isLegalTextValue(value)) return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
-    list.push(key, value);
-    return undefined;
-  }
+  // A string is checked without wrapping it in an array first: this runs per header on the request path.
+  if (typeof value === 'string') return addText(list, key, header, value);
   for (const v of value) {
-    if (!isLegalTextValue(v)) return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
-    list.push(key, v);
+    const failed = addText(list, key, header, v);
+    if (failed !== undefined) return failed;
   }
+  return undefined;
+}
+
+function addText(list: MetadataValue[], key: string, header: string, value: string): RpcStatus | undefined {
+  if (!isLegalTextValue(value)) return invalid(header, 'the value may only hold printable ASCII (0x20–0x7E)');
+  list.push(key, value);
   return undefined;
 }
 
