@@ -3,13 +3,15 @@
 // benchmark scripts that import single modules (bench/*.mjs); tsc's own entry is kept as
 // dist/cli-modules.js, the same program unbundled, for comparisons (bench/rss-ready.sh CLI=…).
 //
-// Why a bundle (bench/RESULTS.md §0.9): Node's ES module loader keeps ~1,100 modules' records, and V8 keeps
-// every module's source text (comments and all, 6 MiB at ready) for lazy compilation; one minified,
-// tree-shaken file (OpenTelemetry's semantic conventions alone are ~300 KB of unused constants) is what
-// brings attache's resident memory when ready from 79 to 66 MiB along with src/ops/startup-heap.ts. It also
-// starts faster and needs no node_modules at run time.
+// Why a bundle (bench/RESULTS.md §0.9): run as tsc's modules, Node loads 931 files (as many module records),
+// and V8 keeps every one's source text, comments and all, for lazy compilation (~3.3 MiB of sources above
+// 8 KB in a heap snapshot at ready). One minified, tree-shaken file (OpenTelemetry's semantic conventions
+// alone are ~300 KB of unused constants) is what takes attache's resident memory when ready from 85.4 to
+// 61.6 MiB together with src/ops/startup-hold.ts, which gains nothing on the unbundled build. It also starts
+// faster and needs no node_modules at run time.
 //
-// Stack traces: names are minified too (keeping them cost +1.3 MiB). dist/cli.js.map maps them back:
+// Stack traces: names are minified too (keeping them, with minifyWhitespace + minifySyntax only, cost
+// +1.0 MiB: 62.6 against 61.6 MiB, `CLI=… bench/rss-ready.sh 7`). dist/cli.js.map maps them back:
 // `node --enable-source-maps dist/cli.js …`.
 import { build } from 'esbuild';
 import fs from 'node:fs';

@@ -6,7 +6,7 @@
  * allocates far more than it keeps. Left to its defaults, V8 on Node 20:
  * - optimizes the start-up code that got hot (protobufjs's parser, the route compiler) with TurboFan, on the
  *   second core, for code that never runs again; the compiler's own pages of the node binary (3.6 MiB) and
- *   its working memory (2.7 MiB) then count in the resident set;
+ *   its working memory (2.3 MiB) then count in the resident set;
  * - sees a high survival rate in the young generation and doubles the semi-spaces, 1 → 16 MiB each;
  * - keeps start-up's garbage in the old generation until V8's memory reducer runs, ~8 s after start.
  * So until attache is ready, TurboFan is off (`--no-turbofan`) and the young generation may not grow
