@@ -1,0 +1,4 @@
+// The at-most-once and keepalive suite (safety.ts) against a grpc-go server.
+import { interopSafety } from './safety.js';
+
+interopSafety('grpc-go');
