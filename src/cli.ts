@@ -13,6 +13,12 @@ import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
 
+/**
+ * What `--check` builds with when no upstream is given, so that every route can still be validated: a
+ * reserved name (RFC 2606 `.invalid`) that no backend rule would use, shown as "(unset)" in the table.
+ */
+const UNSET_UPSTREAM = 'upstream-unset.invalid:1';
+
 /** The route table `--check` prints: one row per route, columns aligned. */
 export function routeTable(snapshot: Snapshot): string {
   const rows = [['METHOD', 'TEMPLATE', 'SELECTOR', 'UPSTREAM', 'DEADLINE', 'SOURCE']];
@@ -21,7 +27,7 @@ export function routeTable(snapshot: Snapshot): string {
       r.httpMethod,
       r.template.toString(),
       r.selector,
-      `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
+      r.upstream.target === UNSET_UPSTREAM ? '(unset)' : `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
       r.deadlineMs !== undefined ? `${r.deadlineMs / 1000}s` : `${snapshot.config.defaultDeadlineMs / 1000}s (default)`,
       r.source,
     ]);
@@ -30,15 +36,29 @@ export function routeTable(snapshot: Snapshot): string {
   return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/**
+ * `--check`: validates everything and prints the route table (exit 0) or every problem (exit 1). It needs no
+ * upstream: without one, the routes that would call the default upstream are listed with it unset, and a
+ * warning says that serving them needs one (serving without an upstream stays a start-up error).
+ */
 function check(config: Config): number {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
-  const effective = config.demo && config.upstream === undefined ? Object.freeze({ ...config, upstream: '127.0.0.1:0' }) : config;
+  const placeholder = config.upstream !== undefined ? undefined : config.demo ? '127.0.0.1:0' : UNSET_UPSTREAM;
+  const effective = placeholder === undefined ? config : Object.freeze({ ...config, upstream: placeholder });
   const built = buildSnapshot(effective);
   if (!built.ok) {
     process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 1;
   }
-  process.stdout.write(`${routeTable(built.snapshot)}\n\n${built.snapshot.table.routes.length} route(s) OK\n`);
+  const { routes } = built.snapshot.table;
+  process.stdout.write(`${routeTable(built.snapshot)}\n\n${routes.length} route(s) OK\n`);
+  const unset = routes.filter((r) => r.upstream.target === UNSET_UPSTREAM);
+  if (unset.length > 0) {
+    process.stderr.write(
+      `warning: no upstream set (--upstream or GRPC_TARGET): ${unset.length} route(s) have none; ` +
+        `serving them needs one, or a backend rule with an address [ATTACHE_E_NO_UPSTREAM]\n`,
+    );
+  }
   return 0;
 }
 

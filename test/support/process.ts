@@ -2,10 +2,48 @@
  * Running attache (or anything) as a child process in tests: a free loopback port, a spawned process whose
  * output is collected, and waiting for the admin listener's /readyz.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { request } from './http.js';
+
+/** The repo's root folder. */
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The bundled CLI, as users run it (scripts/bundle.mjs). */
+export const CLI = path.join(REPO, 'dist', 'cli.js');
+
+/** Newest modification time of the files under `dir` that `npm run build` compiles. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ when it is missing or older than a source file (`npm test` builds first, so usually not). */
+export function ensureBuilt(): void {
+  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
+  const sources = Math.max(
+    newestSource(path.join(REPO, 'src')),
+    fs.statSync(path.join(REPO, 'tsconfig.build.json')).mtimeMs,
+    fs.statSync(path.join(REPO, 'scripts', 'bundle.mjs')).mtimeMs,
+  );
+  if (built >= sources) return;
+  try {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'pipe' });
+  } catch (err) {
+    // tsc reports compile errors on stdout.
+    const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';
+    throw new Error(`npm run build failed:\n${out}`, { cause: err });
+  }
+}
 
 /** A loopback port that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -24,6 +62,8 @@ export interface Spawned {
   readonly child: ChildProcess;
   /** Its stdout so far. */
   stdout(): string;
+  /** Its stderr so far. */
+  stderr(): string;
   /** Its stdout and stderr so far, interleaved as they came, for assertion messages. */
   output(): string;
   /** Its exit code (null when a signal ended it). */
@@ -36,16 +76,21 @@ export interface Spawned {
 export function spawnCollected(command: string, args: readonly string[], options: SpawnOptions = {}): Spawned {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
+  let stderr = '';
   let output = '';
   child.stdout!.on('data', (d: Buffer) => {
     stdout += d.toString();
     output += d.toString();
   });
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    output += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
     stdout: () => stdout,
+    stderr: () => stderr,
     output: () => output,
     exited,
     kill: () => {
