@@ -6,8 +6,8 @@
 // First, before the libraries load: see the module.
 import { startupHold } from './ops/startup-hold-taken.js';
 import path from 'node:path';
-import { helpText, loadConfig, type Config } from './config/load.js';
-import { createLogger, start, StartupError } from './main.js';
+import { helpText, loadConfig, type Config, type LoadResult } from './config/load.js';
+import { createLogger, start, StartupError, type Running } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
@@ -62,8 +62,19 @@ function check(config: Config): number {
   return 0;
 }
 
+/** The demo serves the repo's own API wherever it is started from. */
+function withDemoPaths(config: Config): Config {
+  if (!config.demo) return config;
+  return Object.freeze({
+    ...config,
+    protos: config.protos.map((p) => (p === 'protos' ? path.join(PACKAGE_DIR, 'protos') : p)),
+    mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
+  });
+}
+
 async function main(): Promise<number> {
-  const loaded = loadConfig(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  const loaded = loadConfig(argv, process.env);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.errors.map((e) => e.toString()).join('\n')}\n\nRun attache --help for the flags.\n`);
     return 1;
@@ -77,14 +88,7 @@ async function main(): Promise<number> {
     process.stdout.write(`attache ${PACKAGE_VERSION}\n`);
     return 0;
   }
-  if (config.demo) {
-    // The demo serves the repo's own API wherever it is started from.
-    config = Object.freeze({
-      ...config,
-      protos: config.protos.map((p) => (p === 'protos' ? path.join(PACKAGE_DIR, 'protos') : p)),
-      mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
-    });
-  }
+  config = withDemoPaths(config);
   if (config.check) return check(config);
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
@@ -101,9 +105,21 @@ async function main(): Promise<number> {
   // Listened for before starting: start() logs "attache ready" once it listens, and an orchestrator or the
   // worker supervisor may signal right after; a signal that comes during start-up drains once started.
   const stopSignal = firstStopSignal();
-  let running;
+  // SIGHUP reloads. Its default action ends the process, so it is handled from here on; one that comes
+  // during start-up reloads once started.
+  let running: Running | undefined;
+  let hupDuringStartUp = false;
+  process.on('SIGHUP', () => {
+    if (running !== undefined) void running.reload('SIGHUP');
+    else hupDuringStartUp = true;
+  });
   try {
-    running = await start(config, logger);
+    // A reload reads the same flags and env again, and the config file they name.
+    const reloadConfig = (): LoadResult => {
+      const again = loadConfig(argv, process.env);
+      return again.ok ? { ok: true, config: withDemoPaths(again.config) } : again;
+    };
+    running = await start(config, logger, { reloadConfig });
   } catch (err) {
     if (err instanceof StartupError) {
       process.stderr.write(`${err.message}\n`);
@@ -113,6 +129,7 @@ async function main(): Promise<number> {
     return 1;
   }
   startupHold.release();
+  if (hupDuringStartUp) void running.reload('SIGHUP');
   if (running.demoTarget !== undefined) {
     const base = `http://127.0.0.1:${running.port}`;
     process.stderr.write(

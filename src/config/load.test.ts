@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
   drainTimeoutMs: 10_000,
   heapGrowthPercent: 0,
   workers: 1,
+  watch: false,
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
@@ -76,6 +77,7 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
       readonly heapGrowthPercent: number; // issue 6: --heap-growth (V8 heap_growing_percent)
       readonly workers: number; // issue 6: --workers N (node:cluster)
+      readonly watch: boolean; // --watch: reload when a proto, mapping or config file changes
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
     }

@@ -280,6 +280,8 @@ export const SCHEMA = {
     help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x). Lower peak memory, worse tail latency' }),
   workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',
     help: 'processes serving both listeners (node:cluster; 1 = no cluster): a standalone gateway uses one per core' }),
+  watch: setting({ kind: bool, default: false, flag: 'watch', env: 'ATTACHE_WATCH', yaml: 'watch',
+    help: 'reload when a proto, mapping or config file changes (SIGHUP always reloads)' }),
   json: {
     emitUnpopulated: setting({ kind: bool, default: false, flag: 'emit-unpopulated', env: 'ATTACHE_EMIT_UNPOPULATED', yaml: 'json.emitUnpopulated',
       help: 'emit fields that hold their default value (grpc-gateway v2 style)' }),
