@@ -83,9 +83,13 @@ export interface UpstreamOptions {
   readonly carryOver?: Upstreams;
 }
 
-/** What an upstream's wire and guard are built from; equal text means an equivalent upstream. */
-function fingerprintOf(plan: UpstreamPlan, s: OutboundSettings): string {
-  return JSON.stringify([plan.policy, plan.serviceConfigJson, s]);
+/**
+ * What an upstream's wire and guard are built from; equal text means an equivalent upstream. A grpc-js
+ * channel is built with its service config (which lists the methods it applies to), so a change of the
+ * methods behind an upstream needs a new channel; the lean wire takes each call's policy from its route.
+ */
+function fingerprintOf(plan: UpstreamPlan, s: OutboundSettings, lean: boolean): string {
+  return JSON.stringify([lean ? 'lean' : 'grpc-js', plan.policy, lean ? null : plan.serviceConfigJson, s]);
 }
 
 /**
@@ -97,7 +101,8 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
   const byKey = new Map<string, Upstream & { close(): void }>();
   const events = o.events ?? {};
   for (const [key, plan] of plans) {
-    const fingerprint = fingerprintOf(plan, s);
+    const lean = leanTargetOf(plan, s, o.env ?? {});
+    const fingerprint = fingerprintOf(plan, s, lean !== undefined);
     const previous = o.carryOver?.get(key);
     if (previous !== undefined && previous.fingerprint === fingerprint) {
       // The previous set's object, with its close(): only the set that owns it last closes it.
@@ -106,7 +111,6 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
       byKey.set(key, kept);
       continue;
     }
-    const lean = leanTargetOf(plan, s, o.env ?? {});
     const wire = lean !== undefined ? createLeanWire(key, plan, lean, s, events, o.observer, o.userAgent) : createGrpcJsWire(key, plan, s, events);
     const up: Upstream & { close(): void } = {
       key,
