@@ -27,8 +27,10 @@ export type { ListenAddress } from './values.js';
 export interface Kind<T> {
   /** Placeholder in --help (`HOST:PORT`), or undefined for a switch: a bool flag that takes no separate value. */
   readonly metavar: string | undefined;
-  /** Whether the flag may be repeated (each occurrence adds an item); env then splits on `:`. */
+  /** Whether the flag may be repeated (each occurrence adds an item). */
   readonly repeatable: boolean;
+  /** For a list: what separates the items in the env var (`:` for paths, `,` for names), shown in --help. */
+  readonly envSeparator?: ':' | ',';
   /** The values of every occurrence of the flag, in order (exactly one unless `repeatable`). */
   readonly fromFlag: (values: readonly string[]) => Parsed<T>;
   /** An env var's text (never empty: an empty env var counts as unset). */
@@ -108,6 +110,7 @@ export function pathList(metavar: string): Kind<readonly string[]> {
   return {
     metavar,
     repeatable: true,
+    envSeparator: ':',
     fromFlag: nonEmpty,
     fromEnv: (text) => ok(text.split(':').filter((p) => p !== '')),
     fromYaml: (v, baseDir) => {
@@ -217,6 +220,7 @@ export const headerNames: Kind<readonly string[]> = (() => {
   return {
     metavar: 'NAME',
     repeatable: true,
+    envSeparator: ',',
     fromFlag: parse,
     fromEnv: (t) => parse(split(t)),
     fromYaml: (v) =>
@@ -246,7 +250,7 @@ export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * Every setting. The first seven are the external contract (CONTRACT.md "Start"); their names are fixed.
+ * Every setting. The first seven are the documented interface every deployment uses (README.md, docs/configuration.md); their names are fixed.
  * Order here is the order of --help.
  */
 export const SCHEMA = {
@@ -300,7 +304,7 @@ export const SCHEMA = {
     maxDepth: setting({ kind: intRange(1, 1000), default: 64, flag: 'max-depth', env: 'ATTACHE_MAX_DEPTH', yaml: 'json.maxDepth',
       help: 'deepest JSON nesting accepted in a request body' }),
   },
-  // Observability (issue 5). The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
+  // Observability. The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
   // exporter itself also reads OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,TIMEOUT,COMPRESSION}.
   telemetry: {
     disabled: setting({ kind: bool, default: false, env: 'OTEL_SDK_DISABLED', yaml: 'telemetry.disabled',

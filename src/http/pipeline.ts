@@ -141,7 +141,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
   const bytes = snap.codec.encode(route.requestType, msg);
-  // Breaker and bulkhead (issue 4): refused at once, or admitted, possibly after a short wait for a slot.
+  // Breaker and bulkhead: refused at once, or admitted, possibly after a short wait for a slot.
   const up = snap.channels.get(route.policy.upstream.key)!;
   let admission = up.guard.admit(timeoutMs);
   const queuedAt = admission instanceof Promise ? Date.now() : 0;

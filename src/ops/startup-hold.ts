@@ -1,6 +1,6 @@
 /**
- * What V8 is held back from while attache starts, so that it is ready sooner and smaller (issue 6: ready in
- * ≤ 1 s, ≤ 64 MiB when ready; figures in bench/RESULTS.md §0.9).
+ * What V8 is held back from while attache starts, so that it is ready sooner and smaller (the target: ready
+ * in ≤ 1 s, ≤ 64 MiB when ready; figures in bench/RESULTS.md §0.9).
  *
  * Start-up (loading the libraries, parsing the protos, compiling every route) runs a lot of code once and
  * allocates far more than it keeps. Left to its defaults, V8 on Node 20:

@@ -12,7 +12,7 @@
  * one is ~100 lines of state with no timers (state moves on admission and on recording, from an injected
  * clock) and no allocation per call: the window is a fixed ring of buckets.
  *
- * Which outcomes count (issue 4): UNAVAILABLE, DEADLINE_EXCEEDED and INTERNAL (how grpc-js reports transport
+ * Which outcomes count: UNAVAILABLE, DEADLINE_EXCEEDED and INTERNAL (how grpc-js reports transport
  * errors: connection refused or reset, protocol errors, a keepalive timeout) are failures; every other code
  * means the upstream answered, so it is a success; CANCELLED (the client went away) counts as neither.
  */
