@@ -330,7 +330,7 @@ export const SCHEMA = {
   },
   /**
    * The outbound side: defaults for every upstream and method. Mapping files override retry, hedging,
-   * breaker, bulkhead and TLS per selector (`attache: rules:`); see README "Resilience".
+   * breaker, bulkhead and TLS per selector (`attache: rules:`); see docs/resilience.md.
    */
   outbound: {
     retryMaxAttempts: setting({ kind: intRange(1, 5), default: 3, flag: 'retry-max-attempts', env: 'ATTACHE_RETRY_MAX_ATTEMPTS', yaml: 'retry.maxAttempts',
@@ -366,7 +366,7 @@ export const SCHEMA = {
     transport: setting({ kind: choice('TRANSPORT', ['auto', 'grpc-js'] as const), default: 'auto' as 'auto' | 'grpc-js', flag: 'upstream-transport', env: 'ATTACHE_UPSTREAM_TRANSPORT', yaml: 'transport',
       help: 'the gRPC client: auto (attache\'s lean HTTP/2 client for host:port, dns:, ipv4:, ipv6: and unix: targets; grpc-js for other targets, with channelOptions or a proxy variable set) or grpc-js (always)' }),
     channelOptions: setting({ kind: channelOptions, default: {}, yaml: 'channelOptions',
-      help: 'raw grpc-js channel options (a checked list; see README "Resilience")' }),
+      help: 'raw grpc-js channel options (a checked list; see docs/resilience.md)' }),
     breakerEnabled: setting({ kind: bool, default: true, flag: 'breaker', env: 'ATTACHE_BREAKER', yaml: 'breaker.enabled',
       help: 'a circuit breaker per upstream' }),
     breakerConsecutiveFailures: setting({ kind: intRange(1, 100_000), default: 5, flag: 'breaker-consecutive-failures', env: 'ATTACHE_BREAKER_CONSECUTIVE_FAILURES', yaml: 'breaker.consecutiveFailures',

@@ -24,7 +24,7 @@ import vm from 'node:vm';
 import { nodeFlagGiven } from './heap.js';
 
 // Only the growth factor itself: semi-space sizes given to node (`--max-semi-space-size=8`, the setting
-// README recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
+// docs/performance.md recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
 const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor'] as const;
 const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
 
