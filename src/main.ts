@@ -119,9 +119,11 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     await tracing.shutdown();
     throw err;
   }
-  // The current snapshot's upstreams, for what outlives a snapshot: readiness, /metrics, the drain.
+  // The current snapshot's upstreams, for what outlives a snapshot: readiness, /metrics, the drain. A request
+  // uses its own snapshot's `channels`; a lookup here of an upstream a reload retired (code that read the
+  // snapshot before the reload) finds it among those still draining.
   const upstreams: Upstreams = {
-    get: (key) => live.channels.get(key),
+    get: (key) => live.channels.get(key) ?? [...retiring].map((r) => r.upstreams.get(key)).find((u) => u !== undefined),
     list: () => live.channels.list(),
     states: () => live.channels.states(),
     close: () => live.channels.close(),
@@ -199,7 +201,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
 
   // Upstreams a reload stopped using: closed after the drain timeout, so the calls of requests still on
   // the previous snapshot can finish; at stop, whatever is left is closed once the drain is over.
-  const retiring = new Set<{ readonly timer: NodeJS.Timeout; readonly close: () => void }>();
+  const retiring = new Set<{ readonly timer: NodeJS.Timeout; readonly upstreams: Upstreams; readonly close: () => void }>();
   const reloader = createReloader<ServingSnapshot>({
     current: () => live,
     loadConfig() {
@@ -224,6 +226,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
             retiring.delete(entry);
             previous.channels.closeExcept(keep);
           }, config.drainTimeoutMs),
+          upstreams: previous.channels,
           close: () => previous.channels.closeExcept(keep),
         };
         entry.timer.unref();
