@@ -120,9 +120,16 @@ export function createReloader<S extends { readonly config: Config; readonly tab
   return {
     reload(trigger) {
       if (pending !== undefined) return pending;
-      const next = chain.then(() => {
+      const next = chain.then((): ReloadOutcome => {
         pending = undefined;
-        return once(trigger);
+        try {
+          return once(trigger);
+        } catch (err) {
+          // A bug, not a bad configuration; the running snapshot stays, and later reloads still run.
+          o.configReload(false);
+          o.logger.error({ trigger, err }, 'configuration reload failed; the previous configuration keeps serving');
+          return { ok: false, problems: [err instanceof Error ? err.message : String(err)] };
+        }
       });
       pending = next;
       chain = next;
