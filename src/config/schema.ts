@@ -27,8 +27,10 @@ export type { ListenAddress } from './values.js';
 export interface Kind<T> {
   /** Placeholder in --help (`HOST:PORT`), or undefined for a switch: a bool flag that takes no separate value. */
   readonly metavar: string | undefined;
-  /** Whether the flag may be repeated (each occurrence adds an item); env then splits on `:`. */
+  /** Whether the flag may be repeated (each occurrence adds an item). */
   readonly repeatable: boolean;
+  /** For a list: what separates the items in the env var (`:` for paths, `,` for names), shown in --help. */
+  readonly envSeparator?: ':' | ',';
   /** The values of every occurrence of the flag, in order (exactly one unless `repeatable`). */
   readonly fromFlag: (values: readonly string[]) => Parsed<T>;
   /** An env var's text (never empty: an empty env var counts as unset). */
@@ -108,6 +110,7 @@ export function pathList(metavar: string): Kind<readonly string[]> {
   return {
     metavar,
     repeatable: true,
+    envSeparator: ':',
     fromFlag: nonEmpty,
     fromEnv: (text) => ok(text.split(':').filter((p) => p !== '')),
     fromYaml: (v, baseDir) => {
@@ -217,6 +220,7 @@ export const headerNames: Kind<readonly string[]> = (() => {
   return {
     metavar: 'NAME',
     repeatable: true,
+    envSeparator: ',',
     fromFlag: parse,
     fromEnv: (t) => parse(split(t)),
     fromYaml: (v) =>
@@ -246,7 +250,7 @@ export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * Every setting. The first seven are the external contract (CONTRACT.md "Start"); their names are fixed.
+ * Every setting. The first seven are the documented interface every deployment uses (README.md, docs/configuration.md); their names are fixed.
  * Order here is the order of --help.
  */
 export const SCHEMA = {
@@ -296,6 +300,8 @@ export const SCHEMA = {
     lingerMs: setting({ kind: duration(0), default: 5000, flag: 'linger-time', env: 'ATTACHE_LINGER_TIME', yaml: 'limits.lingerTime',
       help: 'after answering a request early (body too large), how long the rest of its body is read and discarded so the client can read the answer' }),
   },
+  watch: setting({ kind: bool, default: false, flag: 'watch', env: 'ATTACHE_WATCH', yaml: 'watch',
+    help: 'reload when a proto, mapping or config file changes (SIGHUP always reloads)' }),
   json: {
     emitUnpopulated: setting({ kind: bool, default: false, flag: 'emit-unpopulated', env: 'ATTACHE_EMIT_UNPOPULATED', yaml: 'json.emitUnpopulated',
       help: 'emit fields that hold their default value (grpc-gateway v2 style)' }),
@@ -314,7 +320,7 @@ export const SCHEMA = {
     maxDepth: setting({ kind: intRange(1, 1000), default: 64, flag: 'max-depth', env: 'ATTACHE_MAX_DEPTH', yaml: 'json.maxDepth',
       help: 'deepest JSON nesting accepted in a request body' }),
   },
-  // Observability (issue 5). The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
+  // Observability. The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
   // exporter itself also reads OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,TIMEOUT,COMPRESSION}.
   telemetry: {
     disabled: setting({ kind: bool, default: false, env: 'OTEL_SDK_DISABLED', yaml: 'telemetry.disabled',
@@ -340,7 +346,7 @@ export const SCHEMA = {
   },
   /**
    * The outbound side: defaults for every upstream and method. Mapping files override retry, hedging,
-   * breaker, bulkhead and TLS per selector (`attache: rules:`); see README "Resilience".
+   * breaker, bulkhead and TLS per selector (`attache: rules:`); see docs/resilience.md.
    */
   outbound: {
     retryMaxAttempts: setting({ kind: intRange(1, 5), default: 3, flag: 'retry-max-attempts', env: 'ATTACHE_RETRY_MAX_ATTEMPTS', yaml: 'retry.maxAttempts',
@@ -376,7 +382,7 @@ export const SCHEMA = {
     transport: setting({ kind: choice('TRANSPORT', ['auto', 'grpc-js'] as const), default: 'auto' as 'auto' | 'grpc-js', flag: 'upstream-transport', env: 'ATTACHE_UPSTREAM_TRANSPORT', yaml: 'transport',
       help: 'the gRPC client: auto (attache\'s lean HTTP/2 client for host:port, dns:, ipv4:, ipv6: and unix: targets; grpc-js for other targets, with channelOptions or a proxy variable set) or grpc-js (always)' }),
     channelOptions: setting({ kind: channelOptions, default: {}, yaml: 'channelOptions',
-      help: 'raw grpc-js channel options (a checked list; see README "Resilience")' }),
+      help: 'raw grpc-js channel options (a checked list; see docs/resilience.md)' }),
     breakerEnabled: setting({ kind: bool, default: true, flag: 'breaker', env: 'ATTACHE_BREAKER', yaml: 'breaker.enabled',
       help: 'a circuit breaker per upstream' }),
     breakerConsecutiveFailures: setting({ kind: intRange(1, 100_000), default: 5, flag: 'breaker-consecutive-failures', env: 'ATTACHE_BREAKER_CONSECUTIVE_FAILURES', yaml: 'breaker.consecutiveFailures',
