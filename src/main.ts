@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import type { Config, LoadResult } from './config/load.js';
 import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
-import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
+import { guardServer, serverOptions } from './http/limits.js';
+import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -140,7 +141,9 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     telemetry: createTelemetry(tracing, metrics, logger, attempts),
   };
 
+  const limits = { ...config.limits, bodyLimitBytes: config.bodyLimitBytes };
   const app = Fastify({
+    ...serverOptions(limits),
     loggerInstance: logger as FastifyBaseLogger,
     // One access-log line per request is written by attache itself, not by Fastify.
     logController: new LogController({ disableRequestLogging: true }),
@@ -158,7 +161,8 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       write(reply as FastifyReply, answer, false);
     },
   });
-  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });
+  guardServer(app.server, limits, { answer: (status) => errorAnswer(status, requestIdFrom({})), writeRaw });
+  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, limits });
   const admin = createAdminServer(lifecycle, metrics, readiness.report);
 
   try {

@@ -37,6 +37,10 @@ const DEFAULTS: Config = {
   drainTimeoutMs: 10_000,
   heapGrowthPercent: 0,
   workers: 1,
+  limits: {
+    maxUrlLength: 8192, maxHeaderSize: 16_384, maxQueryParams: 1000, headerTimeoutMs: 10_000, keepAliveTimeoutMs: 75_000,
+    maxConnections: 10_000, lingerMs: 5000,
+  },
   watch: false,
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
@@ -82,8 +86,8 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly json: BriefJsonSettings;
     }
     // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
-    // groups added later: outbound and telemetry, whose defaults DEFAULTS lists.
-    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
+    // groups added later: outbound, telemetry and limits, whose defaults DEFAULTS lists.
+    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry' | 'limits'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
     expectTypeOf<Config['logLevel']>().toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
     expectTypeOf<Omit<Config, 'telemetry'>>().toExtend<BriefConfig>();
   });
