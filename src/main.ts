@@ -9,7 +9,8 @@ import type { Config } from './config/load.js';
 import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
-import { createAdminServer } from './ops/admin.js';
+import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
+import { dataListenerUrl, documentOf, renderDocument } from './openapi/serve.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createAttemptSpans } from './telemetry/attempt-spans.js';
@@ -131,7 +132,11 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     },
   });
   await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });
-  const admin = createAdminServer(lifecycle, metrics, readiness.report);
+  const api: ApiDocsSource = {
+    render: (format, host) =>
+      renderDocument(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataListenerUrl(host, portOf(app), browsableHost(config.listen.host)), format),
+  };
+  const admin = createAdminServer(lifecycle, metrics, readiness.report, api);
 
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -183,6 +188,11 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     return stopping;
   };
   return { port, adminPort, lifecycle, snapshot, metrics, demoTarget: demo?.target, stop };
+}
+
+/** A host a browser can reach a listener at: the loopback address for a wildcard one. */
+function browsableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
 function portOf(app: FastifyInstance): number {
