@@ -131,7 +131,10 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       write(reply as FastifyReply, answer, false);
     },
   });
-  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });
+  // The API reference page on the admin listener calls the data listener at the same host name (its
+  // OpenAPI `servers`), so that one origin is allowed by CORS without configuration.
+  const docsOrigin = (origin: string, host: string | undefined): boolean => origin === `http://${hostNameOf(host)}:${portOf(admin)}`;
+  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, docsOrigin });
   const api: ApiDocsSource = {
     render: (format, host) =>
       renderDocument(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataListenerUrl(host, portOf(app), browsableHost(config.listen.host)), format),
@@ -188,6 +191,12 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     return stopping;
   };
   return { port, adminPort, lifecycle, snapshot, metrics, demoTarget: demo?.target, stop };
+}
+
+/** The host name of a Host header (`localhost:8080` → `localhost`, `[::1]:8080` → `[::1]`). */
+function hostNameOf(host: string | undefined): string {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(host ?? '');
+  return m === null ? '' : m[1]!;
 }
 
 /** A host a browser can reach a listener at: the loopback address for a wildcard one. */

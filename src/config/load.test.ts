@@ -37,6 +37,9 @@ const DEFAULTS: Config = {
   drainTimeoutMs: 10_000,
   heapGrowthPercent: 0,
   workers: 1,
+  reflection: false,
+  autoMapping: false,
+  cors: { origins: [], credentials: false, maxAgeMs: 600_000 },
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
@@ -78,6 +81,9 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly workers: number; // issue 6: --workers N (node:cluster)
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
+      readonly reflection: boolean; // issue 15: --reflection
+      readonly autoMapping: boolean; // issue 15: --auto-mapping
+      readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number }; // issue 15
     }
     // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
     // groups later issues added: outbound (issue 4) and telemetry (issue 5), whose defaults DEFAULTS lists.
@@ -342,6 +348,6 @@ describe('ConfigError', () => {
   });
 
   it('has a documented meaning for every code', () => {
-    expect(Object.keys(CONFIG_ERROR_CODES).sort()).toEqual(['ATTACHE_E_CONFIG_FILE', 'ATTACHE_E_ENV', 'ATTACHE_E_FLAG', 'ATTACHE_E_MAPPING']);
+    expect(Object.keys(CONFIG_ERROR_CODES).sort()).toEqual(['ATTACHE_E_CONFIG_FILE', 'ATTACHE_E_CORS', 'ATTACHE_E_ENV', 'ATTACHE_E_FLAG', 'ATTACHE_E_MAPPING']);
   });
 });

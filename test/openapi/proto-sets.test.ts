@@ -44,7 +44,7 @@ describe('the e2e fixture API', () => {
   });
 
   it('has an operation for every route OpenAPI can express; custom methods are listed as omitted', () => {
-    const expressible = snapshot.table.routes.filter((r) => r.httpMethod !== 'PURGE');
+    const expressible = snapshot.table.routes.filter((r: { httpMethod: string }) => r.httpMethod !== 'PURGE');
     expect(operations(doc)).toHaveLength(expressible.length);
     expect(doc['x-attache-omitted']).toEqual(['PURGE /v1/cache/{id} (e2e.v1.EchoService.Purge)']);
   });
