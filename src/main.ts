@@ -10,7 +10,7 @@ import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
 import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
-import { dataListenerUrl, documentOf, renderDocument } from './openapi/serve.js';
+import { dataListenerUrl, documentOf, renderDocument, withServer } from './openapi/serve.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createAttemptSpans } from './telemetry/attempt-spans.js';
@@ -135,9 +135,10 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   // OpenAPI `servers`), so that one origin is allowed by CORS without configuration.
   const docsOrigin = (origin: string, host: string | undefined): boolean => origin === `http://${hostNameOf(host)}:${portOf(admin)}`;
   await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, docsOrigin });
+  const dataUrl = (host: string | undefined): string => dataListenerUrl(host, portOf(app), browsableHost(config.listen.host));
   const api: ApiDocsSource = {
-    render: (format, host) =>
-      renderDocument(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataListenerUrl(host, portOf(app), browsableHost(config.listen.host)), format),
+    render: (format, host) => renderDocument(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataUrl(host), format),
+    document: (host) => withServer(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataUrl(host)),
   };
   const admin = createAdminServer(lifecycle, metrics, readiness.report, api);
 

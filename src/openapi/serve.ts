@@ -41,8 +41,13 @@ export function dataListenerUrl(hostHeader: string | undefined, dataPort: number
   return `http://${host}:${dataPort}`;
 }
 
+/** The document with its `servers` (a shallow copy). */
+export function withServer(doc: OpenApiDocument, serverUrl: string): OpenApiDocument {
+  return { openapi: doc['openapi'], info: doc['info'], servers: [{ url: serverUrl, description: 'attache data listener' }], ...doc };
+}
+
 /** The document with its `servers`, as JSON text or YAML. */
 export function renderDocument(doc: OpenApiDocument, serverUrl: string, format: 'json' | 'yaml'): string {
-  const withServers = { openapi: doc['openapi'], info: doc['info'], servers: [{ url: serverUrl, description: 'attache data listener' }], ...doc };
+  const withServers = withServer(doc, serverUrl);
   return format === 'json' ? JSON.stringify(withServers) : stringify(withServers, { aliasDuplicateObjects: false });
 }

@@ -128,7 +128,7 @@ describe('actual requests', () => {
   });
 
   it('no Origin, or a disallowed one: no CORS headers', async () => {
-    for (const headers of [{}, { origin: 'https://evil.example.net' }]) {
+    for (const headers of [{}, { origin: 'https://evil.example.net' }] as Record<string, string>[]) {
       const r = await request(`${plain.url}/api/payments/pay_001`, { headers });
       expect(r.status).toBe(200);
       expect(corsHeaders(r)).toEqual([]);
