@@ -9,6 +9,7 @@
 import type protobuf from 'protobufjs';
 import { jsonNameOf } from '../codec/names.js';
 import { fullNameOf, isTextField, messageTypeOf } from '../routing/fields.js';
+import { AUTO_MAPPING_SOURCE } from '../routing/auto-mapping.js';
 import type { Route } from '../routing/routes.js';
 import { openApiPath, type PathParam } from './paths.js';
 import { CANONICAL_STYLE, commentOf, fieldBehaviors, isDeprecated, SchemaSet, type JsonSchema, type SchemaStyle } from './schemas.js';
@@ -24,9 +25,6 @@ export interface OpenApiInput {
 
 /** An OpenAPI document as plain JSON-ready objects. */
 export type OpenApiDocument = Record<string, unknown>;
-
-/** The `Route.source` of auto-mapped routes (routing/auto-mapping.ts). */
-export const AUTO_MAPPING_SOURCE = 'auto-mapping';
 
 /** How deep query parameters reach into nested messages (`a.b.c.d`). Recursive types stop earlier. */
 const MAX_QUERY_DEPTH = 4;

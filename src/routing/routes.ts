@@ -15,6 +15,7 @@ import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from 
 import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
 import type { ReadOptions, WriteOptions } from '../codec/index.js';
 import type { Registry } from '../registry/load.js';
+import { AUTO_MAPPING_SOURCE, autoMappingRule } from './auto-mapping.js';
 import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
 import { buildMatcher, type Matcher, type RouteEntry } from './matcher.js';
 import { parseTemplate, TemplateError, type Template } from './template.js';
@@ -213,6 +214,8 @@ export interface BuildRoutesInput {
   readonly defaultUpstream: string | undefined;
   /** Global outbound defaults (config `outbound`); the attache rules override them per selector. */
   readonly outbound: OutboundSettings;
+  /** `--auto-mapping`: every method without a rule gets `POST /{package.Service}/{Method}`, body `*`. */
+  readonly autoMapping?: boolean;
 }
 
 /** Builds and validates every route. Never throws; every problem is returned. */
@@ -246,7 +249,8 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
   const entries: RouteEntry<Route>[] = [];
   for (const info of methods.values()) {
     const fromMapping = mapped.get(info.selector);
-    const rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry, rpcLines);
+    let rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry, rpcLines);
+    if (rules.length === 0 && input.autoMapping === true) rules = [autoMappingRule(info.selector, fullNameOf(info.service), info.method.name)];
     if (rules.length === 0) continue;
     // A backend rule applies whole (as in ESPv2); attache rules section by section, like the outbound policy.
     const backend = mostSpecificRule(mappings.backend, info.selector);
@@ -266,6 +270,8 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
     for (const rule of rules) {
       for (const binding of [rule, ...rule.additionalBindings]) {
         const built = buildRoute(info, binding, backend, attache, input, policy);
+        // A method auto-mapping cannot serve yet is left out, not an error: the user asked for no route.
+        if ('message' in built && built.code === 'ATTACHE_E_STREAMING' && binding.loc.file === AUTO_MAPPING_SOURCE) continue;
         if ('message' in built) errors.push(built);
         else entries.push({ method: built.httpMethod, template: built.template, value: built, source: `${built.source} (${info.selector})` });
       }

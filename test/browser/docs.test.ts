@@ -83,17 +83,17 @@ describe('fetch() from a page on another origin', () => {
   it('an allowed origin: a simple GET and a preflighted JSON POST succeed, exposed headers are readable', async () => {
     const page = await browser.context.newPage();
     await page.goto(allowedPage.origin);
-    const get = await page.evaluate(async (u) => (window as any).call(u), `${attache.url}/api/payments/pay_001`);
+    const get = await page.evaluate(async (u) => (globalThis as any).call(u), `${attache.url}/api/payments/pay_001`);
     expect(get).toMatchObject({ status: 200, backend: 'payments-v1' });
     expect(get.requestId).toBeTruthy();
     expect(JSON.parse(get.body)).toMatchObject({ id: 'pay_001' });
     const post = await page.evaluate(
-      async ([u, b]) => (window as any).call(u, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-timeout': '2s' }, body: b }),
+      async ([u, b]) => (globalThis as any).call(u, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-timeout': '2s' }, body: b }),
       [`${attache.url}/api/payments/charge`, JSON.stringify({ customerId: 'cus_bob', amountMinor: '700', currency: 'EUR' })] as const,
     );
     expect(post.status, JSON.stringify(post)).toBe(200);
     expect(JSON.parse(post.body)).toMatchObject({ customerId: 'cus_bob', amountMinor: '700' });
-    const error = await page.evaluate(async (u) => (window as any).call(u), `${attache.url}/api/payments/missing_9`);
+    const error = await page.evaluate(async (u) => (globalThis as any).call(u), `${attache.url}/api/payments/missing_9`);
     expect(error.status).toBe(404);
     expect(JSON.parse(error.body)).toMatchObject({ code: 5, details: [{ '@type': 'type.googleapis.com/google.rpc.ResourceInfo' }] });
     await page.screenshot({ path: path.join(shots, 'cross-origin.png') });
@@ -103,7 +103,7 @@ describe('fetch() from a page on another origin', () => {
   it('an origin not listed: the browser refuses the response', async () => {
     const page = await browser.context.newPage();
     await page.goto(otherPage.origin);
-    const get = await page.evaluate(async (u) => (window as any).call(u), `${attache.url}/api/payments/pay_001`);
+    const get = await page.evaluate(async (u) => (globalThis as any).call(u), `${attache.url}/api/payments/pay_001`);
     expect(get).toEqual({ error: expect.stringMatching(/Failed to fetch/) });
     await page.close();
   }, 60_000);
