@@ -51,7 +51,7 @@ const DEFAULTS: Config = {
   outbound: {
     retryMaxAttempts: 3, retryInitialBackoffMs: 100, retryMaxBackoffMs: 2000, retryBackoffMultiplier: 2,
     retryThrottleMaxTokens: 10, retryThrottleTokenRatio: 0.1,
-    keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 3000, keepalivePermitWithoutCalls: true,
+    keepaliveTimeMs: 20_000, keepaliveTimeoutMs: 20_000, keepalivePermitWithoutCalls: false, keepaliveServerMinTimeMs: 310_000,
     maxSendBytes: 4 * 1024 * 1024, maxReceiveBytes: 4 * 1024 * 1024,
     reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000, loadBalancing: 'round_robin', transport: 'auto', channelOptions: {},
     breakerEnabled: true, breakerConsecutiveFailures: 5, breakerFailureRatio: 0.5, breakerWindowMs: 10_000,

@@ -83,7 +83,7 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
     const up: Upstream & { close(): void } = {
       key,
       plan,
-      guard: createGuard(plan.policy),
+      guard: createGuard(plan.policy, wire.connectivity),
       call: wire.call,
       connectivity: wire.connectivity,
       close: wire.close,

@@ -107,8 +107,9 @@ describe('black-holed upstream', () => {
     const s = await server();
     const proxy: TcpProxy = await startTcpProxy(s.port);
     cleanups.push(() => proxy.close());
-    // Short keepalive so the test takes seconds; the defaults (10 s + 3 s) detect it within ~15 s.
-    const a = await attacheFor(proxy.target, ['--keepalive-time', '1s', '--keepalive-timeout', '1s', '--breaker=false'], 'attache:\n  rules:\n    - selector: "res.v1.*"\n      retry: false\n');
+    // Short keepalive, and an upstream that permits a ping a second, so the test takes seconds. With the
+    // defaults a waiting call pings after 20 s of silence and gives up 20 s later (grpc-js: after 310 s).
+    const a = await attacheFor(proxy.target, ['--keepalive-time', '1s', '--keepalive-timeout', '1s', '--keepalive-server-min-time', '1s', '--breaker=false'], 'attache:\n  rules:\n    - selector: "res.v1.*"\n      retry: false\n');
     expect((await request(`${a.url}/v1/get/${key('warm')}`)).status).toBe(200);
     const pending = request(`${a.url}/v1/get/${key('hung')}?sleepMs=30000`, { headers: { 'x-request-timeout': '20s' }, timeoutMs: 25_000 });
     await sleep(100);
