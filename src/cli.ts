@@ -11,7 +11,8 @@ import { createLogger, start, StartupError } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
-import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
+import { loadSnapshot } from './load-snapshot.js';
+import { formatProblem, type Snapshot } from './snapshot.js';
 
 /** The route table `--check` prints: one row per route, columns aligned. */
 export function routeTable(snapshot: Snapshot): string {
@@ -30,10 +31,10 @@ export function routeTable(snapshot: Snapshot): string {
   return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-function check(config: Config): number {
+async function check(config: Config): Promise<number> {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
   const effective = config.demo && config.upstream === undefined ? Object.freeze({ ...config, upstream: '127.0.0.1:0' }) : config;
-  const built = buildSnapshot(effective);
+  const built = await loadSnapshot(effective);
   if (!built.ok) {
     process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 1;
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
       mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
     });
   }
-  if (config.check) return check(config);
+  if (config.check) return await check(config);
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
   const logger = isWorkerProcess() ? createLogger(config).child({ pid: process.pid }) : createLogger(config);

@@ -17,7 +17,8 @@ import { createAttemptSpans } from './telemetry/attempt-spans.js';
 import { createTelemetry } from './telemetry/exchange.js';
 import { loggerOptions, prettyStream } from './telemetry/logging.js';
 import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
-import { buildSnapshot, formatProblem, type LoadProblem, type Snapshot } from './snapshot.js';
+import { loadSnapshot } from './load-snapshot.js';
+import { formatProblem, type LoadProblem, type Snapshot } from './snapshot.js';
 import { toStatus } from './status/status.js';
 import type { RunningCall } from './upstream/call.js';
 import { createUpstreams, type Upstreams } from './upstream/channels.js';
@@ -76,7 +77,7 @@ async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBac
 export async function start(initial: Config, logger: Logger = createLogger(initial), options: StartOptions = {}): Promise<Running> {
   const lifecycle = createLifecycle();
   const { config, demo } = await withDemo(initial);
-  const built = buildSnapshot(config);
+  const built = await loadSnapshot(config);
   if (!built.ok) {
     await demo?.close();
     throw new StartupError(built.problems);
