@@ -12,24 +12,9 @@ import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { loadSnapshot } from './load-snapshot.js';
-import { formatProblem, type Snapshot } from './snapshot.js';
-
-/** The route table `--check` prints: one row per route, columns aligned. */
-export function routeTable(snapshot: Snapshot): string {
-  const rows = [['METHOD', 'TEMPLATE', 'SELECTOR', 'UPSTREAM', 'DEADLINE', 'SOURCE']];
-  for (const r of snapshot.table.routes) {
-    rows.push([
-      r.httpMethod,
-      r.template.toString(),
-      r.selector,
-      `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
-      r.deadlineMs !== undefined ? `${r.deadlineMs / 1000}s` : `${snapshot.config.defaultDeadlineMs / 1000}s (default)`,
-      r.source,
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
+import { formatProblem } from './snapshot.js';
+import { routeTable } from './ops/route-table.js';
+import { devArgv, devConfig, startDev } from './dev.js';
 
 async function check(config: Config): Promise<number> {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
@@ -44,7 +29,10 @@ async function check(config: Config): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const loaded = loadConfig(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  // `attache dev …`: the frontend developer's defaults (src/dev.ts), then the same program.
+  const dev = argv[0] === 'dev';
+  const loaded = loadConfig(dev ? devArgv(argv.slice(1), process.env) : argv, process.env);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.errors.map((e) => e.toString()).join('\n')}\n\nRun attache --help for the flags.\n`);
     return 1;
@@ -66,6 +54,7 @@ async function main(): Promise<number> {
       mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
     });
   }
+  if (dev) config = devConfig(config);
   if (config.check) return await check(config);
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
@@ -74,6 +63,7 @@ async function main(): Promise<number> {
   if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
     logger.info('--heap-growing-percent given to node; --heap-growth left unused');
   }
+  if (dev) return runDev(config, logger);
   if (config.workers > 1 && !isWorkerProcess()) {
     const supervising = superviseWorkers({ workers: config.workers, logger });
     startupHold.release();
@@ -113,6 +103,25 @@ async function main(): Promise<number> {
     logger.error({ err }, 'error while stopping');
     return 1;
   }
+}
+
+/** `attache dev`: one process, restarted in place on file changes, until SIGTERM or SIGINT. */
+async function runDev(config: Config, logger: ReturnType<typeof createLogger>): Promise<number> {
+  const stopSignal = firstStopSignal();
+  let session;
+  try {
+    session = await startDev(config, logger, start, (text) => process.stderr.write(text));
+  } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  startupHold.release();
+  logger.info({ signal: await stopSignal }, 'signal received, draining');
+  await session.stop();
+  return 0;
 }
 
 /** The first SIGTERM or SIGINT the process receives. */

@@ -258,6 +258,8 @@ export function helpText(): string {
   const body = rows.map((r) => `  ${r.names.padEnd(width)}${r.help}${r.sources ? `\n${pad}${r.sources}` : ''}`).join('\n');
   return [
     'Usage: attache [flags]',
+    '       attache dev --upstream HOST:PORT [flags]   (the frontend developer\'s mode: reflection, auto-mapping,',
+    '         CORS for localhost, readable logs, restart on file changes; see docs/frontend.md)',
     '',
     'attache turns plain HTTP/1.x JSON requests into gRPC calls, driven by google.api.http mappings.',
     'Each setting comes from its flag, else its env var, else its key in the --config YAML file, else its default.',

@@ -34,6 +34,8 @@ interface OriginPolicy {
   readonly exact: ReadonlySet<string>;
   /** `https://*.example.com` as [`https://`, `.example.com`, `:port` or ''], matched on the parsed origin. */
   readonly suffixes: readonly (readonly [scheme: string, domain: string, port: string])[];
+  /** `http://localhost:*` as `http://localhost:`: that scheme and host with any port. */
+  readonly anyPort: readonly string[];
 }
 
 const policies = new WeakMap<Config['cors'], OriginPolicy>();
@@ -43,12 +45,14 @@ function policyOf(cors: Config['cors']): OriginPolicy {
   if (p === undefined) {
     const suffixes: [string, string, string][] = [];
     const exact = new Set<string>();
+    const anyPort: string[] = [];
     for (const o of cors.origins) {
       const m = /^([a-z][a-z0-9+.-]*:\/\/)\*(\.[^:]+)(:\d+)?$/.exec(o);
-      if (m !== null) suffixes.push([m[1]!, m[2]!, m[3] ?? '']);
+      if (o.endsWith(':*')) anyPort.push(o.slice(0, -1));
+      else if (m !== null) suffixes.push([m[1]!, m[2]!, m[3] ?? '']);
       else if (o !== '*') exact.add(o);
     }
-    p = { any: cors.origins.includes('*'), exact, suffixes };
+    p = { any: cors.origins.includes('*'), exact, suffixes, anyPort };
     policies.set(cors, p);
   }
   return p;
@@ -58,6 +62,9 @@ function policyOf(cors: Config['cors']): OriginPolicy {
 export function originAllowed(cors: Config['cors'], origin: string): boolean {
   const p = policyOf(cors);
   if (p.any || p.exact.has(origin)) return true;
+  for (const prefix of p.anyPort) {
+    if (origin.startsWith(prefix) && /^\d{1,5}$/.test(origin.slice(prefix.length))) return true;
+  }
   for (const [scheme, domain, port] of p.suffixes) {
     if (!origin.startsWith(scheme)) continue;
     const hostPort = origin.slice(scheme.length).toLowerCase();
