@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { buildOpenApi } from '../../src/openapi/document.js';
 import { documentOf } from '../../src/openapi/serve.js';
 import { buildSnapshot, formatProblem } from '../../src/snapshot.js';
 import { openApiProblems } from '../support/openapi.js';
@@ -157,5 +158,32 @@ describe('a large set of real Google Cloud APIs (google-proto-files)', () => {
     const create = doc.paths['/v1/projects/{projectsId}/secrets'].post;
     expect(create.parameters.map((p: any) => p.name)).toEqual(['projectsId', 'secretId']);
     expect(Object.values(doc.paths).some((item: any) => Object.values(item).some((op: any) => op.deprecated === true))).toBe(true);
+  });
+});
+
+describe('streaming methods (served once streaming routes land, issue 13)', () => {
+  // The route table refuses streaming methods for now, so these routes are the unary ones of the e2e
+  // fixture pointed at its streaming methods: what the document says depends on the method's kind only.
+  const { snapshot } = documentFor(['--protos', 'test/fixtures/e2e', '--mappings', 'test/fixtures/e2e/mappings']);
+  const base = snapshot.table.routes.find((r: { selector: string }) => r.selector === 'e2e.v1.EchoService.Echo')!;
+  const root = snapshot.registry.root;
+  const routes = [
+    { ...base, selector: 'e2e.v1.EchoService.Stream', grpcPath: '/e2e.v1.EchoService/Stream', responseType: root.lookupType('e2e.v1.StreamItem') },
+    { ...base, selector: 'e2e.v1.EchoService.Collect', grpcPath: '/e2e.v1.EchoService/Collect', responseType: root.lookupType('e2e.v1.CollectResponse'), template: snapshot.table.routes.find((r: { template: { text: string }; httpMethod: string }) => r.template.text === '/v1/echo/{id}' && r.httpMethod === 'POST')!.template },
+  ];
+  const doc: any = buildOpenApi({ routes, root, title: 't', version: '0' });
+
+  it('server streaming answers NDJSON {"result"}/{"error"} lines or SSE; client streaming takes an NDJSON body', async () => {
+    expect(await openApiProblems(doc)).toEqual([]);
+    const stream = doc.paths['/v1/echo'].post;
+    expect(Object.keys(stream.responses['200'].content)).toEqual(['application/x-ndjson', 'text/event-stream']);
+    expect(stream.responses['200'].content['application/x-ndjson'].schema.properties).toEqual({
+      result: { $ref: '#/components/schemas/e2e.v1.StreamItem' },
+      error: { $ref: '#/components/schemas/google.rpc.Status' },
+    });
+    expect(stream.description).toMatch(/Server streaming/);
+    const collect = doc.paths['/v1/echo/{id}'].post;
+    expect(Object.keys(collect.requestBody.content)).toEqual(['application/x-ndjson']);
+    expect(collect.description).toMatch(/Client streaming/);
   });
 });
