@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { originAllowed } from '../../src/http/cors.js';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { request, type HttpResponse } from '../support/http.js';
 
@@ -161,5 +162,25 @@ describe('configuration', () => {
   it('origins are normalised (scheme and host lower-cased) and deduplicated', () => {
     const r = loadConfig(['--cors-origin', 'HTTPS://App.Example.com', '--cors-origin', 'https://app.example.com', '--cors-origin', 'https://*.Example.org:8443'], {});
     expect(r.ok && r.config.cors.origins).toEqual(['https://app.example.com', 'https://*.example.org:8443']);
+  });
+});
+
+describe('origin patterns', () => {
+  const cors = (origins: string[]) => ({ origins, credentials: false, maxAgeMs: 0 });
+  it.each([
+    [['http://localhost:*'], 'http://localhost:3000', true],
+    [['http://localhost:*'], 'http://localhost', false],
+    [['http://localhost:*'], 'https://localhost:3000', false],
+    [['http://localhost:*'], 'http://localhost.evil.test:3000', false],
+    [['http://localhost:*'], 'http://localhost:3000/x', false],
+    [['https://*.example.com'], 'https://a.b.example.com', true],
+    [['https://*.example.com'], 'https://example.com', false],
+    [['https://*.example.com'], 'https://a.example.com.evil.test', false],
+    [['https://*.example.com:8443'], 'https://a.example.com:8443', true],
+    [['https://*.example.com:8443'], 'https://a.example.com', false],
+    [['https://app.example.com'], 'https://app.example.com', true],
+    [['https://app.example.com'], 'https://app.example.com:443', false],
+  ])('%j admits %s: %s', (origins, origin, allowed) => {
+    expect(originAllowed(cors(origins), origin)).toBe(allowed);
   });
 });
