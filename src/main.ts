@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/load.js';
 import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
-import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
+import { guardServer, serverOptions } from './http/limits.js';
+import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/plugin.js';
 import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
 import { dataListenerUrl, documentOf, renderDocument, withServer } from './openapi/serve.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
@@ -114,7 +115,9 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     telemetry: createTelemetry(tracing, metrics, logger, attempts),
   };
 
+  const limits = { ...config.limits, bodyLimitBytes: config.bodyLimitBytes };
   const app = Fastify({
+    ...serverOptions(limits),
     loggerInstance: logger as FastifyBaseLogger,
     // One access-log line per request is written by attache itself, not by Fastify.
     logController: new LogController({ disableRequestLogging: true }),
@@ -132,10 +135,11 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       write(reply as FastifyReply, answer, false);
     },
   });
+  guardServer(app.server, limits, { answer: (status) => errorAnswer(status, requestIdFrom({})), writeRaw });
   // The API reference page on the admin listener calls the data listener at the same host name (its
   // OpenAPI `servers`), so that one origin is allowed by CORS without configuration.
   const docsOrigin = (origin: string, host: string | undefined): boolean => origin === `http://${hostNameOf(host)}:${portOf(admin)}`;
-  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, docsOrigin });
+  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, limits, docsOrigin });
   const dataUrl = (host: string | undefined): string => dataListenerUrl(host, portOf(app), browsableHost(config.listen.host));
   const api: ApiDocsSource = {
     render: (format, host) => renderDocument(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataUrl(host), format),

@@ -40,6 +40,10 @@ const DEFAULTS: Config = {
   reflection: false,
   autoMapping: false,
   cors: { origins: [], credentials: false, maxAgeMs: 600_000 },
+  limits: {
+    maxUrlLength: 8192, maxHeaderSize: 16_384, maxQueryParams: 1000, headerTimeoutMs: 10_000, keepAliveTimeoutMs: 75_000,
+    maxConnections: 10_000, lingerMs: 5000,
+  },
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
@@ -86,8 +90,8 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number }; // issue 15
     }
     // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
-    // groups later issues added: outbound (issue 4) and telemetry (issue 5), whose defaults DEFAULTS lists.
-    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
+    // groups later issues added: outbound, telemetry and limits, whose defaults DEFAULTS lists.
+    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry' | 'limits'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
     expectTypeOf<Config['logLevel']>().toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
     expectTypeOf<Omit<Config, 'telemetry'>>().toExtend<BriefConfig>();
   });
