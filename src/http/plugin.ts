@@ -59,10 +59,6 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   }
 
-  // CORS owns the `OPTIONS *` route (preflights); other OPTIONS requests reach the pipeline through the
-  // not-found handler below.
-  await registerCors(app, { snapshot: ctx.snapshot, docsOrigin: opts.docsOrigin ?? (() => false) });
-
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     observed.add(request);
     const answer = await handleRequest(ctx, {
@@ -110,6 +106,10 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     }
     write(reply, observe(request, errorAnswer(status, request.id)), ctx.draining());
   });
+
+  // CORS owns the `OPTIONS *` route (preflights); other OPTIONS requests reach the pipeline through the
+  // not-found handler above. Registered last, so that its route gets this context's error handler.
+  await registerCors(app, { snapshot: ctx.snapshot, docsOrigin: opts.docsOrigin ?? (() => false) });
 }
 
 /** The status for a request Node's HTTP parser rejected, by Node's error code. */
