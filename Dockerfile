@@ -26,6 +26,9 @@ COPY third_party/ third_party/
 COPY protos/ protos/
 COPY mappings/ mappings/
 COPY --from=build /src/dist/cli.js /src/dist/cli.js.map /src/dist/cli.js.LEGAL.txt dist/
+# The API reference page (/docs on the admin port): its own bundle, loaded on first use, and its assets.
+COPY --from=build /src/dist/docs-ui.js /src/dist/docs-ui.js.LEGAL.txt dist/
+COPY --from=build /src/dist/docs-ui/ dist/docs-ui/
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it. Nothing is written at
 # run time (logs go to stdout), so the root filesystem can be mounted read-only.
 USER 1000:1000

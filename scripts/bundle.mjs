@@ -22,6 +22,20 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 fs.renameSync(path.join(root, 'dist/cli.js'), path.join(root, 'dist/cli-modules.js'));
 
+// The API reference page (src/ops/docs-ui.ts) is loaded on the first request for /docs only: it is its own
+// bundle, dist/docs-ui.js, which the main bundle imports at run time rather than carrying (Swagger UI's
+// server side and @fastify/static would otherwise sit in every process's memory), and the Swagger UI
+// assets it serves are copied to dist/docs-ui/.
+const docsUiExternal = {
+  name: 'docs-ui-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/docs-ui\.js$/ }, () => ({ path: './docs-ui.js', external: true }));
+  },
+};
+const swaggerUiStatic = path.join(root, 'node_modules/@fastify/swagger-ui/static');
+fs.rmSync(path.join(root, 'dist/docs-ui'), { recursive: true, force: true });
+fs.cpSync(swaggerUiStatic, path.join(root, 'dist/docs-ui'), { recursive: true });
+
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli.ts'],
@@ -36,6 +50,21 @@ await build({
   legalComments: 'external',
   // The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) call require() for Node's built-ins; an ES
   // module bundle has no require of its own.
+  banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
+  plugins: [docsUiExternal],
+  logLevel: 'warning',
+});
+
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/ops/docs-ui.ts'],
+  outfile: 'dist/docs-ui.js',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  legalComments: 'external',
   banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -11,7 +11,10 @@ import { createLogger, start, StartupError, type Running } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
-import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
+import { loadSnapshot } from './load-snapshot.js';
+import { formatProblem } from './snapshot.js';
+import { routeTable } from './ops/route-table.js';
+import { devArgv, devConfig, startDev } from './dev.js';
 
 /**
  * What `--check` builds with when no upstream is given, so that every route can still be validated: a
@@ -19,39 +22,22 @@ import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
  */
 const UNSET_UPSTREAM = 'upstream-unset.invalid:1';
 
-/** The route table `--check` prints: one row per route, columns aligned. */
-export function routeTable(snapshot: Snapshot): string {
-  const rows = [['METHOD', 'TEMPLATE', 'SELECTOR', 'UPSTREAM', 'DEADLINE', 'SOURCE']];
-  for (const r of snapshot.table.routes) {
-    rows.push([
-      r.httpMethod,
-      r.template.toString(),
-      r.selector,
-      r.upstream.target === UNSET_UPSTREAM ? '(unset)' : `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
-      r.deadlineMs !== undefined ? `${r.deadlineMs / 1000}s` : `${snapshot.config.defaultDeadlineMs / 1000}s (default)`,
-      r.source,
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
-
 /**
  * `--check`: validates everything and prints the route table (exit 0) or every problem (exit 1). It needs no
  * upstream: without one, the routes that would call the default upstream are listed with it unset, and a
  * warning says that serving them needs one (serving without an upstream stays a start-up error).
  */
-function check(config: Config): number {
+async function check(config: Config): Promise<number> {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
   const placeholder = config.upstream !== undefined ? undefined : config.demo ? '127.0.0.1:0' : UNSET_UPSTREAM;
   const effective = placeholder === undefined ? config : Object.freeze({ ...config, upstream: placeholder });
-  const built = buildSnapshot(effective);
+  const built = await loadSnapshot(effective);
   if (!built.ok) {
     process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 1;
   }
   const { routes } = built.snapshot.table;
-  process.stdout.write(`${routeTable(built.snapshot)}\n\n${routes.length} route(s) OK\n`);
+  process.stdout.write(`${routeTable(built.snapshot, UNSET_UPSTREAM)}\n\n${routes.length} route(s) OK\n`);
   const unset = routes.filter((r) => r.upstream.target === UNSET_UPSTREAM);
   if (unset.length > 0) {
     process.stderr.write(
@@ -74,7 +60,9 @@ function withDemoPaths(config: Config): Config {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const loaded = loadConfig(argv, process.env);
+  // `attache dev …`: the frontend developer's defaults (src/dev.ts), then the same program.
+  const dev = argv[0] === 'dev';
+  const loaded = loadConfig(dev ? devArgv(argv.slice(1), process.env) : argv, process.env);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.errors.map((e) => e.toString()).join('\n')}\n\nRun attache --help for the flags.\n`);
     return 1;
@@ -89,7 +77,8 @@ async function main(): Promise<number> {
     return 0;
   }
   config = withDemoPaths(config);
-  if (config.check) return check(config);
+  if (dev) config = devConfig(config);
+  if (config.check) return await check(config);
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
   const logger = isWorkerProcess() ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
@@ -97,6 +86,7 @@ async function main(): Promise<number> {
   if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
     logger.info('--heap-growing-percent given to node; --heap-growth left unused');
   }
+  if (dev) return runDev(config, logger);
   if (config.workers > 1 && !isWorkerProcess()) {
     const supervising = superviseWorkers({ workers: config.workers, logger });
     startupHold.release();
@@ -149,6 +139,25 @@ async function main(): Promise<number> {
     logger.error({ err }, 'error while stopping');
     return 1;
   }
+}
+
+/** `attache dev`: one process, restarted in place on file changes, until SIGTERM or SIGINT. */
+async function runDev(config: Config, logger: ReturnType<typeof createLogger>): Promise<number> {
+  const stopSignal = firstStopSignal();
+  let session;
+  try {
+    session = await startDev(config, logger, start, (text) => process.stderr.write(text));
+  } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  startupHold.release();
+  logger.info({ signal: await stopSignal }, 'signal received, draining');
+  await session.stop();
+  return 0;
 }
 
 /** The first SIGTERM or SIGINT the process receives. */

@@ -10,7 +10,8 @@ import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { guardServer, serverOptions } from './http/limits.js';
 import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/plugin.js';
-import { createAdminServer } from './ops/admin.js';
+import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
+import { dataListenerUrl, documentOf, renderDocument, withServer } from './openapi/serve.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createReloader, type ReloadOutcome } from './ops/reload.js';
@@ -19,7 +20,8 @@ import { createAttemptSpans } from './telemetry/attempt-spans.js';
 import { createTelemetry } from './telemetry/exchange.js';
 import { loggerOptions, prettyStream } from './telemetry/logging.js';
 import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
-import { buildSnapshot, formatProblem, type LoadProblem, type ServingSnapshot, type Snapshot } from './snapshot.js';
+import { loadSnapshot } from './load-snapshot.js';
+import { formatProblem, type LoadProblem, type ServingSnapshot, type Snapshot } from './snapshot.js';
 import { toStatus } from './status/status.js';
 import type { RunningCall } from './upstream/call.js';
 import { createUpstreams, type Upstreams } from './upstream/channels.js';
@@ -90,7 +92,7 @@ async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBac
 export async function start(initial: Config, logger: Logger = createLogger(initial), options: StartOptions = {}): Promise<Running> {
   const lifecycle = createLifecycle();
   const { config, demo } = await withDemo(initial);
-  const built = buildSnapshot(config);
+  const built = await loadSnapshot(config);
   if (!built.ok) {
     await demo?.close();
     throw new StartupError(built.problems);
@@ -162,8 +164,16 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     },
   });
   guardServer(app.server, limits, { answer: (status) => errorAnswer(status, requestIdFrom({})), writeRaw });
-  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, limits });
-  const admin = createAdminServer(lifecycle, metrics, readiness.report);
+  // The API reference page on the admin listener calls the data listener at the same host name (its
+  // OpenAPI `servers`), so that one origin is allowed by CORS without configuration.
+  const docsOrigin = (origin: string, host: string | undefined): boolean => origin === `http://${hostNameOf(host)}:${portOf(admin)}`;
+  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, limits, docsOrigin });
+  const dataUrl = (host: string | undefined): string => dataListenerUrl(host, portOf(app), browsableHost(config.listen.host));
+  const api: ApiDocsSource = {
+    render: (format, host) => renderDocument(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataUrl(host), format),
+    document: (host) => withServer(documentOf(ctx.snapshot(), PACKAGE_VERSION), dataUrl(host)),
+  };
+  const admin = createAdminServer(lifecycle, metrics, readiness.report, api);
 
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -214,8 +224,9 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       // As withDemo: the demo's upstream is its embedded backend, which keeps running.
       return { ok: true, config: demo !== undefined ? Object.freeze({ ...loaded.config, upstream: demo.target }) : loaded.config };
     },
-    build(next, previous) {
-      const built = buildSnapshot(next);
+    async build(next, previous) {
+      // Through loadSnapshot, so --reflection fetches the upstream's descriptors again.
+      const built = await loadSnapshot(next);
       if (!built.ok) return { ok: false, problems: built.problems.map(formatProblem) };
       return { ok: true, snapshot: Object.freeze({ ...built.snapshot, channels: makeUpstreams(built.snapshot.upstreams, next.outbound, previous.channels) }) };
     },
@@ -286,6 +297,17 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     reload,
     stop,
   };
+}
+
+/** The host name of a Host header (`localhost:8080` → `localhost`, `[::1]:8080` → `[::1]`). */
+function hostNameOf(host: string | undefined): string {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::\d+)?$/.exec(host ?? '');
+  return m === null ? '' : m[1]!;
+}
+
+/** A host a browser can reach a listener at: the loopback address for a wildcard one. */
+function browsableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
 function portOf(app: FastifyInstance): number {

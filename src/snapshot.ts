@@ -83,7 +83,7 @@ export function buildSnapshot(config: Config): SnapshotResult {
   }
   const { mappings, errors: mappingErrors } = loadMappings(config.mappings);
   for (const e of mappingErrors) problems.push({ code: e.code, source: e.source, rule: e.rule, message: e.message });
-  const { table, errors } = buildRoutes({ registry, mappings, json: config.json, defaultUpstream: config.upstream, outbound: config.outbound });
+  const { table, errors } = buildRoutes({ registry, mappings, json: config.json, defaultUpstream: config.upstream, outbound: config.outbound, autoMapping: config.autoMapping });
   problems.push(...errors);
   const { plans: upstreams, problems: planProblems } = buildUpstreamPlans(table.routes, config.outbound);
   problems.push(...planProblems);

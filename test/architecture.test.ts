@@ -1,6 +1,6 @@
 /**
  * The import rules of STYLE.md §2, checked on the source text so a violation fails CI:
- * - the pure core (routing/, transcode/, status/, codec/) never imports fastify, grpc-js, pino or OTel;
+ * - the pure core (routing/, transcode/, status/, codec/) and openapi/ never import fastify, grpc-js, pino or OTel;
  * - upstream/ never imports fastify; http/ never reads process.env;
  * - only cli.ts and main.ts (and the worker supervisor they start) touch argv, env or exit;
  * - nothing imports main.ts except cli.ts and the worker supervisor.
@@ -27,6 +27,13 @@ const IO_LIBS = /^(fastify|@grpc\/grpc-js|pino|@opentelemetry\/)/;
 describe('import rules (STYLE.md §2)', () => {
   it.each(files.filter((f) => /^src\/(routing|transcode|status|codec)\//.test(f.file)).map((f) => [f.file, f] as const))(
     '%s (pure core) imports no fastify, grpc-js, pino or OTel',
+    (_name, f) => {
+      expect(importsOf(f.text).filter((i) => IO_LIBS.test(i))).toEqual([]);
+    },
+  );
+
+  it.each(files.filter((f) => f.file.startsWith('src/openapi/')).map((f) => [f.file, f] as const))(
+    '%s (OpenAPI generation) imports no fastify, grpc-js, pino or OTel',
     (_name, f) => {
       expect(importsOf(f.text).filter((i) => IO_LIBS.test(i))).toEqual([]);
     },

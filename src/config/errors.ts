@@ -14,6 +14,7 @@ export const CONFIG_ERROR_CODES = {
   ATTACHE_E_FLAG: 'a command-line flag is unknown, repeated, missing its value, or has a bad value',
   ATTACHE_E_ENV: 'an environment variable attache reads has a bad value',
   ATTACHE_E_CONFIG_FILE: 'the --config YAML file cannot be read, is not valid YAML, has an unknown key or a bad value',
+  ATTACHE_E_CORS: 'CORS settings that are each valid do not go together',
   ATTACHE_E_MAPPING: 'a mapping file (google.api.Service YAML) is missing, unreadable, not valid YAML, or has a bad rule',
 } as const;
 

@@ -37,6 +37,9 @@ const DEFAULTS: Config = {
   drainTimeoutMs: 10_000,
   heapGrowthPercent: 0,
   workers: 1,
+  reflection: false,
+  autoMapping: false,
+  cors: { origins: [], credentials: false, maxAgeMs: 600_000 },
   limits: {
     maxUrlLength: 8192, maxHeaderSize: 16_384, maxQueryParams: 1000, headerTimeoutMs: 10_000, keepAliveTimeoutMs: 75_000,
     maxConnections: 10_000, lingerMs: 5000,
@@ -84,6 +87,9 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly watch: boolean; // --watch: reload when a proto, mapping or config file changes
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
+      readonly reflection: boolean; // issue 15: --reflection
+      readonly autoMapping: boolean; // issue 15: --auto-mapping
+      readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number }; // issue 15
     }
     // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
     // groups added later: outbound, telemetry and limits, whose defaults DEFAULTS lists.
@@ -357,6 +363,6 @@ describe('ConfigError', () => {
   });
 
   it('has a documented meaning for every code', () => {
-    expect(Object.keys(CONFIG_ERROR_CODES).sort()).toEqual(['ATTACHE_E_CONFIG_FILE', 'ATTACHE_E_ENV', 'ATTACHE_E_FLAG', 'ATTACHE_E_MAPPING']);
+    expect(Object.keys(CONFIG_ERROR_CODES).sort()).toEqual(['ATTACHE_E_CONFIG_FILE', 'ATTACHE_E_CORS', 'ATTACHE_E_ENV', 'ATTACHE_E_FLAG', 'ATTACHE_E_MAPPING']);
   });
 });

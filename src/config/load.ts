@@ -67,7 +67,20 @@ export function loadConfig(
   const fromFile = configFile === undefined ? new Map<SettingEntry, unknown>() : readConfigFile(configFile, entries, readFile, errors);
 
   if (errors.length > 0) return { ok: false, errors: Object.freeze(errors) };
-  return { ok: true, config: assemble(entries, [fromFlags, fromEnv, fromFile]) };
+  const config = assemble(entries, [fromFlags, fromEnv, fromFile]);
+  const combined = combinationErrors(config);
+  return combined.length > 0 ? { ok: false, errors: Object.freeze(combined) } : { ok: true, config };
+}
+
+/** Settings that are each valid but not together. */
+function combinationErrors(config: Config): ConfigError[] {
+  const errors: ConfigError[] = [];
+  if (config.cors.credentials && config.cors.origins.includes('*')) {
+    // Fetch forbids `Access-Control-Allow-Origin: *` on credentialed requests, and answering any origin by
+    // name instead would let every web page act with the user's cookies.
+    errors.push(new ConfigError('ATTACHE_E_CORS', 'cors', 'credentials cannot be allowed for every origin (*); list the origins instead'));
+  }
+  return errors;
 }
 
 /** Each setting's value from the first source that has it, else its default; cloned and deep-frozen. */
@@ -245,6 +258,8 @@ export function helpText(): string {
   const body = rows.map((r) => `  ${r.names.padEnd(width)}${r.help}${r.sources ? `\n${pad}${r.sources}` : ''}`).join('\n');
   return [
     'Usage: attache [flags]',
+    '       attache dev --upstream HOST:PORT [flags]   (the frontend developer\'s mode: reflection, auto-mapping,',
+    '         CORS for localhost, readable logs, restart on file changes; see docs/frontend.md)',
     '',
     'attache turns plain HTTP/1.x JSON requests into gRPC calls, driven by google.api.http mappings.',
     'Each setting comes from its flag, else its env var, else its key in the --config YAML file, else its default.',

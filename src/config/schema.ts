@@ -13,7 +13,7 @@
 import path from 'node:path';
 import {
   fail, formatDuration, formatSize, ok, parseBool, parseChoice, parseDuration, parseGrpcTarget,
-  parseIntInRange, parseListenAddress, parseSize, quote,
+  parseCorsOrigin, parseIntInRange, parseListenAddress, parseSize, quote,
 } from './values.js';
 import { parseChannelOptions, parseNumberInRange } from './outbound-values.js';
 import type { ListenAddress, Parsed } from './values.js';
@@ -229,6 +229,34 @@ export const headerNames: Kind<readonly string[]> = (() => {
   };
 })();
 
+/**
+ * CORS origins: `*`, an exact origin (`https://app.example.com`, `http://localhost:5173`) or a wildcard
+ * subdomain (`https://*.example.com`). Flags repeat; env and YAML give a comma-separated text or a list.
+ */
+export const corsOrigins: Kind<readonly string[]> = (() => {
+  const parse = (items: readonly string[]): Parsed<readonly string[]> => {
+    const out: string[] = [];
+    for (const item of items) {
+      const r = parseCorsOrigin(item);
+      if (!r.ok) return r;
+      if (!out.includes(r.value)) out.push(r.value);
+    }
+    return ok(out);
+  };
+  const split = (t: string): string[] => t.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  return {
+    metavar: 'ORIGIN',
+    repeatable: true,
+    fromFlag: parse,
+    fromEnv: (t) => parse(split(t)),
+    fromYaml: (v) =>
+      typeof v === 'string' ? parse(split(v))
+        : Array.isArray(v) && v.every((w) => typeof w === 'string') ? parse(v as string[])
+          : fail(`expected a list of origins, got ${describe(v)}`),
+    show: (v) => (v.length === 0 ? 'none (CORS off)' : v.join(',')),
+  };
+})();
+
 /** A sampling ratio from 0 to 1 (OTEL_TRACES_SAMPLER_ARG). */
 export const ratio: Kind<number> = textKind('RATIO', (t) => {
   const n = Number(t.trim());
@@ -284,6 +312,19 @@ export const SCHEMA = {
     help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x). Lower peak memory, worse tail latency' }),
   workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',
     help: 'processes serving both listeners (node:cluster; 1 = no cluster): a standalone gateway uses one per core' }),
+  reflection: setting({ kind: bool, default: false, flag: 'reflection', env: 'ATTACHE_REFLECTION', yaml: 'reflection',
+    help: "also load descriptors from the upstream's gRPC server reflection service (v1, else v1alpha), again on reload" }),
+  autoMapping: setting({ kind: bool, default: false, flag: 'auto-mapping', env: 'ATTACHE_AUTO_MAPPING', yaml: 'autoMapping',
+    help: 'expose every method without an HTTP rule as POST /{package.Service}/{Method}, body "*"' }),
+  /** Browser access from other origins (CORS); off unless origins are given. See docs/frontend.md. */
+  cors: {
+    origins: setting({ kind: corsOrigins, default: [] as readonly string[], flag: 'cors-origin', env: 'ATTACHE_CORS_ORIGINS', yaml: 'cors.origins',
+      help: 'an origin browsers may call from (repeatable): *, https://app.example.com, https://*.example.com' }),
+    credentials: setting({ kind: bool, default: false, flag: 'cors-credentials', env: 'ATTACHE_CORS_CREDENTIALS', yaml: 'cors.credentials',
+      help: 'let browsers send cookies and Authorization with cross-origin calls (not with origin *)' }),
+    maxAgeMs: setting({ kind: duration(0), default: 600_000, flag: 'cors-max-age', env: 'ATTACHE_CORS_MAX_AGE', yaml: 'cors.maxAge',
+      help: 'how long browsers may cache a preflight answer' }),
+  },
   limits: {
     maxUrlLength: setting({ kind: size, default: 8 * 1024, flag: 'max-url-length', env: 'ATTACHE_MAX_URL_LENGTH', yaml: 'limits.maxUrlLength',
       help: 'longest request target (path and query); longer → 414' }),

@@ -227,3 +227,23 @@ export function parseChoice<T extends string>(text: string, allowed: readonly T[
   const hit = allowed.find((a) => a.toLowerCase() === text.trim().toLowerCase());
   return hit === undefined ? fail(`${quote(text)} is not one of ${allowed.join(', ')}`) : ok(hit);
 }
+
+/**
+ * A CORS origin (https://fetch.spec.whatwg.org/#origin-header): `*`, `scheme://host[:port]`, or
+ * `scheme://*.domain[:port]` for every subdomain of `domain` (not `domain` itself); the port may be `*`
+ * for any port (`http://localhost:*`). Scheme and host are lower-cased, as browsers send them. A path,
+ * `null` (the opaque origin sandboxed pages send, which any page can forge) and a bare `*.example.com` fail.
+ */
+export function parseCorsOrigin(text: string): Parsed<string> {
+  const t = text.trim();
+  if (t === '*') return ok(t);
+  const allowed = 'expected *, an origin like https://app.example.com or http://localhost:5173, or https://*.example.com';
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\*\.)?([^/:?#\s]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}|\*))?$/.exec(t);
+  if (m === null) return fail(`${quote(text)} is not a CORS origin; ${allowed}`);
+  const [, scheme, wildcard, host, port] = m;
+  if (!HOST_NAME.test(host!) && !(host!.startsWith('[') && net.isIPv6(host!.slice(1, -1)))) {
+    return fail(`${quote(text)} has ${quote(host!)} as host, which is not a host name or IP address; ${allowed}`);
+  }
+  if (port !== undefined && port !== '*' && (Number(port) < 1 || Number(port) > 65535)) return fail(`${quote(text)} has port ${port}; a port is a number from 1 to 65535`);
+  return ok(`${scheme!.toLowerCase()}://${wildcard ?? ''}${host!.toLowerCase()}${port === undefined ? '' : `:${port}`}`);
+}

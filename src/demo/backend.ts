@@ -53,6 +53,8 @@ export interface DemoBackendOptions {
   readonly host?: string;
   /** Port to bind; 0 (the default) lets the OS choose. */
   readonly port?: number;
+  /** Adds more services before the server starts (tests add gRPC server reflection, from the definition). */
+  readonly configure?: (server: grpc.Server, definition: protoLoader.PackageDefinition) => void;
 }
 
 const SERVICE_NAME = 'payments.v1.PaymentService';
@@ -204,6 +206,7 @@ export async function startDemoBackend(opts: DemoBackendOptions): Promise<DemoBa
 
   const server = new grpc.Server();
   server.addService(service, paymentService(root, new PaymentStore(seedPayments(), Date.now)));
+  opts.configure?.(server, definition);
   // IPv6 literals need brackets in a grpc-js address.
   const hostPart = host.includes(':') ? `[${host}]` : host;
   let port: number;

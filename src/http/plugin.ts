@@ -9,12 +9,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { recordAnswer } from '../telemetry/exchange.js';
 import { requestIdFrom } from '../upstream/metadata.js';
+import { registerCors } from './cors.js';
 import { isClientAbort, lingerAfterEarlyAnswer, tooLong, type HttpLimits } from './limits.js';
 import { errorAnswer, handleRequest, type HttpAnswer, type PipelineContext } from './pipeline.js';
 
 export interface TranscoderPluginOptions {
   readonly ctx: PipelineContext;
   readonly bodyLimitBytes: number;
+  /** Whether an Origin is attache's own API reference page (allowed by CORS without configuration). */
+  readonly docsOrigin?: (origin: string, host: string | undefined) => boolean;
   readonly limits: HttpLimits;
 }
 
@@ -56,27 +59,31 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   }
 
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    observed.add(request);
+    const answer = await handleRequest(ctx, {
+      method: request.raw.method ?? 'GET',
+      url: request.raw.url ?? '/',
+      headers: request.headers,
+      body: typeof request.body === 'string' ? request.body : undefined,
+      requestId: request.id,
+      res: reply.raw,
+    });
+    write(reply, answer, ctx.draining());
+    return reply;
+  };
+
   app.route({
-    method: ALL_METHODS,
+    method: ALL_METHODS.filter((m) => m !== 'OPTIONS'),
     url: '/*',
-    handler: async (request: FastifyRequest, reply: FastifyReply) => {
-      observed.add(request);
-      const answer = await handleRequest(ctx, {
-        method: request.raw.method ?? 'GET',
-        url: request.raw.url ?? '/',
-        headers: request.headers,
-        body: typeof request.body === 'string' ? request.body : undefined,
-        requestId: request.id,
-        res: reply.raw,
-      });
-      write(reply, answer, ctx.draining());
-      return reply;
-    },
+    handler,
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    if (request.raw.method === 'OPTIONS') return handler(request, reply);
     const path = (request.raw.url ?? '/').split('?')[0];
     write(reply, observe(request, errorAnswer(new RpcStatus(Code.NOT_FOUND, `no route for ${request.raw.method} ${path}`), request.id)), ctx.draining());
+    return reply;
   });
 
   // URL length and query parameter count, before routing (limits.ts).
@@ -99,6 +106,10 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     }
     write(reply, observe(request, errorAnswer(status, request.id)), ctx.draining());
   });
+
+  // CORS owns the `OPTIONS *` route (preflights); other OPTIONS requests reach the pipeline through the
+  // not-found handler above. Registered last, so that its route gets this context's error handler.
+  await registerCors(app, { snapshot: ctx.snapshot, docsOrigin: opts.docsOrigin ?? (() => false) });
 }
 
 /** The status for a request Node's HTTP parser rejected, by Node's error code. */

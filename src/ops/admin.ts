@@ -5,12 +5,23 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
+import { registerDocs } from './docs.js';
 
 /** Upstream readiness per the `--readiness` policy (src/upstream/health.ts); absent means ignored. */
 export type UpstreamReadinessProbe = () => { readonly ready: boolean; readonly upstreams: Readonly<Record<string, string>> };
 
-/** Builds (does not start) the admin server. `/metrics` is served when `metrics` is given. */
-export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstreams?: UpstreamReadinessProbe): FastifyInstance {
+/** The current OpenAPI document, rendered for a client that reached the admin listener with `host`. */
+export interface ApiDocsSource {
+  render(format: 'json' | 'yaml', host: string | undefined): string;
+  /** The same document as an object (for the /docs page). */
+  document(host: string | undefined): Record<string, unknown>;
+}
+
+/**
+ * Builds (does not start) the admin server. `/metrics` is served when `metrics` is given; `/openapi.json`,
+ * `/openapi.yaml` and the `/docs` page when `api` is.
+ */
+export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstreams?: UpstreamReadinessProbe, api?: ApiDocsSource): FastifyInstance {
   const admin = Fastify({ logger: false, exposeHeadRoutes: true });
   // Liveness: 200 while the process can answer at all.
   admin.get('/healthz', async (_req, reply) => reply.code(200).send({ status: 'ok' }));
@@ -28,6 +39,11 @@ export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstr
       const { contentType, text } = await metrics.exposition();
       return reply.code(200).header('content-type', contentType).send(text);
     });
+  }
+  if (api !== undefined) {
+    admin.get('/openapi.json', async (req, reply) => reply.code(200).header('content-type', 'application/json').send(api.render('json', req.headers.host)));
+    admin.get('/openapi.yaml', async (req, reply) => reply.code(200).header('content-type', 'application/yaml').send(api.render('yaml', req.headers.host)));
+    registerDocs(admin, (host) => api.document(host));
   }
   return admin;
 }

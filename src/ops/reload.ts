@@ -68,8 +68,11 @@ export interface ReloaderOptions<S extends { readonly config: Config; readonly t
   current(): S;
   /** Re-reads flags, env and the config file; the problems are one line each. */
   loadConfig(): { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly problems: readonly string[] };
-  /** Builds and validates a whole snapshot, with its upstreams, from `config`; reuses what it can of `previous`. */
-  build(config: Config, previous: S): BuildOutcome<S>;
+  /**
+   * Builds and validates a whole snapshot, with its upstreams, from `config`; reuses what it can of
+   * `previous`. Asynchronous when a source is (descriptors fetched by server reflection).
+   */
+  build(config: Config, previous: S): BuildOutcome<S> | Promise<BuildOutcome<S>>;
   /** Makes `next` the snapshot new requests read (one assignment), then retires `previous`. */
   swap(next: S, previous: S): { readonly keptUpstreams: readonly string[] };
   readonly logger: Logger;
@@ -87,7 +90,7 @@ export function createReloader<S extends { readonly config: Config; readonly tab
   /** A reload that is queued and not started yet: later triggers join it. */
   let pending: Promise<ReloadOutcome> | undefined;
 
-  const once = (trigger: string): ReloadOutcome => {
+  const once = async (trigger: string): Promise<ReloadOutcome> => {
     const fail = (problems: readonly string[]): ReloadOutcome => {
       o.configReload(false);
       o.logger.error({ trigger, problems }, `configuration reload rejected (${problems.length} problem(s)); the previous configuration keeps serving:\n  ${problems.join('\n  ')}`);
@@ -103,7 +106,7 @@ export function createReloader<S extends { readonly config: Config; readonly tab
     let built: BuildOutcome<S>;
     const startedAt = performance.now();
     try {
-      built = o.build(config, previous);
+      built = await o.build(config, previous);
     } catch (err) {
       return fail([err instanceof Error ? err.message : String(err)]);
     }
@@ -120,10 +123,10 @@ export function createReloader<S extends { readonly config: Config; readonly tab
   return {
     reload(trigger) {
       if (pending !== undefined) return pending;
-      const next = chain.then((): ReloadOutcome => {
+      const next = chain.then(async (): Promise<ReloadOutcome> => {
         pending = undefined;
         try {
-          return once(trigger);
+          return await once(trigger);
         } catch (err) {
           // A bug, not a bad configuration; the running snapshot stays, and later reloads still run.
           o.configReload(false);

@@ -154,7 +154,9 @@ export function loadRegistry(roots: readonly string[]): Registry {
   const problems: RegistryError[] = [];
   const load = (name: string): void => {
     try {
-      root.loadSync(name, { keepCase: true, alternateCommentMode: false });
+      // alternateCommentMode keeps `//` comments too (most protos use them), which the OpenAPI document
+      // shows as descriptions; the strings cost well under 1 MiB even for large Google API sets.
+      root.loadSync(name, { keepCase: true, alternateCommentMode: true });
     } catch (err) {
       if (err instanceof RegistryError) problems.push(err);
       else problems.push(fromProtobufError(err as Error, lastResolved || name));

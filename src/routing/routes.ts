@@ -15,6 +15,7 @@ import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from 
 import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
 import type { ReadOptions, WriteOptions } from '../codec/index.js';
 import type { Registry } from '../registry/load.js';
+import { AUTO_MAPPING_SOURCE, autoMappingRule } from './auto-mapping.js';
 import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
 import { buildMatcher, type Matcher, type RouteEntry } from './matcher.js';
 import { parseTemplate, TemplateError, type Template } from './template.js';
@@ -105,10 +106,10 @@ function userMethods(registry: Registry): Map<string, MethodInfo> {
 }
 
 /** The google.api.http option of a method as HttpRuleSpecs (protobufjs keeps it in parsedOptions). */
-function annotationRules(info: MethodInfo, registry: Registry): HttpRuleSpec[] {
+function annotationRules(info: MethodInfo, registry: Registry, rpcLines: RpcLines): HttpRuleSpec[] {
   const parsed = (info.method.parsedOptions ?? []) as Record<string, unknown>[];
   const abs = info.method.filename ?? info.service.filename ?? 'protos';
-  const loc = { file: relativeProtoName(abs, registry), line: lineOfRpc(abs, info.method.name) };
+  const loc = { file: relativeProtoName(abs, registry), line: rpcLines.lineOf(abs, info.method.name) };
   const out: HttpRuleSpec[] = [];
   for (const opt of parsed) {
     const http = opt['(google.api.http)'];
@@ -160,16 +161,44 @@ function httpRuleFromOption(
   };
 }
 
-/** The 1-based line declaring `rpc name(` in a proto file (protobufjs keeps no line numbers), or 0. */
-function lineOfRpc(file: string, name: string): number {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return 0;
-  }
-  const m = new RegExp(`\\brpc\\s+${name}\\s*\\(`).exec(text);
-  return m === null ? 0 : text.slice(0, m.index).split('\n').length;
+/**
+ * The 1-based line declaring `rpc name(` in a proto file (protobufjs keeps no line numbers), or 0. Each file
+ * is read and indexed once per route build: a per-method search of a large file (google/cloud/compute/v1,
+ * 4 MB and some 800 methods) took over a minute.
+ */
+interface RpcLines {
+  lineOf(file: string, name: string): number;
+}
+
+function rpcLineIndex(): RpcLines {
+  const byFile = new Map<string, ReadonlyMap<string, number>>();
+  const index = (file: string): ReadonlyMap<string, number> => {
+    const lines = new Map<string, number>();
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return lines;
+    }
+    let line = 1;
+    let counted = 0;
+    for (const m of text.matchAll(/\brpc\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
+      for (let i = text.indexOf('\n', counted); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
+      counted = m.index;
+      if (!lines.has(m[1]!)) lines.set(m[1]!, line);
+    }
+    return lines;
+  };
+  return {
+    lineOf(file, name) {
+      let lines = byFile.get(file);
+      if (lines === undefined) {
+        lines = index(file);
+        byFile.set(file, lines);
+      }
+      return lines.get(name) ?? 0;
+    },
+  };
 }
 
 function relativeProtoName(absPath: string, registry: Registry): string {
@@ -185,6 +214,8 @@ export interface BuildRoutesInput {
   readonly defaultUpstream: string | undefined;
   /** Global outbound defaults (config `outbound`); the attache rules override them per selector. */
   readonly outbound: OutboundSettings;
+  /** `--auto-mapping`: every method without a rule gets `POST /{package.Service}/{Method}`, body `*`. */
+  readonly autoMapping?: boolean;
 }
 
 /** Builds and validates every route. Never throws; every problem is returned. */
@@ -192,6 +223,7 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
   const { registry, mappings, json } = input;
   const errors: RouteError[] = [];
   const methods = userMethods(registry);
+  const rpcLines = rpcLineIndex();
 
   // Mapping-file rules by selector; a selector may appear once (use additional_bindings for more paths).
   const mapped = new Map<string, HttpRuleSpec>();
@@ -217,7 +249,8 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
   const entries: RouteEntry<Route>[] = [];
   for (const info of methods.values()) {
     const fromMapping = mapped.get(info.selector);
-    const rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry);
+    let rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry, rpcLines);
+    if (rules.length === 0 && input.autoMapping === true) rules = [autoMappingRule(info.selector, fullNameOf(info.service), info.method.name)];
     if (rules.length === 0) continue;
     // A backend rule applies whole (as in ESPv2); attache rules section by section, like the outbound policy.
     const backend = mostSpecificRule(mappings.backend, info.selector);
@@ -237,6 +270,8 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
     for (const rule of rules) {
       for (const binding of [rule, ...rule.additionalBindings]) {
         const built = buildRoute(info, binding, backend, attache, input, policy);
+        // A method auto-mapping cannot serve yet is left out, not an error: the user asked for no route.
+        if ('message' in built && built.code === 'ATTACHE_E_STREAMING' && binding.loc.file === AUTO_MAPPING_SOURCE) continue;
         if ('message' in built) errors.push(built);
         else entries.push({ method: built.httpMethod, template: built.template, value: built, source: `${built.source} (${info.selector})` });
       }

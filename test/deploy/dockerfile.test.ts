@@ -155,7 +155,8 @@ function replay(stage: Stage, root: string, stageRoots: ReadonlyMap<string, stri
           if (from !== undefined && from !== null) {
             const src = path.join(stageRoots.get(from)!, source);
             expect(fs.existsSync(src), `COPY --from=${from} ${source}: the ${from} stage made no such file`).toBe(true);
-            const target = intoDir ? path.join(inRoot(dest), path.basename(source)) : inRoot(dest);
+            // As Docker does: a folder's contents land in dest; a file lands in dest (a folder) or as dest.
+            const target = !fs.statSync(src).isDirectory() && intoDir ? path.join(inRoot(dest), path.basename(source)) : inRoot(dest);
             fs.mkdirSync(path.dirname(target), { recursive: true });
             fs.cpSync(src, target, { recursive: true });
             continue;
@@ -237,6 +238,7 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
     };
     walk(runtimeRoot);
     expect(files).toContain('app/dist/cli.js');
+    expect(files).toContain('app/dist/docs-ui.js');
     expect(files).toContain('app/package.json');
     expect(files).toContain('app/third_party/googleapis/google/api/annotations.proto');
     expect(files).toContain('app/protos/payments/v1/payments.proto');
@@ -265,6 +267,10 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
     expect(payment.status, proc.output()).toBe(200);
     expect(payment.json).toMatchObject({ id: 'pay_001', amountMinor: '2500', currency: 'EUR' });
     expect((await request(`http://127.0.0.1:${adminPort}/healthz`)).status).toBe(200);
+    // The API reference page loads its own bundle and assets from the image's dist/.
+    const docs = await request(`http://127.0.0.1:${adminPort}/docs/`);
+    expect(docs.status, `${docs.body}\n${proc.output()}`).toBe(200);
+    expect(docs.body).toContain('swagger');
     proc.child.kill('SIGTERM');
     expect(await proc.exited, proc.output()).toBe(0);
     expect(proc.stdout()).toContain('"msg":"stopped"');

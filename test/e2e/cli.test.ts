@@ -320,6 +320,9 @@ describe('the bundled dist/cli.js', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-shipped-'));
     fs.mkdirSync(path.join(dir, 'dist'));
     fs.copyFileSync(CLI, path.join(dir, 'dist', 'cli.js'));
+    // The API reference page's own bundle and the Swagger UI assets, loaded on the first /docs request.
+    fs.copyFileSync(path.join(REPO, 'dist', 'docs-ui.js'), path.join(dir, 'dist', 'docs-ui.js'));
+    fs.cpSync(path.join(REPO, 'dist', 'docs-ui'), path.join(dir, 'dist', 'docs-ui'), { recursive: true });
     fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
     for (const folder of ['third_party', 'protos', 'mappings']) fs.cpSync(path.join(REPO, folder), path.join(dir, folder), { recursive: true });
 
@@ -336,6 +339,14 @@ describe('the bundled dist/cli.js', () => {
     expect(payment.json).toMatchObject({ id: 'pay_001', amountMinor: '2500', currency: 'EUR' });
     const metrics = await request(`http://127.0.0.1:${adminPort}/metrics`);
     expect(metrics.body).toContain('attache_http_requests_total{route="/api/payments/{payment_id}"');
+    const openapi = await request(`http://127.0.0.1:${adminPort}/openapi.json`);
+    expect(openapi.json).toMatchObject({ openapi: '3.1.0', servers: [{ url: `http://127.0.0.1:${port}` }] });
+    const docs = await request(`http://127.0.0.1:${adminPort}/docs`);
+    expect(docs.status, run.output()).toBe(200);
+    expect(docs.body).toContain('swagger-ui-bundle.js');
+    const asset = await request(`http://127.0.0.1:${adminPort}/docs/static/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.body.length).toBeGreaterThan(1_000_000);
     child.kill('SIGTERM');
     expect(await run.exited, run.output()).toBe(0);
   });
