@@ -33,7 +33,7 @@ export function routeTable(snapshot: Snapshot): string {
 function check(config: Config): number {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
   const effective = config.demo && config.upstream === undefined ? Object.freeze({ ...config, upstream: '127.0.0.1:0' }) : config;
-  const built = buildSnapshot(effective);
+  const built = buildSnapshot(effective, process.env);
   if (!built.ok) {
     process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 1;

@@ -75,7 +75,7 @@ async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBac
 export async function start(initial: Config, logger: Logger = createLogger(initial), options: StartOptions = {}): Promise<Running> {
   const lifecycle = createLifecycle();
   const { config, demo } = await withDemo(initial);
-  const built = buildSnapshot(config);
+  const built = buildSnapshot(config, process.env);
   if (!built.ok) {
     await demo?.close();
     throw new StartupError(built.problems);
@@ -91,6 +91,9 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       events: {
         tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
         tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
+        // Never the token or the secret: the source's name (a file path, a token URL and client id) only.
+        credentialsChanged: (key, source, expiresInS) => logger.info({ upstream: key, source, expiresInS }, 'upstream credential updated; new calls use it'),
+        credentialsFailed: (key, source, message) => logger.warn({ upstream: key, source, reason: message }, 'upstream credential unavailable'),
       },
       observer: attempts?.observer,
       env: process.env,
