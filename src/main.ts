@@ -59,6 +59,8 @@ export function createLogger(config: Config): Logger {
 export interface StartOptions {
   /** Tracing overrides, e.g. an in-memory span exporter instead of the OTEL_TRACES_EXPORTER ones. */
   readonly tracing?: TracingOverrides;
+  /** The environment upstream credentials read client secrets from (and proxy variables); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */
@@ -75,7 +77,8 @@ async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBac
 export async function start(initial: Config, logger: Logger = createLogger(initial), options: StartOptions = {}): Promise<Running> {
   const lifecycle = createLifecycle();
   const { config, demo } = await withDemo(initial);
-  const built = buildSnapshot(config, process.env);
+  const env = options.env ?? process.env;
+  const built = buildSnapshot(config, env);
   if (!built.ok) {
     await demo?.close();
     throw new StartupError(built.problems);
@@ -96,7 +99,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
         credentialsFailed: (key, source, message) => logger.warn({ upstream: key, source, reason: message }, 'upstream credential unavailable'),
       },
       observer: attempts?.observer,
-      env: process.env,
+      env,
       userAgent: `attache/${PACKAGE_VERSION} grpc-node-h2`,
     });
   } catch (err) {

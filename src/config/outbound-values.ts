@@ -132,7 +132,8 @@ export function parseTokenUrl(text: string): Parsed<string> {
     return fail(`${quote(text)} uses http:// to a host that is not loopback; use https:// (the client secret would cross the network in clear text)`);
   }
   if (url.hash !== '') return fail(`${quote(text)} has a fragment; a token endpoint URL must not (RFC 6749 §3.2)`);
-  if (url.username !== '' || url.password !== '') return fail(`${quote(text)} has credentials in the URL; give the client id and secret as settings instead`);
+  // Not quoted back: the text holds a password.
+  if (url.username !== '' || url.password !== '') return fail(`the token URL for ${url.host} has a user name or password in it (not shown); give the client id and secret as settings instead`);
   return ok(url.href);
 }
 
