@@ -307,11 +307,27 @@ export type CallFn<R> = (route: R, request: Uint8Array, metadata: CallMetadata, 
  */
 export function callWithCredentials<R>(call: CallFn<R>, source: CredentialSource, mode: CredentialsPolicy['callerAuthorization'], now: () => number = Date.now): CallFn<R> {
   return (route, request, metadata, timeoutMs) => {
-    const caller = metadata.get(AUTHORIZATION);
-    if (caller !== undefined && mode === 'keep') return call(route, request, metadata, timeoutMs);
-    const base = caller !== undefined && mode === 'forward' ? metadata.with(X_FORWARDED_AUTHORIZATION, caller) : metadata;
-    return new AuthorizedCall(call, source, route, request, base, timeoutMs, now);
+    const base = callerMetadata(metadata, mode);
+    return base === undefined ? call(route, request, metadata, timeoutMs) : new AuthorizedCall(call, source, route, request, base, timeoutMs, now);
   };
+}
+
+const FORWARDED_KEY = new Set([X_FORWARDED_AUTHORIZATION]);
+
+/**
+ * The caller's metadata made ready for attache's credential (which then goes in with
+ * `.with('authorization', value)`), per `mode`; undefined when the caller's own Authorization wins (`keep`)
+ * and no credential is to be attached. In `forward` mode `x-forwarded-authorization` only ever holds what
+ * the caller sent as Authorization: one sent through `Grpc-Metadata-` is dropped, so it cannot pose as one.
+ * For every call kind (a streaming call attaches the credential the same way).
+ */
+export function callerMetadata(metadata: CallMetadata, mode: CredentialsPolicy['callerAuthorization']): CallMetadata | undefined {
+  const caller = metadata.get(AUTHORIZATION);
+  if (caller !== undefined) {
+    if (mode === 'keep') return undefined;
+    if (mode === 'forward') return metadata.with(X_FORWARDED_AUTHORIZATION, caller);
+  }
+  return metadata.get(X_FORWARDED_AUTHORIZATION) !== undefined ? metadata.replacing(FORWARDED_KEY, []) : metadata;
 }
 
 const outcomeOf = (code: number, details: string): UnaryOutcome => ({

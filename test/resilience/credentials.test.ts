@@ -131,6 +131,11 @@ describe('upstream credentials', () => {
       expect((await get(fwd, k1, { authorization: 'Bearer caller-token' })).status).toBe(200);
       expect(s.metadata(k1)[0]).toMatchObject({ authorization: 'Bearer ambassador-token', 'x-forwarded-authorization': 'Bearer caller-token' });
 
+      // Only a caller's Authorization becomes x-forwarded-authorization; one sent as metadata cannot pose as it.
+      const k0 = key('fwd');
+      expect((await get(fwd, k0, { 'grpc-metadata-x-forwarded-authorization': 'Bearer spoofed' })).status).toBe(200);
+      expect(s.metadata(k0)[0]!['x-forwarded-authorization']).toBeUndefined();
+
       const keep = await attache(s, `    - selector: "res.v1.*"\n      credentials: { tokenFile: ${file}, callerAuthorization: keep }\n`);
       const k2 = key('keep');
       expect((await get(keep, k2, { authorization: 'Bearer caller-token' })).status).toBe(200);
