@@ -89,14 +89,23 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   // channel's load-balancing policy is wrapped to see them.
   const attempts = createAttemptSpans(tracing);
   let upstreams: ReturnType<typeof createUpstreams>;
+  const metrics = createMetrics({ channels: () => upstreams.states() });
+  // Labelled as the other upstream metrics are: the target, `grpcs://` only for TLS.
+  const metricsUpstream = (key: string): string => (key.startsWith('grpc://') ? key.slice('grpc://'.length) : key);
   try {
     upstreams = createUpstreams(attempts?.wrapPlans(snapshot.upstreams) ?? snapshot.upstreams, config.outbound, {
       events: {
         tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
         tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
         // Never the token or the secret: the source's name (a file path, a token URL and client id) only.
-        credentialsChanged: (key, source, expiresInS) => logger.info({ upstream: key, source, expiresInS }, 'upstream credential updated; new calls use it'),
-        credentialsFailed: (key, source, message) => logger.warn({ upstream: key, source, reason: message }, 'upstream credential unavailable'),
+        credentialsChanged: (key, source, expiresInS) => {
+          metrics.credentialRefresh(metricsUpstream(key), true);
+          logger.info({ upstream: key, source, expiresInS }, 'upstream credential updated; new calls use it');
+        },
+        credentialsFailed: (key, source, message) => {
+          metrics.credentialRefresh(metricsUpstream(key), false);
+          logger.warn({ upstream: key, source, reason: message }, 'upstream credential unavailable');
+        },
       },
       observer: attempts?.observer,
       env,
@@ -109,7 +118,6 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   }
   const readiness = createReadiness(upstreams, { policy: config.outbound.readiness, intervalMs: config.outbound.healthIntervalMs, service: config.outbound.healthService });
   const inflight = new Set<RunningCall>();
-  const metrics = createMetrics({ channels: () => upstreams.states() });
   const ctx: PipelineContext = {
     snapshot: () => snapshot,
     upstreams,

@@ -219,6 +219,8 @@ describe('upstream credentials', () => {
         expect(Date.now() - began).toBeLessThan(1000);
       }
       expect(s.total()).toBe(0);
+      const metrics = (await request(`${a.adminUrl}/metrics`)).body;
+      expect(metrics).toMatch(new RegExp(`^attache_upstream_credential_refreshes_total\\{upstream="${s.target.replace(/\./g, '\\.')}",result="failure"\\} [1-9]`, 'm'));
       await t.start();
       let recovered: HttpResponse | undefined;
       for (const began = Date.now(); Date.now() - began < 8000; await sleep(200)) {
