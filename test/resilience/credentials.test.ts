@@ -6,6 +6,7 @@
  * runs this file again on grpc-js.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -233,6 +234,28 @@ describe('upstream credentials', () => {
         expect((res.json as { message: string }).message).toContain('OAuth2 token endpoint');
       }
       expect(recovered?.status).toBe(200);
+    });
+
+    it('a token endpoint that accepts and never answers: a call waiting for its first token ends at its own deadline (504)', async () => {
+      const sockets = new Set<net.Socket>();
+      const hang = net.createServer((c) => {
+        sockets.add(c);
+        c.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => {
+        for (const c of sockets) c.destroy();
+        hang.close();
+      });
+      const url = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/token`;
+      const s = await upstream({});
+      const a = await attache(s, '', ['--upstream-token-url', url, '--upstream-client-id', CLIENT_ID], env);
+      const began = Date.now();
+      const res = await get(a, key('hang'), { 'x-request-timeout': '300ms' });
+      expect(res.status).toBe(504);
+      expect(res.json).toMatchObject({ code: 4, message: `the call's deadline of 300 ms passed while waiting for a credential from the OAuth2 token endpoint ${url} (client id ${CLIENT_ID})` });
+      expect(Date.now() - began).toBeLessThan(2000);
+      expect(s.total()).toBe(0);
     });
 
     it('a wrong client secret: 503 with the endpoint\'s error, and the secret in no message', async () => {
