@@ -134,12 +134,15 @@ function fileSource(file: string, reloadMs: number, events: CredentialEvents): C
     throw err instanceof CredentialsError ? err : new CredentialsError(`cannot read the ${description}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   let reading: Promise<string> | undefined;
+  // The same problem is reported once, not at every re-read.
+  let reported: string | undefined;
   const reread = (): Promise<string> =>
     (reading ??= fs.promises
       .readFile(file, 'utf8')
       .then(read)
       .then(
         (next) => {
+          reported = undefined;
           if (next !== value) {
             value = next;
             events.changed?.(description, undefined);
@@ -148,7 +151,8 @@ function fileSource(file: string, reloadMs: number, events: CredentialEvents): C
         },
         (err: unknown) => {
           const message = err instanceof CredentialsError ? err.message : `cannot read the ${description}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-          events.failed?.(description, `${message}; keeping the previous token`);
+          if (message !== reported) events.failed?.(description, `${message}; keeping the previous token`);
+          reported = message;
           return value;
         },
       )
@@ -196,11 +200,11 @@ function oauthSource(p: CredentialsPolicy, env: NodeJS.ProcessEnv, events: Crede
       try {
         return (await fs.promises.readFile(p.clientSecretFile, 'utf8')).trim();
       } catch (err) {
-        throw new CredentialsError(`cannot read the client secret file ${p.clientSecretFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        throw new CredentialsError(`cannot be asked: the client secret file ${p.clientSecretFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
       }
     }
     const v = env[p.clientSecretEnv] ?? '';
-    if (v === '') throw new CredentialsError(`the client secret environment variable ${p.clientSecretEnv} is not set`);
+    if (v === '') throw new CredentialsError(`cannot be asked: the client secret environment variable ${p.clientSecretEnv} is not set`);
     return v;
   };
 

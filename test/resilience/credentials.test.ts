@@ -88,6 +88,17 @@ describe('upstream credentials', () => {
       expect((await get(a, k2)).status).toBe(200);
       expect(s.attempts(k2)).toBe(1);
       expect(s.metadata(k2)[0]!['authorization']).toBe('Bearer file-token-2');
+
+      // A file that disappears keeps the token in use, and is reported once, not at every re-read.
+      fs.rmSync(file);
+      await sleep(300);
+      const k3 = key('file');
+      expect((await get(a, k3)).status).toBe(200);
+      expect(s.metadata(k3)[0]!['authorization']).toBe('Bearer file-token-2');
+      const warned = logs.filter((l) => l.includes('upstream credential unavailable') && l.includes(file));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toContain('ENOENT');
+      expect(warned[0]).toContain('keeping the previous token');
     });
 
     it('a call refused with UNAUTHENTICATED re-reads the file at once and is sent once more with the new token', async () => {
