@@ -234,7 +234,7 @@ export function helpText(): string {
     .map(({ setting: s }) => {
       const names = [s.short && `-${s.short}`, s.flag && `--${s.flag}${s.kind.metavar ? ` ${s.kind.metavar}` : ''}`].filter(Boolean).join(', ');
       const sources = [
-        s.env && `env ${s.env}${s.kind.repeatable ? " (':'-separated)" : ''}`,
+        s.env && `env ${s.env}${s.kind.repeatable ? ` (${s.kind.envSeparator ?? "':'"}-separated)` : ''}`,
         s.yaml && `file: ${s.yaml}`,
         s.flag !== 'help' && s.flag !== 'version' && `default: ${s.kind.show(s.default)}`,
       ].filter(Boolean).join('; ');

@@ -32,6 +32,8 @@ export interface Kind<T> {
   readonly metavar: string | undefined;
   /** Whether the flag may be repeated (each occurrence adds an item); env then splits on `:`. */
   readonly repeatable: boolean;
+  /** How a repeatable setting's env text is split, as --help words it, when not on `:` (`','`). */
+  readonly envSeparator?: string;
   /** The values of every occurrence of the flag, in order (exactly one unless `repeatable`). */
   readonly fromFlag: (values: readonly string[]) => Parsed<T>;
   /** An env var's text (never empty: an empty env var counts as unset). */
@@ -181,6 +183,7 @@ export const channelOptions: Kind<Readonly<Record<string, string | number>>> = {
 export const scopes: Kind<readonly string[]> = {
   metavar: 'SCOPE',
   repeatable: true,
+  envSeparator: "space- or ','",
   fromFlag: (values) => parseScopes(values.flatMap(splitScopes)),
   fromEnv: (t) => parseScopes(splitScopes(t)),
   fromYaml: (v) =>
@@ -231,6 +234,7 @@ export const headerNames: Kind<readonly string[]> = (() => {
   return {
     metavar: 'NAME',
     repeatable: true,
+    envSeparator: "','",
     fromFlag: parse,
     fromEnv: (t) => parse(split(t)),
     fromYaml: (v) =>
@@ -417,7 +421,7 @@ export const SCHEMA = {
     credentialsClientSecretEnv: setting({ kind: textKind('VAR', parseEnvName, String), default: 'ATTACHE_UPSTREAM_CLIENT_SECRET', flag: 'upstream-client-secret-env', env: 'ATTACHE_UPSTREAM_CLIENT_SECRET_ENV', yaml: 'credentials.clientSecretEnv',
       help: 'the environment variable holding the OAuth2 client secret, when no secret file is given' }),
     credentialsScopes: setting({ kind: scopes, default: [] as readonly string[], flag: 'upstream-scope', env: 'ATTACHE_UPSTREAM_SCOPES', yaml: 'credentials.scopes',
-      help: 'OAuth2 scopes to ask for (repeatable; space- or comma-separated in env)' }),
+      help: 'OAuth2 scopes to ask for (repeatable)' }),
     credentialsAudience: setting({ kind: optional(textKind('AUDIENCE', (t) => (t.trim() === '' ? fail('an audience must not be empty') : ok(t.trim())), String)), default: undefined, flag: 'upstream-audience', env: 'ATTACHE_UPSTREAM_AUDIENCE', yaml: 'credentials.audience',
       help: 'the `audience` parameter of the token request (Auth0, Okta and others use it to pick the API)' }),
     credentialsClientAuth: setting({ kind: choice('METHOD', CLIENT_AUTH_METHODS), default: 'basic' as ClientAuthMethod, flag: 'upstream-client-auth', env: 'ATTACHE_UPSTREAM_CLIENT_AUTH', yaml: 'credentials.clientAuth',
