@@ -85,7 +85,8 @@ export interface TlsRuleOptions {
 /**
  * `credentials:` for the upstream of the selected methods (docs/credentials.md): a token file, or an OAuth2
  * client-credentials grant. The section is whole: keys it leaves out do not come from the global
- * `credentials.*` settings, except `callerAuthorization`. `credentials: false` turns a global credential off.
+ * `credentials.*` settings, except `callerAuthorization`, `clientAuth` and the secret's default variable.
+ * `credentials: false` turns a global credential off.
  * Paths are resolved against the mapping file's folder.
  */
 export interface CredentialsRuleOptions {

@@ -228,7 +228,8 @@ function resolveUpstreamPolicy(facts: MethodFacts, rules: readonly AttacheRuleSp
 
 /**
  * The upstream's credential: the most specific rule's `credentials:` section as a whole (only
- * `callerAuthorization` falls back to the global setting), else the global `credentials.*` settings.
+ * `callerAuthorization`, `clientAuth` and the secret's variable name fall back to the global settings), else
+ * the global `credentials.*` settings.
  * Undefined when neither names a token file or a token URL, or the rule says `credentials: false`.
  */
 function resolveCredentials(rule: AttacheRuleSpec['credentials'], s: OutboundSettings): CredentialsPolicy | undefined {
