@@ -30,10 +30,10 @@ export type { ListenAddress } from './values.js';
 export interface Kind<T> {
   /** Placeholder in --help (`HOST:PORT`), or undefined for a switch: a bool flag that takes no separate value. */
   readonly metavar: string | undefined;
-  /** Whether the flag may be repeated (each occurrence adds an item); env then splits on `:`. */
+  /** Whether the flag may be repeated (each occurrence adds an item). */
   readonly repeatable: boolean;
-  /** How a repeatable setting's env text is split, as --help words it, when not on `:` (`','`). */
-  readonly envSeparator?: string;
+  /** For a list: what separates the items in the env var (`:` for paths, `,` for names), shown in --help. */
+  readonly envSeparator?: ':' | ',';
   /** The values of every occurrence of the flag, in order (exactly one unless `repeatable`). */
   readonly fromFlag: (values: readonly string[]) => Parsed<T>;
   /** An env var's text (never empty: an empty env var counts as unset). */
@@ -113,6 +113,7 @@ export function pathList(metavar: string): Kind<readonly string[]> {
   return {
     metavar,
     repeatable: true,
+    envSeparator: ':',
     fromFlag: nonEmpty,
     fromEnv: (text) => ok(text.split(':').filter((p) => p !== '')),
     fromYaml: (v, baseDir) => {
@@ -183,7 +184,7 @@ export const channelOptions: Kind<Readonly<Record<string, string | number>>> = {
 export const scopes: Kind<readonly string[]> = {
   metavar: 'SCOPE',
   repeatable: true,
-  envSeparator: "space- or ','",
+  envSeparator: ',',
   fromFlag: (values) => parseScopes(values.flatMap(splitScopes)),
   fromEnv: (t) => parseScopes(splitScopes(t)),
   fromYaml: (v) =>
@@ -234,7 +235,7 @@ export const headerNames: Kind<readonly string[]> = (() => {
   return {
     metavar: 'NAME',
     repeatable: true,
-    envSeparator: "','",
+    envSeparator: ',',
     fromFlag: parse,
     fromEnv: (t) => parse(split(t)),
     fromYaml: (v) =>
@@ -264,7 +265,7 @@ export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * Every setting. The first seven are the external contract (CONTRACT.md "Start"); their names are fixed.
+ * Every setting. The first seven are the documented interface every deployment uses (README.md, docs/configuration.md); their names are fixed.
  * Order here is the order of --help.
  */
 export const SCHEMA = {
@@ -298,6 +299,24 @@ export const SCHEMA = {
     help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x). Lower peak memory, worse tail latency' }),
   workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',
     help: 'processes serving both listeners (node:cluster; 1 = no cluster): a standalone gateway uses one per core' }),
+  limits: {
+    maxUrlLength: setting({ kind: size, default: 8 * 1024, flag: 'max-url-length', env: 'ATTACHE_MAX_URL_LENGTH', yaml: 'limits.maxUrlLength',
+      help: 'longest request target (path and query); longer → 414' }),
+    maxHeaderSize: setting({ kind: size, default: 16 * 1024, flag: 'max-header-size', env: 'ATTACHE_MAX_HEADER_SIZE', yaml: 'limits.maxHeaderSize',
+      help: 'largest request head (request line and headers); larger → 431' }),
+    maxQueryParams: setting({ kind: intRange(1, 1_000_000), default: 1000, flag: 'max-query-params', env: 'ATTACHE_MAX_QUERY_PARAMS', yaml: 'limits.maxQueryParams',
+      help: 'most query parameters in one request; more → 400' }),
+    headerTimeoutMs: setting({ kind: duration(1), default: 10_000, flag: 'header-timeout', env: 'ATTACHE_HEADER_TIMEOUT', yaml: 'limits.headerTimeout',
+      help: 'time a client has to send the request head (slowloris); then 408 and close' }),
+    keepAliveTimeoutMs: setting({ kind: duration(1), default: 75_000, flag: 'keep-alive-timeout', env: 'ATTACHE_KEEP_ALIVE_TIMEOUT', yaml: 'limits.keepAliveTimeout',
+      help: 'idle keep-alive connections close after this; keep it above the idle timeout of a load balancer in front (AWS ALB 60 s)' }),
+    maxConnections: setting({ kind: intRange(0, 1_000_000), default: 10_000, flag: 'max-connections', env: 'ATTACHE_MAX_CONNECTIONS', yaml: 'limits.maxConnections',
+      help: 'concurrent client connections per process (0: no limit); beyond it new connections are closed at once' }),
+    lingerMs: setting({ kind: duration(0), default: 5000, flag: 'linger-time', env: 'ATTACHE_LINGER_TIME', yaml: 'limits.lingerTime',
+      help: 'after answering a request early (body too large), how long the rest of its body is read and discarded so the client can read the answer' }),
+  },
+  watch: setting({ kind: bool, default: false, flag: 'watch', env: 'ATTACHE_WATCH', yaml: 'watch',
+    help: 'reload when a proto, mapping or config file changes (SIGHUP always reloads)' }),
   json: {
     emitUnpopulated: setting({ kind: bool, default: false, flag: 'emit-unpopulated', env: 'ATTACHE_EMIT_UNPOPULATED', yaml: 'json.emitUnpopulated',
       help: 'emit fields that hold their default value (grpc-gateway v2 style)' }),
@@ -316,7 +335,7 @@ export const SCHEMA = {
     maxDepth: setting({ kind: intRange(1, 1000), default: 64, flag: 'max-depth', env: 'ATTACHE_MAX_DEPTH', yaml: 'json.maxDepth',
       help: 'deepest JSON nesting accepted in a request body' }),
   },
-  // Observability (issue 5). The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
+  // Observability. The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
   // exporter itself also reads OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,TIMEOUT,COMPRESSION}.
   telemetry: {
     disabled: setting({ kind: bool, default: false, env: 'OTEL_SDK_DISABLED', yaml: 'telemetry.disabled',
@@ -342,7 +361,7 @@ export const SCHEMA = {
   },
   /**
    * The outbound side: defaults for every upstream and method. Mapping files override retry, hedging,
-   * breaker, bulkhead, TLS and credentials per selector (`attache: rules:`); see README "Resilience".
+   * breaker, bulkhead, TLS and credentials per selector (`attache: rules:`); see docs/resilience.md.
    */
   outbound: {
     retryMaxAttempts: setting({ kind: intRange(1, 5), default: 3, flag: 'retry-max-attempts', env: 'ATTACHE_RETRY_MAX_ATTEMPTS', yaml: 'retry.maxAttempts',
@@ -378,7 +397,7 @@ export const SCHEMA = {
     transport: setting({ kind: choice('TRANSPORT', ['auto', 'grpc-js'] as const), default: 'auto' as 'auto' | 'grpc-js', flag: 'upstream-transport', env: 'ATTACHE_UPSTREAM_TRANSPORT', yaml: 'transport',
       help: 'the gRPC client: auto (attache\'s lean HTTP/2 client for host:port, dns:, ipv4:, ipv6: and unix: targets; grpc-js for other targets, with channelOptions or a proxy variable set) or grpc-js (always)' }),
     channelOptions: setting({ kind: channelOptions, default: {}, yaml: 'channelOptions',
-      help: 'raw grpc-js channel options (a checked list; see README "Resilience")' }),
+      help: 'raw grpc-js channel options (a checked list; see docs/resilience.md)' }),
     breakerEnabled: setting({ kind: bool, default: true, flag: 'breaker', env: 'ATTACHE_BREAKER', yaml: 'breaker.enabled',
       help: 'a circuit breaker per upstream' }),
     breakerConsecutiveFailures: setting({ kind: intRange(1, 100_000), default: 5, flag: 'breaker-consecutive-failures', env: 'ATTACHE_BREAKER_CONSECUTIVE_FAILURES', yaml: 'breaker.consecutiveFailures',

@@ -3,7 +3,7 @@
  * response JSON (or the one error writer). Every failure becomes an RpcStatus before anything is written.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Snapshot } from '../snapshot.js';
+import type { ServingSnapshot } from '../snapshot.js';
 import { CodecError } from '../codec/index.js';
 import { buildRequest } from '../transcode/request.js';
 import { responseJson } from '../transcode/response.js';
@@ -28,8 +28,9 @@ export interface HttpAnswer {
 
 /** The live state the pipeline reads (owned by main.ts). */
 export interface PipelineContext {
-  /** The current snapshot; read once per request. */
-  snapshot(): Snapshot;
+  /** The current snapshot, live upstreams included; read once per request (a reload swaps it whole). */
+  snapshot(): ServingSnapshot;
+  /** The current snapshot's upstreams (follows reloads); a request uses its own snapshot's `channels`. */
   readonly upstreams: Upstreams;
   /** True once shutdown started: new requests are refused with 503. */
   draining(): boolean;
@@ -140,8 +141,8 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
   const bytes = snap.codec.encode(route.requestType, msg);
-  // Breaker and bulkhead (issue 4): refused at once, or admitted, possibly after a short wait for a slot.
-  const up = ctx.upstreams.get(route.policy.upstream.key)!;
+  // Breaker and bulkhead: refused at once, or admitted, possibly after a short wait for a slot.
+  const up = snap.channels.get(route.policy.upstream.key)!;
   let admission = up.guard.admit(timeoutMs);
   const queuedAt = admission instanceof Promise ? Date.now() : 0;
   if (admission instanceof Promise) admission = await admission;

@@ -3,7 +3,7 @@
  * and reports the outcome after it; a refusal is an RpcStatus answered at once, without touching the
  * upstream:
  * - breaker open: UNAVAILABLE (HTTP 503) with a google.rpc.RetryInfo detail, which the error writer also
- *   turns into `Retry-After` (CONTRACT.md "Circuit breaking");
+ *   turns into `Retry-After` (docs/resilience.md, "Circuit breaker");
  * - bulkhead and its queue full: RESOURCE_EXHAUSTED with HTTP 503 (not the table's 429: the caller is not
  *   over a quota of its own, the upstream is saturated);
  * - the call's deadline passes while it waits in the queue: DEADLINE_EXCEEDED (504).

@@ -38,7 +38,7 @@ export function interopSafety(stack: Stack): void {
 
   /** A server of `stack`, a proxy in front of it and one attache per transport. */
   async function setup(minPingIntervalMs: number | undefined, flags: readonly string[]) {
-    const server: InteropServer = await startInteropServer(stack, minPingIntervalMs);
+    const server: InteropServer = await startInteropServer(stack, minPingIntervalMs !== undefined ? { minPingIntervalMs } : {});
     cleanups.push(() => server.stop());
     const proxies: Record<string, TcpProxy> = {};
     const attaches: Record<string, TestAttache> = {};

@@ -1,5 +1,5 @@
 /**
- * The circuit breaker and the bulkhead per upstream (issue 4), end to end against a real grpc-js server:
+ * The circuit breaker and the bulkhead per upstream, end to end against a real grpc-js server:
  * refused calls never reach it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Connection-level resilience (issue 4): reconnecting to an upstream restarted on the same port, detecting a
+ * Connection-level resilience: reconnecting to an upstream restarted on the same port, detecting a
  * black-holed upstream by keepalive (gRFC A8), starting while the upstream is down, and /readyz policies.
  */
 import net from 'node:net';

@@ -18,7 +18,7 @@ const GO_DIR = path.join(ROOT, 'test/interop/go');
 const PY_SERVER = path.join(ROOT, 'test/interop/python/flaky_server.py');
 const GOPATH = '/usr/share/gocode';
 const PYTHON = '/usr/bin/python3';
-const INSTALL = 'apt-get install -y golang-go golang-google-grpc-dev golang-google-protobuf-dev python3-grpcio';
+const INSTALL = 'apt-get install -y golang-go golang-google-grpc-dev golang-google-protobuf-dev python3-grpcio nginx-light';
 
 export type Stack = 'grpc-go' | 'c-core';
 
@@ -29,9 +29,24 @@ export interface InteropServer {
   readonly target: string;
   /** Executions of `method` (`Get`, `Post`, `Idem`) for `key` seen so far. */
   ran(method: string, key: string): number;
+  /** Whether the server saw the call of `method` for `key` cancelled while it ran (deadline, client cancel). */
+  cancelled(method: string, key: string): boolean;
   /** What the server printed on stderr (its own logs). */
   stderr(): string;
+  /** SIGTERM: a graceful stop (calls in flight finish); resolves when the process has exited. */
+  terminate(): Promise<void>;
+  /** SIGKILL. */
   stop(): Promise<void>;
+}
+
+/** How to start a server. */
+export interface InteropOptions {
+  /** Scales the server's ping policy down (default: the stack's own, 5 minutes). */
+  readonly minPingIntervalMs?: number;
+  /** A fixed port (default: a free one). */
+  readonly port?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (default: the stack's own). */
+  readonly maxStreams?: number;
 }
 
 /** Builds the Go program `name` once per source hash; returns the binary's path. */
@@ -54,8 +69,18 @@ export function goBinary(name: string): string {
   return bin;
 }
 
+/** Sends `sig` and resolves once the process has exited. */
+function signal(child: ChildProcess, sig: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill(sig);
+  });
+}
+
 function watch(stack: Stack, child: ChildProcess): Promise<InteropServer> {
   const counts = new Map<string, number>();
+  const cancelled = new Set<string>();
   let err = '';
   let buffered = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -70,6 +95,8 @@ function watch(stack: Stack, child: ChildProcess): Promise<InteropServer> {
         buffered = buffered.slice(nl + 1);
         const ran = /^RAN (\S+) (\S*) (\d+)$/.exec(line);
         if (ran !== null) counts.set(`${ran[1]} ${ran[2]}`, Number(ran[3]));
+        const gone = /^CANCELLED (\S+) (\S*)$/.exec(line);
+        if (gone !== null) cancelled.add(`${gone[1]} ${gone[2]}`);
         const listening = /^LISTENING (\d+)$/.exec(line);
         if (listening === null) continue;
         clearTimeout(timer);
@@ -79,26 +106,32 @@ function watch(stack: Stack, child: ChildProcess): Promise<InteropServer> {
           port,
           target: `127.0.0.1:${port}`,
           ran: (method, key) => counts.get(`${method} ${key}`) ?? 0,
+          cancelled: (method, key) => cancelled.has(`${method} ${key}`),
           stderr: () => err,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGKILL');
-            }),
+          terminate: () => signal(child, 'SIGTERM'),
+          stop: () => signal(child, 'SIGKILL'),
         });
       }
     });
   });
 }
 
-/** Starts a server of `stack`. `minPingIntervalMs` scales its ping policy down (default: the stack's own). */
-export function startInteropServer(stack: Stack, minPingIntervalMs?: number): Promise<InteropServer> {
+/** Starts a server of `stack`. */
+export function startInteropServer(stack: Stack, o: InteropOptions = {}): Promise<InteropServer> {
   if (stack === 'grpc-go') {
-    const args = minPingIntervalMs !== undefined ? [`-min-time=${minPingIntervalMs}ms`] : [];
+    const args = [
+      ...(o.minPingIntervalMs !== undefined ? [`-min-time=${o.minPingIntervalMs}ms`] : []),
+      ...(o.port !== undefined ? [`-port=${o.port}`] : []),
+      ...(o.maxStreams !== undefined ? [`-max-streams=${o.maxStreams}`] : []),
+    ];
     return watch(stack, spawn(goBinary('flaky'), args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
   if (!fs.existsSync(PYTHON)) throw new Error(`Debian's python3 is not installed: ${INSTALL}`);
-  const args = [PY_SERVER, ...(minPingIntervalMs !== undefined ? ['--min-ping-interval-ms', String(minPingIntervalMs)] : [])];
+  const args = [
+    PY_SERVER,
+    ...(o.minPingIntervalMs !== undefined ? ['--min-ping-interval-ms', String(o.minPingIntervalMs)] : []),
+    ...(o.port !== undefined ? ['--port', String(o.port)] : []),
+    ...(o.maxStreams !== undefined ? ['--max-streams', String(o.maxStreams)] : []),
+  ];
   return watch(stack, spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } }));
 }
