@@ -164,6 +164,36 @@ describe('upstream credentials', () => {
     });
   });
 
+  it('a reload that changes an upstream\'s credential takes it into use; one whose token file is missing is refused and the old keeps serving', async () => {
+    const fileA = path.join(tmp.dir, key('token'));
+    const fileB = path.join(tmp.dir, key('token'));
+    fs.writeFileSync(fileA, 'reload-token-a');
+    fs.writeFileSync(fileB, 'reload-token-b');
+    const s = await upstream({});
+    const rules = (file: string): string => `attache:\n  rules:\n    - selector: "res.v1.*"\n      credentials: { tokenFile: ${file} }\n`;
+    const mapping = writeMapping(tmp.dir, rules(fileA), `${key('m')}.yaml`);
+    const a = await startAttache(['--protos', RES_PROTOS_DIR, '--mappings', mapping, '--upstream', s.target]);
+    cleanups.push(() => a.stop());
+    const k1 = key('reload');
+    expect((await get(a, k1)).status).toBe(200);
+    expect(s.metadata(k1)[0]!['authorization']).toBe('Bearer reload-token-a');
+
+    writeMapping(tmp.dir, rules(fileB), path.basename(mapping));
+    expect(await a.running.reload('test')).toMatchObject({ ok: true, keptUpstreams: [] });
+    const k2 = key('reload');
+    expect((await get(a, k2)).status).toBe(200);
+    expect(s.metadata(k2)[0]!['authorization']).toBe('Bearer reload-token-b');
+
+    const missing = path.join(tmp.dir, key('missing'));
+    writeMapping(tmp.dir, rules(missing), path.basename(mapping));
+    const refused = await a.running.reload('test');
+    expect(refused.ok).toBe(false);
+    expect(refused.ok ? [] : refused.problems).toEqual([expect.stringContaining(`credentials.tokenFile: cannot read ${missing}: ENOENT [ATTACHE_E_CREDENTIALS]`)]);
+    const k3 = key('reload');
+    expect((await get(a, k3)).status).toBe(200);
+    expect(s.metadata(k3)[0]!['authorization']).toBe('Bearer reload-token-b');
+  });
+
   describe('an OAuth2 client-credentials token', () => {
     const oauthFlags = (t: TokenServer): string[] => [
       '--upstream-token-url', t.url, '--upstream-client-id', CLIENT_ID,
