@@ -26,8 +26,13 @@ export interface Guard {
    * bulkhead is full and its queue is not, returns a promise of either. Synchronous on the common path.
    */
   admit(timeoutMs: number): Admission | RpcStatus | Promise<Admission | RpcStatus>;
-  /** The final status code of an admitted call: frees its bulkhead slot and feeds the breaker. */
-  settle(admission: Admission, code: number): void;
+  /**
+   * The final status code of an admitted call: frees its bulkhead slot and feeds the breaker. With
+   * `callerDeadline` (the caller shortened the call's deadline below the rule's or the default), a
+   * DEADLINE_EXCEEDED is the caller's impatience, not the upstream's failure, and counts as neither: a client
+   * sending 50 ms deadlines must not open the breaker for every other caller of the upstream.
+   */
+  settle(admission: Admission, code: number, callerDeadline?: boolean): void;
   breakerState(): BreakerState;
   readonly bulkhead: Bulkhead;
 }
@@ -88,9 +93,9 @@ export function createGuard(policy: UpstreamPolicy, connectivity: (connect: bool
         return new RpcStatus(Code.DEADLINE_EXCEEDED, `the call's deadline of ${timeoutMs} ms passed while waiting for a free slot to ${key}`);
       });
     },
-    settle(a, code) {
+    settle(a, code, callerDeadline = false) {
       bulkhead.release();
-      breaker?.record(a, code, now());
+      breaker?.record(a, code === Code.DEADLINE_EXCEEDED && callerDeadline ? Code.CANCELLED : code, now());
     },
     breakerState: () => breaker?.state(now()) ?? 'closed',
     bulkhead,

@@ -91,6 +91,15 @@ describe('circuit breaker', () => {
     expect(server.total()).toBe(before);
   });
 
+  it("a caller's own short deadline running out does not count: it is the caller's impatience, not the upstream failing", async () => {
+    attache = await start('{ consecutiveFailures: 3, openTime: 5s }');
+    for (let i = 0; i < 5; i++) {
+      const r = await request(`${attache.url}/v1/get/${key('impatient')}?sleepMs=300`, { headers: { 'x-request-timeout': '50ms' } });
+      expect(r.status).toBe(504);
+    }
+    expect((await succeed(key('after'))).status).toBe(200);
+  });
+
   it('client errors do not count', async () => {
     attache = await start('{ consecutiveFailures: 2 }');
     const k = key('client');

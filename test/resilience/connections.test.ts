@@ -2,26 +2,17 @@
  * Connection-level resilience: reconnecting to an upstream restarted on the same port, detecting a
  * black-holed upstream by keepalive (gRFC A8), starting while the upstream is down, and /readyz policies.
  */
-import net from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { TestAttache } from '../support/attache.js';
 import { startFlakyServer, type FlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
+import { freePort } from '../support/process.js';
 import { startResAttache, tempDir, writeMapping } from '../support/resilience.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 let n = 0;
 const key = (label: string): string => `${label}-${++n}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A loopback port with nothing listening on it (bound, read and released). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Polls `probe` every 50 ms until it returns true; at most `maxMs`. Returns the time it took, or -1. */
 async function until(probe: () => Promise<boolean>, maxMs: number): Promise<number> {

@@ -9,21 +9,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pem } from './certs.js';
+import { freePort } from './process.js';
 
 export interface Nginx {
   readonly port: number;
   /** `127.0.0.1:<port>`. */
   readonly target: string;
   stop(): Promise<void>;
-}
-
-/** A loopback port with nothing listening on it (bound, read and released). */
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Starts nginx serving TLS (`tls`'s certificate) on a free port, proxying every gRPC call to `upstreamPort`. */

@@ -41,6 +41,12 @@ export async function startTcpProxy(upstreamPort: number | undefined, blackHole 
     track(up);
     client.pipe(up);
     up.pipe(client);
+    // An upstream that is down or goes away closes the client's side too, as a direct connection would
+    // (unless frozen: then silence is the point).
+    up.on('close', () => {
+      if (!frozen) client.destroy();
+    });
+    client.on('close', () => up.destroy());
     pairs.push([client, up]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
