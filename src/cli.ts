@@ -31,7 +31,7 @@ async function check(config: Config): Promise<number> {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
   const placeholder = config.upstream !== undefined ? undefined : config.demo ? '127.0.0.1:0' : UNSET_UPSTREAM;
   const effective = placeholder === undefined ? config : Object.freeze({ ...config, upstream: placeholder });
-  const built = await loadSnapshot(effective);
+  const built = await loadSnapshot(effective, process.env);
   if (!built.ok) {
     process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 1;

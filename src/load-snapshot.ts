@@ -11,9 +11,12 @@ import { buildSnapshot, type SnapshotResult } from './snapshot.js';
 /** How long reflection may take, connecting included. */
 const REFLECTION_TIMEOUT_MS = 10_000;
 
-/** Loads everything `config` names into a snapshot. Never throws for bad input: problems are returned. */
-export async function loadSnapshot(config: Config): Promise<SnapshotResult> {
-  if (!config.reflection) return buildSnapshot(config);
+/**
+ * Loads everything `config` names into a snapshot; `env` is where credential secrets named by variable are
+ * read. Never throws for bad input: problems are returned.
+ */
+export async function loadSnapshot(config: Config, env?: NodeJS.ProcessEnv): Promise<SnapshotResult> {
+  if (!config.reflection) return buildSnapshot(config, env);
   const target = config.upstream;
   if (target === undefined) {
     return { ok: false, problems: [{ code: 'ATTACHE_E_REFLECTION', source: 'reflection', rule: undefined, message: '--reflection needs --upstream (GRPC_TARGET): the server to ask for its descriptors' }] };
@@ -29,7 +32,7 @@ export async function loadSnapshot(config: Config): Promise<SnapshotResult> {
   try {
     // The default proto root need not exist when the descriptors come from the server.
     const own = config.protos.length === 1 && config.protos[0] === 'protos' && !fs.existsSync('protos') ? [] : config.protos;
-    const built = buildSnapshot(Object.freeze({ ...config, protos: [...own, reflected.dir] }));
+    const built = buildSnapshot(Object.freeze({ ...config, protos: [...own, reflected.dir] }), env);
     // The snapshot keeps the configuration as given: the temporary folder is gone once the protos are loaded.
     return built.ok ? { ok: true, snapshot: Object.freeze({ ...built.snapshot, config }) } : built;
   } finally {

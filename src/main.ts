@@ -71,6 +71,8 @@ export function createLogger(config: Config): Logger {
 export interface StartOptions {
   /** Tracing overrides, e.g. an in-memory span exporter instead of the OTEL_TRACES_EXPORTER ones. */
   readonly tracing?: TracingOverrides;
+  /** The environment upstream credentials read client secrets from (and proxy variables); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
   /**
    * Reads the configuration again for a reload (cli.ts: the same flags, env and config file). Default: the
    * start-up configuration, so a reload re-reads the protos and mapping files only.
@@ -92,7 +94,8 @@ async function withDemo(config: Config): Promise<{ config: Config; demo: DemoBac
 export async function start(initial: Config, logger: Logger = createLogger(initial), options: StartOptions = {}): Promise<Running> {
   const lifecycle = createLifecycle();
   const { config, demo } = await withDemo(initial);
-  const built = await loadSnapshot(config);
+  const env = options.env ?? process.env;
+  const built = await loadSnapshot(config, env);
   if (!built.ok) {
     await demo?.close();
     throw new StartupError(built.problems);
@@ -102,14 +105,26 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   // Undefined unless spans are recorded: then lean wires report attempts to its observer, and each grpc-js
   // channel's load-balancing policy is wrapped to see them.
   const attempts = createAttemptSpans(tracing);
+  const metrics = createMetrics({ channels: () => upstreams.states() });
+  // Labelled as the other upstream metrics are: the target, `grpcs://` only for TLS.
+  const metricsUpstream = (key: string): string => (key.startsWith('grpc://') ? key.slice('grpc://'.length) : key);
   const makeUpstreams = (plans: ReadonlyMap<string, UpstreamPlan>, settings: Config['outbound'], carryOver?: Upstreams): Upstreams =>
     createUpstreams(attempts?.wrapPlans(plans) ?? plans, settings, {
       events: {
         tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
         tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
+        // Never the token or the secret: the source's name (a file path, a token URL and client id) only.
+        credentialsChanged: (key, source, expiresInS) => {
+          metrics.credentialRefresh(metricsUpstream(key), true);
+          logger.info({ upstream: key, source, expiresInS }, 'upstream credential updated; new calls use it');
+        },
+        credentialsFailed: (key, source, message) => {
+          metrics.credentialRefresh(metricsUpstream(key), false);
+          logger.warn({ upstream: key, source, reason: message }, 'upstream credential unavailable');
+        },
       },
       observer: attempts?.observer,
-      env: process.env,
+      env,
       userAgent: `attache/${PACKAGE_VERSION} grpc-node-h2`,
       carryOver,
     });
@@ -134,7 +149,6 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   };
   const readiness = createReadiness(upstreams, { policy: config.outbound.readiness, intervalMs: config.outbound.healthIntervalMs, service: config.outbound.healthService });
   const inflight = new Set<RunningCall>();
-  const metrics = createMetrics({ channels: () => upstreams.states() });
   const ctx: PipelineContext = {
     snapshot: () => live,
     upstreams,
@@ -226,7 +240,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     },
     async build(next, previous) {
       // Through loadSnapshot, so --reflection fetches the upstream's descriptors again.
-      const built = await loadSnapshot(next);
+      const built = await loadSnapshot(next, env);
       if (!built.ok) return { ok: false, problems: built.problems.map(formatProblem) };
       return { ok: true, snapshot: Object.freeze({ ...built.snapshot, channels: makeUpstreams(built.snapshot.upstreams, next.outbound, previous.channels) }) };
     },

@@ -13,6 +13,7 @@ import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
 import type { Upstreams } from './upstream/channels.js';
 import { buildUpstreamPlans, type UpstreamPlan } from './upstream/service-config.js';
+import { credentialsFileProblems } from './upstream/credentials.js';
 import { tlsFileProblems } from './upstream/tls.js';
 
 /** What `--check` and start-up report for each problem. */
@@ -62,8 +63,12 @@ function templateProblems(rules: readonly HttpRuleSpec[]): LoadProblem[] {
   return problems;
 }
 
-/** Loads protos and mappings and builds the routes. Never throws for bad input; collects every problem. */
-export function buildSnapshot(config: Config): SnapshotResult {
+/**
+ * Loads protos and mappings and builds the routes. Never throws for bad input; collects every problem.
+ * @param env the environment upstream credentials read their client secrets from; when given, a variable
+ *   they name that is unset is a problem (`--check` and start-up pass it; undefined skips that check)
+ */
+export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): SnapshotResult {
   const problems: LoadProblem[] = [];
   let registry: Registry;
   try {
@@ -91,6 +96,10 @@ export function buildSnapshot(config: Config): SnapshotResult {
     const tls = plan.policy.tls;
     for (const message of tls === undefined ? [] : tlsFileProblems(tls)) {
       problems.push({ code: 'ATTACHE_E_TLS', source: plan.policy.key, rule: plan.selectors[0], message });
+    }
+    const credentials = plan.policy.credentials;
+    for (const message of credentials === undefined ? [] : credentialsFileProblems(credentials, env)) {
+      problems.push({ code: 'ATTACHE_E_CREDENTIALS', source: plan.policy.key, rule: plan.selectors[0], message });
     }
   }
   if (problems.length > 0) return { ok: false, problems };

@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import {
-  readBreakerOptions, readBulkheadOptions, readHedgingOptions, readRetryOptions, readTlsOptions,
-  type BreakerRuleOptions, type BulkheadRuleOptions, type HedgingRuleOptions, type RetryRuleOptions, type TlsRuleOptions,
+  readBreakerOptions, readBulkheadOptions, readCredentialsOptions, readHedgingOptions, readRetryOptions, readTlsOptions,
+  type BreakerRuleOptions, type BulkheadRuleOptions, type CredentialsRuleOptions, type HedgingRuleOptions, type RetryRuleOptions, type TlsRuleOptions,
 } from './outbound-rules.js';
 import { closest, deepFreeze } from './support.js';
 import { MAX_TIMER_MS, parseDialAddress, quote } from './values.js';
@@ -73,6 +73,7 @@ export interface AttacheRuleSpec {
   readonly breaker?: BreakerRuleOptions | undefined;
   readonly bulkhead?: BulkheadRuleOptions | undefined;
   readonly tls?: TlsRuleOptions | undefined;
+  readonly credentials?: CredentialsRuleOptions | undefined;
   readonly loc: SourceLoc;
 }
 
@@ -457,6 +458,7 @@ const ATTACHE_SECTIONS = {
   breaker: readBreakerOptions,
   bulkhead: readBulkheadOptions,
   tls: readTlsOptions,
+  credentials: readCredentialsOptions,
 } satisfies Record<string, (entry: YamlEntry, rule: string, r: Reporter) => unknown>;
 
 function readAttacheRule(node: YamlMap, position: string, r: Reporter): AttacheRuleSpec | undefined {
@@ -469,7 +471,7 @@ function readAttacheRule(node: YamlMap, position: string, r: Reporter): AttacheR
     return e && !isNull(e.value) ? (ATTACHE_SECTIONS[key](e, rl, r) as ReturnType<(typeof ATTACHE_SECTIONS)[K]>) : undefined;
   };
   const json = section('json');
-  const outbound = { retry: section('retry'), hedging: section('hedging'), breaker: section('breaker'), bulkhead: section('bulkhead'), tls: section('tls') };
+  const outbound = { retry: section('retry'), hedging: section('hedging'), breaker: section('breaker'), bulkhead: section('bulkhead'), tls: section('tls'), credentials: section('credentials') };
   if (r.count > before || selector === undefined) return undefined;
   return { selector, json, ...outbound, loc: { file: r.file, line: node.line } };
 }

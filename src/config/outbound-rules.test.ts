@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadMappings } from './mapping.js';
-import { parseChannelOptions, parseStatusCodes } from './outbound-values.js';
+import { parseChannelOptions, parseEnvName, parseScopes, parseStatusCodes, parseTokenUrl, splitScopes } from './outbound-values.js';
 
 const load = (yaml: string) => loadMappings(['/cfg/m.yaml'], () => `type: google.api.Service\nattache:\n  rules:\n${yaml}`);
 
@@ -61,4 +61,62 @@ describe('parseStatusCodes and parseChannelOptions', () => {
     [{ 'grpc.client_idle_timeout_ms': -5 }, { ok: false, reason: 'grpc.client_idle_timeout_ms: expected a whole number ≥ 0, got -5' }],
     [[1], { ok: false, reason: expect.stringContaining('expected a mapping') }],
   ])('%j', (input, expected) => expect(parseChannelOptions(input)).toEqual(expected));
+});
+
+describe('attache rules: credentials', () => {
+  it('reads a token file (against the file folder), an OAuth2 grant, and credentials: false', () => {
+    const { mappings, errors } = load(`    - selector: a.S.Get
+      credentials: { tokenFile: secrets/token, callerAuthorization: KEEP }
+    - selector: "b.*"
+      credentials: { tokenUrl: "https://auth.example.com/t", clientId: c1, clientSecretEnv: B_SECRET, scopes: "x y,z", audience: aud, clientAuth: post }
+    - selector: "c.*"
+      credentials: false
+`);
+    expect(errors).toEqual([]);
+    expect(mappings.attache.map((r) => r.credentials)).toEqual([
+      { tokenFile: '/cfg/secrets/token', callerAuthorization: 'keep' },
+      { tokenUrl: 'https://auth.example.com/t', clientId: 'c1', clientSecretEnv: 'B_SECRET', scopes: ['x', 'y', 'z'], audience: 'aud', clientAuth: 'post' },
+      { disabled: true },
+    ]);
+  });
+
+  it.each([
+    ['tokenUrl: "http://auth.example.com/t"', 'credentials.tokenUrl: "http://auth.example.com/t" uses http:// to a host that is not loopback'],
+    ['tokenUrl: "https://a.example/t#frag"', 'has a fragment'],
+    ['clientSecretEnv: "1BAD"', 'is not an environment variable name'],
+    ['scopes: ["a b"]', 'is not an OAuth2 scope'],
+    ['clientAuth: jwt', '"jwt" is not one of basic, post'],
+    ['callerAuthorization: merge', '"merge" is not one of forward, keep, drop'],
+    ['clientSecret: hunter2', 'unknown key "clientSecret"'],
+  ])('refuses %s', (entry, message) => {
+    const { errors } = load(`    - selector: "a.*"\n      credentials: { ${entry} }\n`);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringContaining(message)]);
+    expect(errors.map((e) => e.message).join('')).not.toContain('hunter2');
+  });
+});
+
+describe('credential value parsers', () => {
+  it.each([
+    ['https://auth.example.com/oauth2/token', true],
+    ['http://127.0.0.1:8080/token', true],
+    ['http://localhost/token', true],
+    ['http://[::1]:9/token', true],
+    ['http://10.0.0.1/token', false],
+    ['ftp://auth.example.com/token', false],
+    ['auth.example.com/token', false],
+    ['https://u:p@auth.example.com/token', false],
+  ])('parseTokenUrl(%s) ok=%s', (text, good) => {
+    expect(parseTokenUrl(text).ok).toBe(good);
+  });
+
+  it('parseScopes and splitScopes: space or comma, duplicates dropped, no quote or backslash', () => {
+    expect(parseScopes(splitScopes('a b,c  a'))).toEqual({ ok: true, value: ['a', 'b', 'c'] });
+    expect(parseScopes(['a"b']).ok).toBe(false);
+    expect(parseScopes(['a\\b']).ok).toBe(false);
+    expect(parseScopes([1]).ok).toBe(false);
+  });
+
+  it.each([['ATTACHE_X', true], ['_x1', true], ['1X', false], ['A-B', false], ['', false]])('parseEnvName(%s) ok=%s', (text, good) => {
+    expect(parseEnvName(text).ok).toBe(good);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * The outbound sections of an `attache: rules:` entry in a mapping file: `retry`, `hedging`, `breaker`,
- * `bulkhead` and `tls`. Each reader checks the shape (known keys, value types, units) and returns a partial
+ * `bulkhead`, `tls` and `credentials`. Each reader checks the shape (known keys, value types, units) and returns a partial
  * spec; what a value means for a method (safety, gRFC A6 limits, conflicts between rules for one upstream)
  * is checked where the routes are resolved (src/upstream/policy.ts, service-config.ts), so defaults from the
  * config file go through the same checks.
@@ -14,12 +14,16 @@
  *       breaker: { consecutiveFailures: 10, openTime: 2s }
  *       bulkhead: { maxConcurrent: 50, maxQueue: 10 }
  *       tls: { ca: certs/ca.pem, cert: certs/client.pem, key: certs/client.key, serverName: payments.internal }
+ *       credentials: { tokenUrl: https://auth.example.com/token, clientId: attache, clientSecretFile: /secrets/payments }
  * ```
  */
 import path from 'node:path';
-import { parseStatusCodes } from './outbound-values.js';
+import {
+  CALLER_AUTHORIZATION_MODES, CLIENT_AUTH_METHODS, parseEnvName, parseScopes, parseStatusCodes, parseTokenUrl, splitScopes,
+  type CallerAuthorization, type ClientAuthMethod,
+} from './outbound-values.js';
 import { closest } from './support.js';
-import { parseDuration, quote } from './values.js';
+import { parseChoice, parseDuration, quote } from './values.js';
 import { describeNode, toPlain } from './yaml-source.js';
 import type { YamlEntry, YamlNode } from './yaml-source.js';
 
@@ -78,7 +82,28 @@ export interface TlsRuleOptions {
   readonly serverName?: string;
 }
 
-type FieldKind = 'int' | 'number' | 'duration' | 'codes' | 'bool' | 'path' | 'string';
+/**
+ * `credentials:` for the upstream of the selected methods (docs/credentials.md): a token file, or an OAuth2
+ * client-credentials grant. The section is whole: keys it leaves out do not come from the global
+ * `credentials.*` settings, except `callerAuthorization`, `clientAuth` and the secret's default variable.
+ * `credentials: false` turns a global credential off.
+ * Paths are resolved against the mapping file's folder.
+ */
+export interface CredentialsRuleOptions {
+  readonly disabled?: true;
+  readonly tokenFile?: string;
+  readonly tokenUrl?: string;
+  readonly clientId?: string;
+  readonly clientSecretFile?: string;
+  /** The name of the environment variable holding the secret (never the secret itself). */
+  readonly clientSecretEnv?: string;
+  readonly scopes?: readonly string[];
+  readonly audience?: string;
+  readonly clientAuth?: ClientAuthMethod;
+  readonly callerAuthorization?: CallerAuthorization;
+}
+
+type FieldKind = 'int' | 'number' | 'duration' | 'codes' | 'bool' | 'path' | 'string' | 'url' | 'env' | 'scopes' | 'clientAuth' | 'callerAuth';
 
 /** One YAML key → the spec key it fills and how its value is read. */
 type Fields = Readonly<Record<string, readonly [specKey: string, kind: FieldKind]>>;
@@ -115,6 +140,18 @@ const TLS_FIELDS: Fields = {
   cert: ['cert', 'path'],
   key: ['key', 'path'],
   serverName: ['serverName', 'string'],
+};
+
+const CREDENTIALS_FIELDS: Fields = {
+  tokenFile: ['tokenFile', 'path'],
+  tokenUrl: ['tokenUrl', 'url'],
+  clientId: ['clientId', 'string'],
+  clientSecretFile: ['clientSecretFile', 'path'],
+  clientSecretEnv: ['clientSecretEnv', 'env'],
+  scopes: ['scopes', 'scopes'],
+  audience: ['audience', 'string'],
+  clientAuth: ['clientAuth', 'clientAuth'],
+  callerAuthorization: ['callerAuthorization', 'callerAuth'],
 };
 
 /**
@@ -166,6 +203,28 @@ function readValue(kind: FieldKind, node: YamlNode, baseDir: string): unknown {
       const d = parseDuration(v);
       return d.ok ? d.value : { error: d.reason };
     }
+    case 'url': {
+      if (typeof v !== 'string') return { error: `expected an https:// URL, got ${describeNode(node)}` };
+      const u = parseTokenUrl(v);
+      return u.ok ? u.value : { error: u.reason };
+    }
+    case 'env': {
+      if (typeof v !== 'string') return { error: `expected an environment variable name, got ${describeNode(node)}` };
+      const e = parseEnvName(v);
+      return e.ok ? e.value : { error: e.reason };
+    }
+    case 'scopes': {
+      const items = node.kind === 'seq' ? (toPlain(node) as unknown[]) : typeof v === 'string' ? splitScopes(v) : undefined;
+      if (items === undefined) return { error: `expected a list of scopes, got ${describeNode(node)}` };
+      const sc = parseScopes(items);
+      return sc.ok ? sc.value : { error: sc.reason };
+    }
+    case 'clientAuth':
+    case 'callerAuth': {
+      const allowed = kind === 'clientAuth' ? CLIENT_AUTH_METHODS : CALLER_AUTHORIZATION_MODES;
+      const c = typeof v === 'string' ? parseChoice<string>(v, allowed) : undefined;
+      return c?.ok ? c.value : { error: c?.reason ?? `expected one of ${allowed.join(', ')}, got ${describeNode(node)}` };
+    }
     case 'codes': {
       if (node.kind !== 'seq') return { error: `expected a list of status codes like [UNAVAILABLE], got ${describeNode(node)}` };
       const c = parseStatusCodes(toPlain(node) as unknown[]);
@@ -199,4 +258,10 @@ export function readBulkheadOptions(entry: YamlEntry, rule: string, r: SectionRe
 /** `tls:` — a mapping. */
 export function readTlsOptions(entry: YamlEntry, rule: string, r: SectionReporter): TlsRuleOptions | undefined {
   return readSection('tls', TLS_FIELDS, entry, rule, r) as TlsRuleOptions | undefined;
+}
+
+/** `credentials:` — a mapping, or `false` (no credential for these methods' upstream, whatever the global settings say). */
+export function readCredentialsOptions(entry: YamlEntry, rule: string, r: SectionReporter): CredentialsRuleOptions | undefined {
+  if (entry.value.kind === 'scalar' && entry.value.value === false) return { disabled: true };
+  return readSection('credentials', CREDENTIALS_FIELDS, entry, rule, r) as CredentialsRuleOptions | undefined;
 }

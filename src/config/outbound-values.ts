@@ -107,3 +107,69 @@ export function parseChannelOptions(value: unknown): Parsed<Readonly<Record<stri
   }
   return ok(out);
 }
+
+/** Host names that stay on this machine (RFC 6761 `localhost`, 127.0.0.0/8, ::1). */
+function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * An OAuth2 token endpoint URL (RFC 6749 §3.2): `https://…`, or `http://` to a loopback address only
+ * (a token proxy in the same pod, a test server): over plain HTTP the client secret would cross the network
+ * in clear text. No fragment (RFC 6749 §3.2: "MUST NOT include a fragment component"). Returns the URL as
+ * the WHATWG parser normalises it.
+ */
+export function parseTokenUrl(text: string): Parsed<string> {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return fail(`${quote(text)} is not a URL; expected https://host/path of an OAuth2 token endpoint`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail(`${quote(text)} is not an https:// URL`);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return fail(`${quote(text)} uses http:// to a host that is not loopback; use https:// (the client secret would cross the network in clear text)`);
+  }
+  if (url.hash !== '') return fail(`${quote(text)} has a fragment; a token endpoint URL must not (RFC 6749 §3.2)`);
+  // Not quoted back: the text holds a password.
+  if (url.username !== '' || url.password !== '') return fail(`the token URL for ${url.host} has a user name or password in it (not shown); give the client id and secret as settings instead`);
+  return ok(url.href);
+}
+
+/** Whether a token endpoint URL is plain http:// (loopback only, see {@link parseTokenUrl}). */
+export function isPlainHttpUrl(url: string): boolean {
+  return url.startsWith('http:');
+}
+
+/** An environment variable name (POSIX portable: letters, digits, `_`, not starting with a digit). */
+export function parseEnvName(text: string): Parsed<string> {
+  const t = text.trim();
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(t) ? ok(t) : fail(`${quote(text)} is not an environment variable name (letters, digits and _, not starting with a digit)`);
+}
+
+/**
+ * OAuth2 scopes (RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`), from a list or
+ * from text separated by spaces or commas. Duplicates are dropped, order kept.
+ */
+export function parseScopes(items: readonly unknown[]): Parsed<readonly string[]> {
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(item)) {
+      return fail(`${typeof item === 'string' ? quote(item) : String(item)} is not an OAuth2 scope (printable characters except space, " and \\)`);
+    }
+    if (!out.includes(item)) out.push(item);
+  }
+  return ok(out);
+}
+
+/** Splits scope text on spaces and commas (`a b`, `a,b`). */
+export const splitScopes = (text: string): string[] => text.split(/[\s,]+/).filter((s) => s !== '');
+
+/** How a caller's own `Authorization` header is treated when attache attaches an upstream credential. */
+export const CALLER_AUTHORIZATION_MODES = ['forward', 'keep', 'drop'] as const;
+export type CallerAuthorization = (typeof CALLER_AUTHORIZATION_MODES)[number];
+
+/** OAuth2 client authentication at the token endpoint (RFC 6749 §2.3.1): HTTP Basic, or in the form body. */
+export const CLIENT_AUTH_METHODS = ['basic', 'post'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];

@@ -15,7 +15,10 @@ import {
   fail, formatDuration, formatSize, ok, parseBool, parseChoice, parseDuration, parseGrpcTarget,
   parseCorsOrigin, parseIntInRange, parseListenAddress, parseSize, quote,
 } from './values.js';
-import { parseChannelOptions, parseNumberInRange } from './outbound-values.js';
+import {
+  CALLER_AUTHORIZATION_MODES, CLIENT_AUTH_METHODS, parseChannelOptions, parseEnvName, parseNumberInRange, parseScopes, parseTokenUrl, splitScopes,
+  type CallerAuthorization, type ClientAuthMethod,
+} from './outbound-values.js';
 import type { ListenAddress, Parsed } from './values.js';
 
 export type { ListenAddress } from './values.js';
@@ -175,6 +178,18 @@ export const channelOptions: Kind<Readonly<Record<string, string | number>>> = {
   fromEnv: () => fail('channel options are set in the --config file only'),
   fromYaml: (v) => parseChannelOptions(v),
   show: (v) => JSON.stringify(v),
+};
+
+/** OAuth2 scopes: a repeatable flag, space- or comma-separated text in env, a list (or the text) in YAML. */
+export const scopes: Kind<readonly string[]> = {
+  metavar: 'SCOPE',
+  repeatable: true,
+  envSeparator: ',',
+  fromFlag: (values) => parseScopes(values.flatMap(splitScopes)),
+  fromEnv: (t) => parseScopes(splitScopes(t)),
+  fromYaml: (v) =>
+    typeof v === 'string' ? parseScopes(splitScopes(v)) : Array.isArray(v) ? parseScopes(v) : fail(`expected a list of scopes, got ${describe(v)}`),
+  show: (v) => (v.length === 0 ? 'none' : v.join(' ')),
 };
 
 /** Identity with inference: lets each SCHEMA entry infer its value type from its kind. */
@@ -387,7 +402,7 @@ export const SCHEMA = {
   },
   /**
    * The outbound side: defaults for every upstream and method. Mapping files override retry, hedging,
-   * breaker, bulkhead and TLS per selector (`attache: rules:`); see docs/resilience.md.
+   * breaker, bulkhead, TLS and credentials per selector (`attache: rules:`); see docs/resilience.md.
    */
   outbound: {
     retryMaxAttempts: setting({ kind: intRange(1, 5), default: 3, flag: 'retry-max-attempts', env: 'ATTACHE_RETRY_MAX_ATTEMPTS', yaml: 'retry.maxAttempts',
@@ -452,6 +467,29 @@ export const SCHEMA = {
       help: 'name checked against the upstream certificate (and sent as SNI/:authority) instead of the host' }),
     tlsReloadMs: setting({ kind: duration(10), default: 10_000, flag: 'tls-reload-interval', env: 'ATTACHE_TLS_RELOAD_INTERVAL', yaml: 'tls.reloadInterval',
       help: 'how often certificate files are re-read; a change takes effect for new calls' }),
+    // Upstream credentials (docs/credentials.md). No setting holds a secret itself: the client secret is
+    // read from a file or from the environment variable named here, so it is never in Config (which may be
+    // logged), on a command line (visible in `ps`) or in a YAML file (often a ConfigMap).
+    credentialsTokenFile: setting({ kind: optional(filePath), default: undefined, flag: 'upstream-token-file', env: 'ATTACHE_UPSTREAM_TOKEN_FILE', yaml: 'credentials.tokenFile',
+      help: 'a file holding a bearer token sent as `authorization: Bearer …` on every upstream call; re-read when it changes' }),
+    credentialsTokenUrl: setting({ kind: optional(textKind('URL', parseTokenUrl, String)), default: undefined, flag: 'upstream-token-url', env: 'ATTACHE_UPSTREAM_TOKEN_URL', yaml: 'credentials.tokenUrl',
+      help: 'OAuth2 token endpoint (https://, or http:// to loopback) for a client-credentials token sent on every upstream call' }),
+    credentialsClientId: setting({ kind: optional(textKind('ID', (t) => (t.trim() === '' ? fail('a client id must not be empty') : ok(t.trim())), String)), default: undefined, flag: 'upstream-client-id', env: 'ATTACHE_UPSTREAM_CLIENT_ID', yaml: 'credentials.clientId',
+      help: 'OAuth2 client id (with --upstream-token-url)' }),
+    credentialsClientSecretFile: setting({ kind: optional(filePath), default: undefined, flag: 'upstream-client-secret-file', env: 'ATTACHE_UPSTREAM_CLIENT_SECRET_FILE', yaml: 'credentials.clientSecretFile',
+      help: 'a file holding the OAuth2 client secret (re-read at each token request)' }),
+    credentialsClientSecretEnv: setting({ kind: textKind('VAR', parseEnvName, String), default: 'ATTACHE_UPSTREAM_CLIENT_SECRET', flag: 'upstream-client-secret-env', env: 'ATTACHE_UPSTREAM_CLIENT_SECRET_ENV', yaml: 'credentials.clientSecretEnv',
+      help: 'the environment variable holding the OAuth2 client secret, when no secret file is given' }),
+    credentialsScopes: setting({ kind: scopes, default: [] as readonly string[], flag: 'upstream-scope', env: 'ATTACHE_UPSTREAM_SCOPES', yaml: 'credentials.scopes',
+      help: 'OAuth2 scopes to ask for (repeatable)' }),
+    credentialsAudience: setting({ kind: optional(textKind('AUDIENCE', (t) => (t.trim() === '' ? fail('an audience must not be empty') : ok(t.trim())), String)), default: undefined, flag: 'upstream-audience', env: 'ATTACHE_UPSTREAM_AUDIENCE', yaml: 'credentials.audience',
+      help: 'the `audience` parameter of the token request (Auth0, Okta and others use it to pick the API)' }),
+    credentialsClientAuth: setting({ kind: choice('METHOD', CLIENT_AUTH_METHODS), default: 'basic' as ClientAuthMethod, flag: 'upstream-client-auth', env: 'ATTACHE_UPSTREAM_CLIENT_AUTH', yaml: 'credentials.clientAuth',
+      help: 'how the client authenticates to the token endpoint: basic (HTTP Basic, RFC 6749 §2.3.1) or post (in the form body)' }),
+    credentialsCallerAuthorization: setting({ kind: choice('MODE', CALLER_AUTHORIZATION_MODES), default: 'forward' as CallerAuthorization, flag: 'upstream-caller-authorization', env: 'ATTACHE_UPSTREAM_CALLER_AUTHORIZATION', yaml: 'credentials.callerAuthorization',
+      help: "a caller's own Authorization when attache attaches an upstream credential: forward (sent as x-forwarded-authorization, as ESPv2 does), keep (the caller's wins; no credential added), drop" }),
+    credentialsReloadMs: setting({ kind: duration(10), default: 10_000, flag: 'upstream-token-reload-interval', env: 'ATTACHE_UPSTREAM_TOKEN_RELOAD_INTERVAL', yaml: 'credentials.reloadInterval',
+      help: 'how often a token file is re-read; a change takes effect for new calls' }),
     upstreamTls: setting({ kind: bool, default: false, flag: 'upstream-tls', env: 'ATTACHE_UPSTREAM_TLS', yaml: 'upstreamTls',
       help: 'use TLS for --upstream (backend rules say grpcs:// instead)' }),
     readiness: setting({ kind: choice('POLICY', ['ignore', 'channel', 'health'] as const), default: 'ignore' as 'ignore' | 'channel' | 'health', flag: 'readiness', env: 'ATTACHE_READINESS', yaml: 'readiness.policy',

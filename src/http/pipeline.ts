@@ -165,7 +165,8 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   req.res.on('close', onClose); // not once(): removed below anyway, and once() allocates a wrapper per request
   if (req.res.destroyed) running.cancel(); // the client left while the call waited for a bulkhead slot
   const outcome = await running.done;
-  up.guard.settle(admission, outcome.error?.code ?? Code.OK, timeoutMs < (route.deadlineMs ?? snap.config.defaultDeadlineMs));
+  // A call never sent (no upstream credential could be had) says nothing about the upstream's health.
+  up.guard.settle(admission, outcome.unsent === true ? Code.CANCELLED : (outcome.error?.code ?? Code.OK), timeoutMs < (route.deadlineMs ?? snap.config.defaultDeadlineMs));
   req.res.removeListener('close', onClose);
   ctx.inflight.delete(running);
   endUpstream(ctx.telemetry, ex, upstream, { code: outcome.error?.code ?? Code.OK, details: outcome.error?.details, headers: outcome.headers, trailers: outcome.trailers ?? outcome.error?.metadata });

@@ -1,8 +1,16 @@
 /**
  * The admin listener: a separate Fastify instance (it shares no plugins with the data plane) serving
  * liveness and readiness. It reads the lifecycle state only; it never imports the transcoder.
+ *
+ * It usually listens on the pod IP (the kubelet's probes and the metrics scraper connect there), so it is
+ * the part of attache other pods can reach (SECURITY.md): it takes no request body (no content-type parser:
+ * a body is refused before it is read), and its errors are google.rpc.Status bodies like the data plane's,
+ * without Fastify's error codes.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { httpStatusOf } from '../status/http.js';
+import { Code, RpcStatus, toStatus } from '../status/status.js';
+import { statusToJson } from '../status/wire.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 import { registerDocs } from './docs.js';
@@ -22,7 +30,14 @@ export interface ApiDocsSource {
  * `/openapi.yaml` and the `/docs` page when `api` is.
  */
 export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstreams?: UpstreamReadinessProbe, api?: ApiDocsSource): FastifyInstance {
-  const admin = Fastify({ logger: false, exposeHeadRoutes: true });
+  const answer = (reply: FastifyReply, status: RpcStatus): FastifyReply =>
+    reply.code(httpStatusOf(status)).header('content-type', 'application/json').send(statusToJson(status));
+  const admin = Fastify({ logger: false, exposeHeadRoutes: true, frameworkErrors: (err, _req, reply) => answer(reply, toStatus(err)) });
+  admin.removeAllContentTypeParsers();
+  admin.setNotFoundHandler((req, reply) =>
+    answer(reply, new RpcStatus(Code.NOT_FOUND, `no admin endpoint ${req.method} ${(req.raw.url ?? '/').split('?')[0]}`)),
+  );
+  admin.setErrorHandler((err, _req, reply) => answer(reply, toStatus(err)));
   // Liveness: 200 while the process can answer at all.
   admin.get('/healthz', async (_req, reply) => reply.code(200).send({ status: 'ok' }));
   // Readiness: 200 once routes are loaded and both listeners are bound; 503 from the moment a drain starts.

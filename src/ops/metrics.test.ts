@@ -53,6 +53,12 @@ function reference(processMetrics: boolean) {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const credentialRefreshes = new Counter({
+    name: 'attache_upstream_credential_refreshes_total',
+    help: 'Upstream credentials taken into use (a token file that changed, a token fetched from a token endpoint) or that could not be, by upstream and result (success, failure); calls without a valid token fail with 503.',
+    labelNames: ['upstream', 'result'] as const,
+    registers: [registry],
+  });
   if (processMetrics) collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -66,6 +72,7 @@ function reference(processMetrics: boolean) {
     },
     inFlight: (d: 1 | -1) => inFlight.inc(d),
     configReload: (ok: boolean) => reloads.inc({ result: ok ? 'success' : 'failure' }),
+    credentialRefresh: (upstream: string, ok: boolean) => credentialRefreshes.inc({ upstream, result: ok ? 'success' : 'failure' }),
   };
 }
 

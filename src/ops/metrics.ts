@@ -68,6 +68,8 @@ export interface Metrics {
   inFlight(delta: 1 | -1): void;
   /** A configuration reload finished. */
   configReload(ok: boolean): void;
+  /** A new upstream credential was taken into use (`ok`), or could not be read or fetched (upstream/credentials.ts). */
+  credentialRefresh(upstream: string, ok: boolean): void;
   /** The exposition text and its Content-Type. */
   exposition(): Promise<{ readonly contentType: string; readonly text: string }>;
 }
@@ -159,6 +161,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const credentialRefreshes = new Counter({
+    name: 'attache_upstream_credential_refreshes_total',
+    help: 'Upstream credentials taken into use (a token file that changed, a token fetched from a token endpoint) or that could not be, by upstream and result (success, failure); calls without a valid token fail with 503.',
+    labelNames: ['upstream', 'result'] as const,
+    registers: [registry],
+  });
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
   /** route → method → node. */
@@ -209,6 +217,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     configReload(ok) {
       reloads.inc({ result: ok ? 'success' : 'failure' });
+    },
+    credentialRefresh(upstream, ok) {
+      credentialRefreshes.inc({ upstream, result: ok ? 'success' : 'failure' });
     },
     async exposition() {
       return { contentType: registry.contentType, text: await registry.metrics() };

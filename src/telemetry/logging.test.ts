@@ -77,3 +77,16 @@ describe('accessLogWriter', () => {
     expect(direct.lines).toHaveLength(1);
   });
 });
+
+describe('loggerOptions redaction', () => {
+  it.each([
+    ['a header', { headers: { authorization: 'Bearer abc', 'x-api-key': 'k1' } }],
+    ['a token response', { access_token: 'abc', refresh_token: 'r1', token_type: 'Bearer' }],
+    ['a secret under err and its cause', { err: { client_secret: 'abc', cause: { clientSecret: 'k1', accessToken: 'r1' } } }],
+  ])('censors %s', (_name, obj) => {
+    const { logger, lines } = capture(OPTIONS);
+    logger.info(obj, 'x');
+    expect(lines[0]).toContain('[redacted]');
+    for (const secret of ['abc', 'k1', 'r1']) expect(lines[0]).not.toContain(`"${secret}"`);
+  });
+});

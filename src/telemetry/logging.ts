@@ -14,13 +14,27 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = Object.freeze(['author
 /** What replaces a redacted value. */
 export const REDACTED = '[redacted]';
 
+/**
+ * Fields that name a secret wherever OAuth2 and credential code would put one (RFC 6749 §4.4 and §5.1
+ * parameter names, and their camelCase forms), censored at the top level and under the holders below.
+ * attache's own code never logs these values (upstream/credentials.ts logs a source's name only); this is the
+ * net under it, for an error object or a future log line that carries a token response or request.
+ */
+export const SECRET_FIELDS: readonly string[] = Object.freeze(['access_token', 'refresh_token', 'id_token', 'client_secret', 'accessToken', 'refreshToken', 'clientSecret']);
+/** Where such fields may sit in a logged object (`err` is pino's error key; `cause` an error's cause). */
+const SECRET_HOLDERS = ['', 'err.', 'err.cause.', 'cause.'];
+
 /** The objects under which pino serialisers and our own code may log headers. */
 const HEADER_HOLDERS = ['headers', 'req.headers', 'res.headers', 'request.headers', 'reply.headers'];
 
 /** pino options for `config`: level, a `service` base field, redaction of the secret headers. */
 export function loggerOptions(config: Pick<Config, 'logLevel' | 'telemetry'>): LoggerOptions {
   const names = [...new Set([...ALWAYS_REDACTED_HEADERS, ...config.telemetry.redactHeaders])];
-  const paths = HEADER_HOLDERS.flatMap((holder) => names.map((n) => `${holder}[${JSON.stringify(n)}]`));
+  const paths = [
+    ...HEADER_HOLDERS.flatMap((holder) => names.map((n) => `${holder}[${JSON.stringify(n)}]`)),
+    // No wildcard paths: a leading `*` would take every log line (the access line too) off pino's direct path.
+    ...SECRET_HOLDERS.flatMap((holder) => SECRET_FIELDS.map((f) => `${holder}${f}`)),
+  ];
   return {
     level: config.logLevel,
     base: { service: 'attache' },

@@ -30,6 +30,11 @@ export interface UnaryOutcome {
   readonly error: CallStatus | undefined;
   readonly headers: CallMetadata | undefined;
   readonly trailers: CallMetadata | undefined;
+  /**
+   * attache did not send the call: its upstream credential could not be obtained (credentials.ts). The
+   * upstream is not at fault, so its circuit breaker counts the outcome as neither success nor failure.
+   */
+  readonly unsent?: true;
 }
 
 export interface RunningCall {

@@ -1,12 +1,14 @@
 /**
  * The upstreams of one snapshot: per upstream (target + TLS), shared by every route that calls it, its
- * guard (breaker and bulkhead) and its wire — attache's lean HTTP/2 transport with its own retry and
+ * guard (breaker and bulkhead), its credential (credentials.ts: attached once per call, above the wire's
+ * retries, so every attempt carries the same one) and its wire — attache's lean HTTP/2 transport with its own retry and
  * hedging driver (lean-wire.ts), or a grpc-js channel (grpcjs-wire.ts). Which wire an upstream gets is
  * decided once, here (see {@link wireKindOf}); everything above sees the same `Upstream` either way.
  */
 import type { AttemptObserver } from './attempt-lb.js';
 import { createGrpcJsWire } from './grpcjs-wire.js';
 import type { RunningCall } from './call.js';
+import { callWithCredentials, createCredentialSource, type CredentialSource } from './credentials.js';
 import { createLeanWire, leanTargetOf } from './lean-wire.js';
 import { createGuard, type Guard } from './guard.js';
 import type { CallMetadata } from './call-metadata.js';
@@ -64,6 +66,10 @@ const CIRCUIT_NAMES = { closed: 'closed', open: 'open', halfOpen: 'half_open' } 
 export interface UpstreamEvents {
   tlsRotated?(key: string): void;
   tlsError?(key: string, err: unknown): void;
+  /** A new upstream credential is in use (`source` names it; never the secret). */
+  credentialsChanged?(key: string, source: string, expiresInS: number | undefined): void;
+  /** An upstream credential could not be read or fetched; `message` names the source, never the secret. */
+  credentialsFailed?(key: string, source: string, message: string): void;
 }
 
 /** What the wires need besides the plans and settings. */
@@ -71,7 +77,10 @@ export interface UpstreamOptions {
   readonly events?: UpstreamEvents;
   /** Sees each attempt of lean-wire calls (per-attempt spans); grpc-js wires see them through their plans. */
   readonly observer?: AttemptObserver | undefined;
-  /** The environment, for the proxy variables that send an upstream to grpc-js (default: none set). */
+  /**
+   * The environment: the proxy variables that send an upstream to grpc-js, and the variables credentials
+   * name for their client secrets (default: none set).
+   */
   readonly env?: NodeJS.ProcessEnv;
   /** `user-agent` of the lean wire's calls. */
   readonly userAgent?: string;
@@ -94,7 +103,8 @@ function fingerprintOf(plan: UpstreamPlan, s: OutboundSettings, lean: boolean): 
 
 /**
  * Creates every upstream's wire. Wires connect on their first call, or when readiness asks.
- * @throws Error when a grpcs:// upstream's certificate files cannot be read (they were checked at load time)
+ * @throws Error when a grpcs:// upstream's certificate files, or a token file, cannot be read (they were
+ *   checked at load time)
  */
 export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: OutboundSettings, o: UpstreamOptions = {}): Upstreams {
   const all: (Upstream & { close(): void })[] = [];
@@ -112,14 +122,33 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
       continue;
     }
     const wire = lean !== undefined ? createLeanWire(key, plan, lean, s, events, o.observer, o.userAgent) : createGrpcJsWire(key, plan, s, events);
+    const credentials = plan.policy.credentials;
+    let source: CredentialSource | undefined;
+    try {
+      source =
+        credentials === undefined
+          ? undefined
+          : createCredentialSource(credentials, o.env ?? {}, {
+              changed: (src, expiresInS) => events.credentialsChanged?.(key, src, expiresInS),
+              failed: (src, message) => events.credentialsFailed?.(key, src, message),
+            });
+    } catch (err) {
+      wire.close();
+      // Only what this call created: upstreams carried over still belong to the previous set.
+      for (const u of all) if (o.carryOver?.get(u.key) !== u) u.close();
+      throw err;
+    }
     const up: Upstream & { close(): void } = {
       key,
       plan,
       guard: createGuard(plan.policy, wire.connectivity),
       fingerprint,
-      call: wire.call,
+      call: source === undefined ? wire.call : callWithCredentials(wire.call, source, credentials!.callerAuthorization),
       connectivity: wire.connectivity,
-      close: wire.close,
+      close() {
+        source?.close();
+        wire.close();
+      },
     };
     all.push(up);
     byKey.set(key, up);

@@ -15,6 +15,11 @@ export const GRPC_TIMEOUT = 'grpc-timeout';
 export const X_REQUEST_TIMEOUT = 'x-request-timeout';
 /** Forwarded as metadata so upstreams can authenticate the caller. */
 export const AUTHORIZATION = 'authorization';
+/**
+ * Where the caller's own `Authorization` goes when attache's upstream credential takes `authorization`
+ * (ESPv2's header for the same case; docs/credentials.md).
+ */
+export const X_FORWARDED_AUTHORIZATION = 'x-forwarded-authorization';
 /** The trailer carrying a serialized google.rpc.Status with the error details. */
 export const GRPC_STATUS_DETAILS_BIN = 'grpc-status-details-bin';
 /** RFC 9110 §10.2.3; set from a google.rpc.RetryInfo detail and when a circuit is open. */

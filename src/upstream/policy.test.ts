@@ -122,3 +122,42 @@ describe('service config', () => {
     ]);
   });
 });
+
+describe('resolveMethodPolicy: credentials', () => {
+  const global = (args: string[]) => {
+    const r = loadConfig(args, {});
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    return r.config.outbound;
+  };
+  const creds = (rules: AttacheRuleSpec[], s = S) => resolveMethodPolicy(facts('a.S.Get', ['GET']), rules, s).policy.upstream.credentials;
+
+  it('none by default', () => {
+    expect(creds([])).toBeUndefined();
+  });
+
+  it('the global settings, with the secret variable defaulted', () => {
+    const s = global(['--upstream-token-url', 'https://auth.example.com/t', '--upstream-client-id', 'c', '--upstream-scope', 'x', '--upstream-caller-authorization', 'drop']);
+    expect(creds([], s)).toEqual({
+      tokenFile: undefined, tokenUrl: 'https://auth.example.com/t', clientId: 'c', clientSecretFile: undefined, clientSecretEnv: 'ATTACHE_UPSTREAM_CLIENT_SECRET',
+      scopes: ['x'], audience: undefined, clientAuth: 'basic', callerAuthorization: 'drop', reloadMs: 10_000,
+    });
+  });
+
+  it('a rule replaces the global credential whole (callerAuthorization and clientAuth fall back), and credentials: false removes it', () => {
+    const s = global(['--upstream-token-url', 'https://auth.example.com/t', '--upstream-client-id', 'c', '--upstream-scope', 'x', '--upstream-caller-authorization', 'keep']);
+    expect(creds([rule('a.*', { credentials: { tokenFile: '/t' } })], s)).toMatchObject({ tokenFile: '/t', tokenUrl: undefined, clientId: undefined, scopes: [], callerAuthorization: 'keep', clientAuth: 'basic' });
+    expect(creds([rule('a.*', { credentials: { tokenFile: '/t' } }), rule('a.S.Get', { credentials: { disabled: true } })], s)).toBeUndefined();
+  });
+
+  it('buildUpstreamPlans reports a section with two sources or without what its grant needs', () => {
+    const plan = (c: AttacheRuleSpec['credentials']) => {
+      const { policy } = resolveMethodPolicy(facts('a.S.Get', ['GET']), [rule('a.S.Get', { credentials: c })], S);
+      return buildUpstreamPlans([{ selector: 'a.S.Get', source: 'm.yaml:7', grpcPath: '/a.S/Get', policy } as PolicyRoute], S).problems.map((p) => p.message);
+    };
+    expect(plan({ tokenFile: '/t', tokenUrl: 'https://a/t', clientId: 'c' })).toEqual([expect.stringContaining('tokenFile and tokenUrl both set')]);
+    expect(plan({ tokenUrl: 'https://a/t' })).toEqual(['credentials: tokenUrl needs a clientId']);
+    expect(plan({ clientId: 'c' })).toEqual([expect.stringContaining('clientId without tokenUrl')]);
+    expect(plan({ tokenFile: '/t', scopes: ['x'] })).toEqual([expect.stringContaining('scopes only mean something with tokenUrl')]);
+    expect(plan({ tokenFile: '/t' })).toEqual([]);
+  });
+});

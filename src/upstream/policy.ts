@@ -19,6 +19,7 @@
 import type { Config } from '../config/load.js';
 import type { AttacheRuleSpec } from '../config/mapping.js';
 import { mostSpecificRule } from '../config/mapping.js';
+import type { CallerAuthorization, ClientAuthMethod } from '../config/outbound-values.js';
 import type { BreakerOptions } from './breaker.js';
 
 /** The global outbound settings (config schema `outbound`). */
@@ -62,6 +63,27 @@ export interface TlsPolicy {
   readonly serverName: string | undefined;
 }
 
+/**
+ * The credential attache attaches to every call of one upstream (credentials.ts, docs/credentials.md):
+ * a bearer token from `tokenFile`, or an OAuth2 client-credentials token from `tokenUrl`. Holds where the
+ * secrets are (a file, an environment variable's name), never a secret itself. Checked by
+ * credentialsPolicyProblems (service-config.ts) and, for the files and variables, at load time (snapshot.ts).
+ */
+export interface CredentialsPolicy {
+  readonly tokenFile: string | undefined;
+  readonly tokenUrl: string | undefined;
+  readonly clientId: string | undefined;
+  readonly clientSecretFile: string | undefined;
+  /** Used when `clientSecretFile` is unset. */
+  readonly clientSecretEnv: string;
+  readonly scopes: readonly string[];
+  readonly audience: string | undefined;
+  readonly clientAuth: ClientAuthMethod;
+  readonly callerAuthorization: CallerAuthorization;
+  /** How often a token file is re-read. */
+  readonly reloadMs: number;
+}
+
 /** Everything per upstream. One channel per `key`. */
 export interface UpstreamPolicy {
   /** `grpc://target` or `grpcs://target`: the channel's identity. */
@@ -72,6 +94,8 @@ export interface UpstreamPolicy {
   readonly tls: TlsPolicy | undefined;
   readonly breaker: BreakerPolicy;
   readonly bulkhead: BulkheadPolicy;
+  /** Undefined: calls carry no credential of attache's (the caller's Authorization, if any, is forwarded). */
+  readonly credentials: CredentialsPolicy | undefined;
 }
 
 /** Everything per method. */
@@ -113,7 +137,7 @@ export function isSafeMethod(httpMethods: readonly string[], idempotencyLevel: u
   return httpMethods.length > 0 && httpMethods.every((m) => m === 'GET');
 }
 
-type SectionKey = 'retry' | 'hedging' | 'breaker' | 'bulkhead' | 'tls';
+type SectionKey = 'retry' | 'hedging' | 'breaker' | 'bulkhead' | 'tls' | 'credentials';
 
 /** The most specific rule matching `selector` that sets `key` (rules apply section by section). */
 function ruleFor(rules: readonly AttacheRuleSpec[], selector: string, key: SectionKey): AttacheRuleSpec | undefined {
@@ -198,5 +222,39 @@ function resolveUpstreamPolicy(facts: MethodFacts, rules: readonly AttacheRuleSp
       halfOpenProbes: b.halfOpenProbes ?? s.breakerHalfOpenProbes,
     }),
     bulkhead: Object.freeze({ maxConcurrent: k.maxConcurrent ?? s.bulkheadMaxConcurrent, maxQueue: k.maxQueue ?? s.bulkheadMaxQueue }),
+    credentials: resolveCredentials(ruleFor(rules, facts.selector, 'credentials')?.credentials, s),
+  });
+}
+
+/**
+ * The upstream's credential: the most specific rule's `credentials:` section as a whole (only
+ * `callerAuthorization`, `clientAuth` and the secret's variable name fall back to the global settings), else
+ * the global `credentials.*` settings.
+ * Undefined when neither names a token file or a token URL, or the rule says `credentials: false`.
+ */
+function resolveCredentials(rule: AttacheRuleSpec['credentials'], s: OutboundSettings): CredentialsPolicy | undefined {
+  if (rule?.disabled === true) return undefined;
+  const c = rule ?? {
+    tokenFile: s.credentialsTokenFile,
+    tokenUrl: s.credentialsTokenUrl,
+    clientId: s.credentialsClientId,
+    clientSecretFile: s.credentialsClientSecretFile,
+    clientSecretEnv: s.credentialsClientSecretEnv,
+    scopes: s.credentialsScopes,
+    audience: s.credentialsAudience,
+    clientAuth: s.credentialsClientAuth,
+  };
+  if (c.tokenFile === undefined && c.tokenUrl === undefined && c.clientId === undefined) return undefined;
+  return Object.freeze({
+    tokenFile: c.tokenFile,
+    tokenUrl: c.tokenUrl,
+    clientId: c.clientId,
+    clientSecretFile: c.clientSecretFile,
+    clientSecretEnv: c.clientSecretEnv ?? s.credentialsClientSecretEnv,
+    scopes: Object.freeze([...(c.scopes ?? [])]),
+    audience: c.audience,
+    clientAuth: c.clientAuth ?? s.credentialsClientAuth,
+    callerAuthorization: rule?.callerAuthorization ?? s.credentialsCallerAuthorization,
+    reloadMs: s.credentialsReloadMs,
   });
 }

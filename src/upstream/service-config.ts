@@ -13,7 +13,7 @@
  * that grpc-js will accept what we hand it.
  */
 import { validateServiceConfig } from '@grpc/grpc-js/build/src/service-config.js';
-import type { BreakerPolicy, BulkheadPolicy, HedgingPolicy, MethodPolicy, OutboundSettings, RetryPolicy, UpstreamPolicy } from './policy.js';
+import type { BreakerPolicy, BulkheadPolicy, CredentialsPolicy, HedgingPolicy, MethodPolicy, OutboundSettings, RetryPolicy, UpstreamPolicy } from './policy.js';
 
 /** What the builder needs from a route. */
 export interface PolicyRoute {
@@ -92,6 +92,23 @@ export function bulkheadPolicyProblems(p: BulkheadPolicy): string[] {
   return out;
 }
 
+/**
+ * What is wrong with a credential's shape (the files and variables themselves are checked at load time,
+ * credentials.ts credentialsFileProblems): one source, and what the OAuth2 grant needs.
+ */
+export function credentialsPolicyProblems(p: CredentialsPolicy): string[] {
+  if (p.tokenFile !== undefined && p.tokenUrl !== undefined) {
+    return ['credentials: tokenFile and tokenUrl both set; a credential is a token file or an OAuth2 client-credentials grant, not both'];
+  }
+  if (p.tokenFile !== undefined) {
+    const extra = (['clientId', 'clientSecretFile', 'audience'] as const).filter((k) => p[k] !== undefined);
+    return extra.length > 0 || p.scopes.length > 0 ? [`credentials: ${[...extra, ...(p.scopes.length > 0 ? ['scopes'] : [])].join(', ')} only mean something with tokenUrl (an OAuth2 grant), not with tokenFile`] : [];
+  }
+  if (p.tokenUrl === undefined) return ['credentials: clientId without tokenUrl; set tokenUrl (the OAuth2 token endpoint) or tokenFile'];
+  if (p.clientId === undefined) return ['credentials: tokenUrl needs a clientId'];
+  return [];
+}
+
 function retryJson(p: RetryPolicy): Record<string, unknown> {
   return {
     maxAttempts: p.maxAttempts,
@@ -153,7 +170,7 @@ export function buildServiceConfig(routes: readonly PolicyRoute[], s: OutboundSe
 
 /**
  * Groups routes by upstream, checks every policy, requires routes that share an upstream to agree on its
- * breaker, bulkhead and TLS, and builds each channel's service config. Never throws.
+ * breaker, bulkhead, TLS and credentials, and builds each channel's service config. Never throws.
  */
 export function buildUpstreamPlans(
   routes: readonly PolicyRoute[],
@@ -176,6 +193,7 @@ export function buildUpstreamPlans(
       ...(r.policy.hedging ? hedgingPolicyProblems(r.policy.hedging) : []),
       ...breakerPolicyProblems(r.policy.upstream.breaker),
       ...bulkheadPolicyProblems(r.policy.upstream.bulkhead),
+      ...(r.policy.upstream.credentials ? credentialsPolicyProblems(r.policy.upstream.credentials) : []),
     ];
     for (const m of own) report({ code: 'ATTACHE_E_POLICY', source: r.source, rule: r.selector, message: m });
     const tls = r.policy.upstream.tls;
@@ -187,14 +205,14 @@ export function buildUpstreamPlans(
   const plans = new Map<string, UpstreamPlan>();
   for (const [key, list] of groups) {
     const first = list[0]!;
-    const shared = (p: UpstreamPolicy): string => JSON.stringify([p.breaker, p.bulkhead, p.tls]);
+    const shared = (p: UpstreamPolicy): string => JSON.stringify([p.breaker, p.bulkhead, p.tls, p.credentials ?? null]);
     const other = list.find((r) => shared(r.policy.upstream) !== shared(first.policy.upstream));
     if (other !== undefined) {
       report({
         code: 'ATTACHE_E_UPSTREAM_CONFLICT',
         source: other.source,
         rule: other.selector,
-        message: `${key} is shared with ${first.selector} (${first.source}) but gets a different breaker, bulkhead or tls; these are per upstream, so give every method of one upstream the same settings`,
+        message: `${key} is shared with ${first.selector} (${first.source}) but gets a different breaker, bulkhead, tls or credentials; these are per upstream, so give every method of one upstream the same settings`,
       });
     }
     const serviceConfig = buildServiceConfig(list, s);

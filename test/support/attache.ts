@@ -35,7 +35,8 @@ export async function startAttache(
   );
   if (!loaded.ok) throw new Error(`bad test config:\n${loaded.errors.map((e) => e.toString()).join('\n')}`);
   const logger = options.logger?.(loaded.config) ?? pino({ level: loaded.config.logLevel });
-  const running = await start(loaded.config, logger, options.start);
+  // The same variables reach what reads the environment after loading (upstream credentials' client secrets).
+  const running = await start(loaded.config, logger, { env: { ...process.env, ...env }, ...options.start });
   return {
     running,
     url: `http://127.0.0.1:${running.port}`,

@@ -26,6 +26,8 @@ export interface FlakyServerOptions {
   readonly port?: number;
   /** TLS: the server's chain and key (PEM), and a CA to require client certificates from. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
+  /** Checks each Flaky call's `authorization` metadata; false answers UNAUTHENTICATED (counted as an attempt). */
+  readonly authorize?: (authorization: string | undefined) => boolean;
 }
 
 export interface FlakyServer {
@@ -76,6 +78,10 @@ export async function startFlakyServer(opts: FlakyServerOptions = {}): Promise<F
     for (const [k, v] of Object.entries(call.metadata.getMap())) if (typeof v === 'string') md[k] = v;
     seen.set(r.key, [...(seen.get(r.key) ?? []), md]);
     total++;
+    if (opts.authorize !== undefined && !opts.authorize(md['authorization'])) {
+      cb({ code: grpc.status.UNAUTHENTICATED, details: 'the bearer token is missing, expired or revoked' });
+      return;
+    }
     if (n <= r.hang_times) return; // never answers; grpc-js cancels it when the client gives up
     if (n <= r.hang_times + r.fail_times) {
       cb({ code: r.code, details: `flaky failure ${n} for ${r.key}` });
