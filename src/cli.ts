@@ -13,14 +13,18 @@ import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
 
-/** The route table `--check` prints: one row per route, columns aligned. */
+/**
+ * The route table `--check` prints: one row per route, columns aligned. KIND is the method kind (unary,
+ * server-stream, client-stream, bidi), which says how the route is called (docs/streaming.md).
+ */
 export function routeTable(snapshot: Snapshot): string {
-  const rows = [['METHOD', 'TEMPLATE', 'SELECTOR', 'UPSTREAM', 'DEADLINE', 'SOURCE']];
+  const rows = [['METHOD', 'TEMPLATE', 'SELECTOR', 'KIND', 'UPSTREAM', 'DEADLINE', 'SOURCE']];
   for (const r of snapshot.table.routes) {
     rows.push([
       r.httpMethod,
       r.template.toString(),
       r.selector,
+      r.kind,
       `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
       r.deadlineMs !== undefined ? `${r.deadlineMs / 1000}s` : `${snapshot.config.defaultDeadlineMs / 1000}s (default)`,
       r.source,

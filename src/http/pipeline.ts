@@ -129,6 +129,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   const route = found.value;
   exchangeRouted(ctx.telemetry, ex, route);
+  if (route.kind !== 'unary') {
+    return errorAnswer(new RpcStatus(Code.UNIMPLEMENTED, `${route.selector} is a ${route.kind} method; this build serves unary routes only`), rid);
+  }
 
   const timeoutMs = timeoutFrom(req.headers, route.deadlineMs, snap.config.defaultDeadlineMs);
   if (isRpcStatus(timeoutMs)) return errorAnswer(timeoutMs, rid);

@@ -179,3 +179,18 @@ export function loadRegistry(roots: readonly string[]): Registry {
   }
   return Object.freeze({ root, userFiles: Object.freeze(userFiles), resolved });
 }
+
+/**
+ * The 1-based line declaring `rpc <name>(` in the proto file at `absPath` (protobufjs keeps no line
+ * numbers), or 0 when the file cannot be read or has no such line. For `--check`'s sources of annotations.
+ */
+export function rpcLineOf(absPath: string, rpcName: string): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(absPath, 'utf8');
+  } catch {
+    return 0;
+  }
+  const m = new RegExp(`\\brpc\\s+${rpcName}\\s*\\(`).exec(text);
+  return m === null ? 0 : text.slice(0, m.index).split('\n').length;
+}

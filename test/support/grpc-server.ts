@@ -11,7 +11,8 @@
  *   binary header `x-echo-header-bin` and the trailers `x-echo-trailer: t` and `x-echo-bin`
  *   (both binary values are the bytes 0x00 0xff);
  * - Stream sends `count` StreamItems, then optionally fails like Fail; Collect answers every message of a
- *   client stream.
+ *   client stream; Chat answers each message of a bidi stream at once (an id "fail" ends it with
+ *   FAILED_PRECONDITION).
  *
  * Requests are decoded by @grpc/proto-loader with keepCase, longs as String, enums as String and
  * defaults false, so a recorded request holds exactly the fields that were on the wire, under their proto
@@ -47,7 +48,7 @@ export const ECHO_TRAILER_BIN = 'x-echo-bin';
 export const ECHO_BIN_VALUE: Buffer = Buffer.from([0x00, 0xff]);
 
 /** Stream refuses more items than this, so a typo cannot flood a test. */
-export const MAX_STREAM_ITEMS = 10_000;
+export const MAX_STREAM_ITEMS = 200_000;
 
 /** One call the server received. */
 export interface RecordedCall {
@@ -191,6 +192,23 @@ function methodName(pathOrName: string): string {
   return pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
 }
 
+/** Resolves true on the stream's 'drain', false if the call is cancelled first. */
+function drainedUnlessCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<boolean> {
+  if (call.cancelled) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      call.removeListener('cancelled', onCancel);
+      resolve(true);
+    };
+    const onCancel = (): void => {
+      call.removeListener('drain', onDrain);
+      resolve(false);
+    };
+    call.once('drain', onDrain);
+    call.once('cancelled', onCancel);
+  });
+}
+
 /** Metadata → plain record: one value as is, several as an array. */
 function metadataRecord(md: grpc.Metadata): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -310,7 +328,10 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
         }
         for (let i = 0; i < count; i++) {
           if (!(await waitUnlessCancelled(call, call.request.interval_ms ?? 0))) return;
-          call.write({ index: i, big: (BigInt(i) * 10n ** 12n).toString(), note: `item ${i}` });
+          // Flow control as a real server does it: wait for 'drain' rather than buffer a long stream whole.
+          if (!call.write({ index: i, big: (BigInt(i) * 10n ** 12n).toString(), note: `item ${i}` })) {
+            if (!(await drainedUnlessCancelled(call))) return;
+          }
         }
         const error = failStatus(root, call.request.fail);
         if (error) throw asServiceError(error);
@@ -337,6 +358,25 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
         if (log.isSettled(rec)) return;
         log.settle(rec, false);
         callback(null, { received, count: received.length });
+      });
+    },
+    Chat: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
+      const received: Record<string, unknown>[] = [];
+      const rec = log.start(call, received);
+      call.on('data', (msg: Record<string, unknown>) => {
+        if (log.isSettled(rec)) return;
+        received.push(msg);
+        if (msg['id'] === 'fail') {
+          log.settle(rec, false);
+          call.emit('error', asServiceError({ code: grpc.status.FAILED_PRECONDITION, details: 'e2e chat: asked to fail' }));
+          return;
+        }
+        call.write(echo('Chat', msg));
+      });
+      call.on('end', () => {
+        if (log.isSettled(rec)) return;
+        log.settle(rec, false);
+        call.end();
       });
     },
   };
