@@ -32,6 +32,8 @@ export interface Snapshot {
   readonly table: RouteTable<MethodPolicy>;
   /** One plan per upstream channel (policy and service config), keyed by `Route.policy.upstream.key`. */
   readonly upstreams: ReadonlyMap<string, UpstreamPlan>;
+  /** Some route is a client or bidi stream (its request body is read as a stream: http/plugin.ts). */
+  readonly requestStreams: boolean;
   /** Renders a google.protobuf.Any from error details (unknown types fall back to base64). */
   readonly renderAny: (typeUrl: string, value: Uint8Array) => DetailJson;
 }
@@ -103,7 +105,8 @@ export function buildSnapshot(config: Config): SnapshotResult {
   const codec = createJsonCodec(registry.root);
   const renderAny = (typeUrl: string, value: Uint8Array): DetailJson =>
     JSON.parse(codec.anyToJson(typeUrl, value, DEFAULT_WRITE_OPTIONS)) as DetailJson;
-  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, upstreams, renderAny }) };
+  const requestStreams = table.routes.some((r) => r.kind === 'client-stream' || r.kind === 'bidi');
+  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, upstreams, requestStreams, renderAny }) };
 }
 
 /** One line per problem: `source: rule: message [CODE]`. */

@@ -35,6 +35,8 @@ const DEFAULTS: Config = {
   bodyLimitBytes: 4 * 1024 * 1024,
   defaultDeadlineMs: 15_000,
   drainTimeoutMs: 10_000,
+  streamIdleTimeoutMs: 0,
+  sseHeartbeatMs: 15_000,
   heapGrowthPercent: 0,
   workers: 1,
   json: {
@@ -76,6 +78,7 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
       readonly heapGrowthPercent: number; // issue 6: --heap-growth (V8 heap_growing_percent)
       readonly workers: number; // issue 6: --workers N (node:cluster)
+      readonly streamIdleTimeoutMs: number; readonly sseHeartbeatMs: number; // issue 13: streams
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
     }

@@ -5,11 +5,12 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { recordAnswer } from '../telemetry/exchange.js';
 import { requestIdFrom } from '../upstream/metadata.js';
-import { errorAnswer, handleRequest, type HttpAnswer, type PipelineContext } from './pipeline.js';
+import { errorAnswer, handleRequest, originForm, type HttpAnswer, type PipelineContext } from './pipeline.js';
 
 export interface TranscoderPluginOptions {
   readonly ctx: PipelineContext;
@@ -26,6 +27,9 @@ export function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean
 }
 
 const asIs = (body: unknown): string => body as string;
+
+/** The content type preParsing gives the requests of client and bidi streaming routes (never sent by clients). */
+const STREAM_BODY_TYPE = 'application/x-attache-request-stream';
 
 /** Every method Node's HTTP parser accepts, so custom HttpRule kinds (PURGE, REPORT…) reach the router. */
 const ALL_METHODS = http.METHODS.filter((m) => m !== 'CONNECT');
@@ -50,6 +54,13 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     return answer;
   };
 
+  // The body of a client or bidi streaming route is read line by line as it arrives (http-stream.ts), not
+  // buffered whole: such requests get this internal content type in preParsing (below), whose parser hands
+  // the unread payload stream over. Fastify reads the content type only after preParsing.
+  app.addContentTypeParser(STREAM_BODY_TYPE, (_req, payload, done) => {
+    done(null, payload);
+  });
+
   for (const m of ALL_METHODS) {
     if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   }
@@ -57,17 +68,32 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
   app.route({
     method: ALL_METHODS,
     url: '/*',
+    preParsing: (request, _reply, payload, done) => {
+      const snap = ctx.snapshot();
+      if (snap.requestStreams && request.headers['content-type'] !== STREAM_BODY_TYPE) {
+        const url = originForm(request.raw.url ?? '/');
+        const q = url.indexOf('?');
+        const found = snap.table.matcher.lookup(request.raw.method ?? 'GET', q < 0 ? url : url.slice(0, q));
+        if (found.kind === 'match' && (found.value.kind === 'client-stream' || found.value.kind === 'bidi')) {
+          request.headers['content-type'] = STREAM_BODY_TYPE;
+        }
+      }
+      done(null, payload);
+    },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       observed.add(request);
+      const body = request.body;
       const answer = await handleRequest(ctx, {
         method: request.raw.method ?? 'GET',
         url: request.raw.url ?? '/',
         headers: request.headers,
-        body: typeof request.body === 'string' ? request.body : undefined,
+        body: typeof body === 'string' ? body : undefined,
         requestId: request.id,
         res: reply.raw,
+        bodyStream: body instanceof Readable ? body : undefined,
+        hijack: () => reply.hijack(),
       });
-      write(reply, answer, ctx.draining());
+      if (answer.streamed !== true) write(reply, answer, ctx.draining());
       return reply;
     },
   });

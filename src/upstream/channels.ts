@@ -12,6 +12,7 @@ import { createGuard, type Guard } from './guard.js';
 import type { CallMetadata } from './call-metadata.js';
 import type { MethodPolicy, OutboundSettings } from './policy.js';
 import type { UpstreamPlan } from './service-config.js';
+import type { MessageCall, MessageListener } from './stream-call.js';
 import type { Connectivity } from './transport.js';
 
 /** What a call needs from its route. */
@@ -25,6 +26,11 @@ export interface CallTarget {
 export interface Wire {
   /** Starts a unary call. Never throws: a closed wire gives an UNAVAILABLE outcome. */
   call(route: CallTarget, request: Uint8Array, metadata: CallMetadata, timeoutMs: number): RunningCall;
+  /**
+   * Opens a streaming call (server, client or bidi: stream-call.ts); `timeoutMs` bounds the whole stream.
+   * Never throws: a closed wire ends it with UNAVAILABLE.
+   */
+  stream(route: CallTarget, metadata: CallMetadata, timeoutMs: number, listener: MessageListener): MessageCall;
   /** The connections' state; `connect` asks an idle wire to connect. */
   connectivity(connect: boolean): Connectivity;
   /** Stops certificate watching and closes the connections; calls still running fail. */
@@ -85,6 +91,7 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
       plan,
       guard: createGuard(plan.policy),
       call: wire.call,
+      stream: wire.stream,
       connectivity: wire.connectivity,
       close: wire.close,
     };
