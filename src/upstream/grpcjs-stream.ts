@@ -23,18 +23,21 @@ class GrpcJsStream implements MessageCall {
   private paused = false;
   /** A startRead() is outstanding (grpc-js delivers at most one message per startRead). */
   private reading = false;
-  private unsent = 0;
+  /**
+   * Messages waiting to be handed to grpc-js: its call takes one message at a time (the next only after
+   * the previous one's write callback, as its own ClientWritableStream does through Node's Writable).
+   */
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private sending = false;
   private wantWritable = false;
   private ended = false;
   private halfClosed = false;
-  private readonly written = (bytes: number): (() => void) => () => {
-    this.unsent -= bytes;
-    if (this.unsent <= 0 && this.wantWritable && !this.ended) {
-      this.wantWritable = false;
-      this.listener.onWritable();
-    }
+  private halfCloseSent = false;
+  private readonly written = (): void => {
+    this.sending = false;
+    this.pump();
   };
-
   constructor(private readonly listener: MessageListener) {}
 
   onReceiveMetadata(metadata: grpc.Metadata): void {
@@ -61,21 +64,48 @@ class GrpcJsStream implements MessageCall {
   write(message: Uint8Array): boolean {
     if (this.ended || this.halfClosed) return true;
     const b = Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-    this.unsent += b.length;
-    this.call.sendMessageWithContext({ callback: this.written(b.length) }, b);
-    if (this.unsent < HIGH_WATER) return true;
+    this.queue.push(b);
+    this.queuedBytes += b.length;
+    this.pump();
+    if (this.queuedBytes < HIGH_WATER) return true;
     this.wantWritable = true;
     return false;
+  }
+
+  private pump(): void {
+    if (this.sending || this.ended) return;
+    const next = this.queue.shift();
+    if (next !== undefined) {
+      this.queuedBytes -= next.length;
+      this.sending = true;
+      this.call.sendMessageWithContext({ callback: this.written }, next);
+      return;
+    }
+    if (this.halfClosed && !this.halfCloseSent) {
+      this.halfCloseSent = true;
+      this.call.halfClose();
+    }
+    if (this.wantWritable) {
+      this.wantWritable = false;
+      this.listener.onWritable();
+    }
   }
 
   end(): void {
     if (this.ended || this.halfClosed) return;
     this.halfClosed = true;
-    this.call.halfClose();
+    this.pump();
   }
 
   cancel(): void {
-    if (!this.ended) this.call.cancelWithStatus(1 /* CANCELLED */, 'Cancelled on client');
+    if (this.ended) return;
+    this.call.cancelWithStatus(1 /* CANCELLED */, 'Cancelled on client');
+    // grpc-js 1.14 ResolvingCall: a cancel that lands before its config promise settles ends the call, yet
+    // the promise then still creates and starts the child call, which nothing cancels (the server would
+    // wait for the stream to end until its deadline). Cancelling again once that promise has run reaches
+    // the child; on an already-cancelled call it is a no-op.
+    const call = this.call;
+    setImmediate(() => call.cancelWithStatus(1 /* CANCELLED */, 'Cancelled on client'));
   }
 
   pause(): void {

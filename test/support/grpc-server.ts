@@ -72,6 +72,8 @@ export interface RecordedCall {
   readonly deadline: Date | undefined;
   /** Set when the call was cancelled (client gone, deadline passed, server closed) before it was answered. */
   cancelled: boolean;
+  /** Streams: the response messages the server has written so far (its progress, for flow-control tests). */
+  sent: number;
 }
 
 /** A running fixture server. */
@@ -119,6 +121,7 @@ class CallLog {
       metadata: metadataRecord(call.metadata),
       deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
       cancelled: false,
+      sent: 0,
     };
     this.calls.push(rec);
     // grpc-js also emits 'cancelled' when a finished call's stream closes; #settled makes that a no-op.
@@ -191,6 +194,9 @@ class CallLog {
 function methodName(pathOrName: string): string {
   return pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
 }
+
+/** How long a client stream's end waits for a 'cancelled' that may follow it (see Collect). */
+const END_GRACE_MS = 20;
 
 /** Resolves true on the stream's 'drain', false if the call is cancelled first. */
 function drainedUnlessCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<boolean> {
@@ -329,6 +335,7 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
         for (let i = 0; i < count; i++) {
           if (!(await waitUnlessCancelled(call, call.request.interval_ms ?? 0))) return;
           // Flow control as a real server does it: wait for 'drain' rather than buffer a long stream whole.
+          rec.sent++;
           if (!call.write({ index: i, big: (BigInt(i) * 10n ** 12n).toString(), note: `item ${i}` })) {
             if (!(await drainedUnlessCancelled(call))) return;
           }
@@ -355,9 +362,13 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
       const rec = log.start(call, received);
       call.on('data', (msg: Record<string, unknown>) => received.push(msg));
       call.on('end', () => {
-        if (log.isSettled(rec)) return;
-        log.settle(rec, false);
-        callback(null, { received, count: received.length });
+        // A client's RST_STREAM also ends the readable side (node:http2 ends a stream's readable when it
+        // closes), and the 'cancelled' event can come a few turns later: wait for it a moment.
+        setTimeout(() => {
+          if (log.isSettled(rec)) return;
+          log.settle(rec, call.cancelled);
+          if (!call.cancelled) callback(null, { received, count: received.length });
+        }, END_GRACE_MS);
       });
     },
     Chat: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
@@ -371,12 +382,15 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
           call.emit('error', asServiceError({ code: grpc.status.FAILED_PRECONDITION, details: 'e2e chat: asked to fail' }));
           return;
         }
+        rec.sent++;
         call.write(echo('Chat', msg));
       });
       call.on('end', () => {
-        if (log.isSettled(rec)) return;
-        log.settle(rec, false);
-        call.end();
+        setTimeout(() => {
+          if (log.isSettled(rec)) return;
+          log.settle(rec, call.cancelled);
+          if (!call.cancelled) call.end();
+        }, END_GRACE_MS);
       });
     },
   };
