@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { ServedRoute, Snapshot } from '../snapshot.js';
 import type { Binding } from '../routing/matcher.js';
 import { httpStreamIo } from './http-stream.js';
-import { serveStream } from './stream-exchange.js';
+import { serveStream, type StreamIo } from './stream-exchange.js';
 import { CodecError } from '../codec/index.js';
 import { buildRequest } from '../transcode/request.js';
 import { responseJson } from '../transcode/response.js';
@@ -64,6 +64,8 @@ export interface InboundRequest {
   readonly bodyStream?: Readable | undefined;
   /** Takes the response over from the framework, for a streamed answer. */
   readonly hijack?: () => void;
+  /** An upgraded WebSocket (websocket.ts): the stream's io, for bidi routes. */
+  readonly webSocket?: StreamIo;
 }
 
 const JSON_TYPE = 'application/json';
@@ -123,7 +125,7 @@ async function streamAnswer(
   timeoutMs: number,
 ): Promise<HttpAnswer> {
   const config = snap.config;
-  const io = httpStreamIo({
+  const io = req.webSocket ?? httpStreamIo({
     res: req.res,
     headers: req.headers,
     bodyStream: req.bodyStream,
@@ -170,7 +172,17 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   const path = q < 0 ? target : target.slice(0, q);
   const rawQuery = q < 0 ? '' : target.slice(q + 1);
 
-  const found = snap.table.matcher.lookup(req.method, path);
+  let found = snap.table.matcher.lookup(req.method, path);
+  if (req.webSocket !== undefined && found.kind === 'methodNotAllowed') {
+    // The upgrade is a GET; a bidi route bound to another method is reached on its path all the same.
+    for (const m of found.allow) {
+      const other = snap.table.matcher.lookup(m, path);
+      if (other.kind === 'match' && other.value.kind === 'bidi') {
+        found = other;
+        break;
+      }
+    }
+  }
   if (found.kind !== 'match') {
     switch (found.kind) {
       case 'notFound':
@@ -193,6 +205,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   const timeoutMs = timeoutFrom(req.headers, route.deadlineMs, snap.config.defaultDeadlineMs);
   if (isRpcStatus(timeoutMs)) return errorAnswer(timeoutMs, rid);
 
+  if (req.webSocket !== undefined && route.kind !== 'bidi') {
+    return errorAnswer(new RpcStatus(Code.FAILED_PRECONDITION, `${route.selector} is a ${route.kind} method; WebSocket upgrades are served on bidi routes`), rid);
+  }
   if (route.kind !== 'unary') return streamAnswer(ctx, req, ex, snap, route, found.bindings, rawQuery, timeoutMs);
 
   const msg = buildRequest(snap.codec, route, found.bindings, rawQuery, req.body);

@@ -6,11 +6,13 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { recordAnswer } from '../telemetry/exchange.js';
 import { requestIdFrom } from '../upstream/metadata.js';
 import { errorAnswer, handleRequest, originForm, type HttpAnswer, type PipelineContext } from './pipeline.js';
+import { webSocketHandler } from './websocket.js';
 
 export interface TranscoderPluginOptions {
   readonly ctx: PipelineContext;
@@ -65,10 +67,15 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   }
 
-  app.route({
-    method: ALL_METHODS,
+  // WebSocket upgrades (bidi streams: websocket.ts) arrive as GETs: GET gets its own catch-all route, with the
+  // same HTTP handler, plus the upgrade handler. Registered here, @fastify/websocket's route wrapper stays
+  // inside this plugin.
+  await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });
+  const wsHandler = webSocketHandler(ctx);
+
+  const routeOptions = {
     url: '/*',
-    preParsing: (request, _reply, payload, done) => {
+    preParsing: (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, payload?: RequestPayload) => void) => {
       const snap = ctx.snapshot();
       if (snap.requestStreams && request.headers['content-type'] !== STREAM_BODY_TYPE) {
         const url = originForm(request.raw.url ?? '/');
@@ -96,7 +103,9 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
       if (answer.streamed !== true) write(reply, answer, ctx.draining());
       return reply;
     },
-  });
+  };
+  app.route({ method: ALL_METHODS.filter((m) => m !== 'GET'), ...routeOptions });
+  app.route({ method: 'GET', ...routeOptions, wsHandler });
 
   app.setNotFoundHandler((request, reply) => {
     const path = (request.raw.url ?? '/').split('?')[0];

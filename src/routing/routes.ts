@@ -335,6 +335,12 @@ function buildRoute<P>(
     body = { kind: 'field', field: f, path: f.name };
     boundPaths.add(f.name);
   }
+  const kind = methodKindOf(m.requestStream, m.responseStream);
+  if (body.kind === 'none' && (kind === 'client-stream' || kind === 'bidi')) {
+    // A request stream's messages can only come from the body (NDJSON lines, WebSocket frames), whatever the
+    // binding says: a GET binding of a bidi method is its WebSocket endpoint.
+    body = { kind: 'all' };
+  }
   if (body.kind !== 'none' && ['GET', 'DELETE'].includes(rule.method) && rule.body !== undefined) {
     // Allowed by http.proto for custom/other verbs; for GET and DELETE most clients cannot send a body.
     return fail('ATTACHE_E_BAD_BODY', `${rule.method} ${rule.path} declares body "${rule.body}", but ${rule.method} requests carry no body`);
@@ -370,7 +376,7 @@ function buildRoute<P>(
     httpMethod: rule.method,
     template,
     grpcPath: `/${fullNameOf(info.service)}/${m.name}`,
-    kind: methodKindOf(m.requestStream, m.responseStream),
+    kind,
     requestType,
     responseType,
     body,

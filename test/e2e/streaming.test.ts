@@ -3,11 +3,12 @@
  * against the real e2e fixture server: NDJSON and SSE server streams (read by a real EventSource client),
  * errors before and after the first message, HTTP/1.0 read to close, flow control with a slow reader and
  * attache's memory bounded, client disconnect cancelling the upstream, NDJSON client streams line by line,
- * and NDJSON bidi streams on one HTTP/1.1 exchange. test/grpc-js/streaming.test.ts runs this file again
+ * NDJSON bidi streams on one HTTP/1.1 exchange, and bidi streams over a WebSocket (a real `ws` client). test/grpc-js/streaming.test.ts runs this file again
  * with the upstream calls on grpc-js.
  */
 import http from 'node:http';
 import { EventSource } from 'eventsource';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
@@ -329,5 +330,87 @@ describe('bidirectional streaming: NDJSON in and out on one HTTP/1.1 exchange', 
       { error: expect.objectContaining({ code: 3, message: expect.stringMatching(/^request line 2: /) }) },
     ]);
     expect((await server.waitForCall('Chat', 5000)).cancelled).toBe(true);
+  });
+});
+
+/** A WebSocket session: the text frames received and the close code and reason. */
+interface WsResult {
+  readonly frames: unknown[];
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** Opens a WebSocket to `path`; `script` runs once open, with a way to wait for the n-th frame. */
+function webSocket(path: string, script: (ws: WebSocket, frame: (n: number) => Promise<void>) => Promise<void> | void): Promise<WsResult> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+    const frames: unknown[] = [];
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no close within 5 s; frames so far: ${JSON.stringify(frames)}`));
+    }, 5000);
+    ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
+    ws.on('open', () => {
+      Promise.resolve(script(ws, (n) => until(() => frames.length >= n, 5000, `frame ${n}`))).catch(reject);
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      resolve({ frames, code, reason: reason.toString() });
+    });
+    ws.on('error', reject);
+  });
+}
+
+describe('bidirectional streaming: WebSocket', () => {
+  it('echo: one text frame per message each way; an empty frame half-closes; close 1000 for OK', async () => {
+    const r = await webSocket('/v1/chat', async (ws, frame) => {
+      ws.send('{"id":"one"}');
+      await frame(1);
+      ws.send(JSON.stringify({ id: 'two', book: { pages: '12' } }));
+      await frame(2);
+      ws.send('');
+    });
+    expect(r.frames).toEqual([
+      { received: { id: 'one' }, method: 'Chat' },
+      { received: { id: 'two', book: { pages: '12' } }, method: 'Chat', book: { pages: '12' } },
+    ]);
+    expect(r.code).toBe(1000);
+  });
+
+  it('an upstream failure is the close code 4000 + google.rpc.Code, with the message as the reason', async () => {
+    const r = await webSocket('/v1/chat', (ws) => {
+      ws.send('{"id":"a"}');
+      ws.send('{"id":"fail"}');
+    });
+    expect(r.frames).toEqual([{ received: { id: 'a' }, method: 'Chat' }]);
+    expect(r.code).toBe(4009);
+    expect(r.reason).toBe('e2e chat: asked to fail');
+  });
+
+  it('a malformed frame closes with 4003 (INVALID_ARGUMENT) naming the message, and cancels the upstream', async () => {
+    const r = await webSocket('/v1/chat', async (ws, frame) => {
+      ws.send('{"id":"a"}');
+      await frame(1);
+      ws.send('{"nope":1}');
+    });
+    expect(r.code).toBe(4003);
+    expect(r.reason).toMatch(/^request line 2: /);
+    expect((await server.waitForCall('Chat', 5000)).cancelled).toBe(true);
+  });
+
+  it('a client that closes the socket cancels the upstream call', async () => {
+    const r = await webSocket('/v1/chat', async (ws, frame) => {
+      ws.send('{"id":"a"}');
+      await frame(1);
+      ws.close(1000);
+    });
+    expect(r.code).toBe(1000);
+    expect((await server.waitForCall('Chat', 5000)).cancelled).toBe(true);
+  });
+
+  it('an upgrade on a route that is not bidi closes with 4009 (FAILED_PRECONDITION)', async () => {
+    const r = await webSocket('/v1/stream', () => undefined);
+    expect(r.code).toBe(4009);
+    expect(r.reason).toMatch(/server-stream method/);
   });
 });
