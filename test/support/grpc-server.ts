@@ -10,7 +10,8 @@
  * - Meta echoes the request metadata into `metadata` and sends back the header `x-echo-header: h`, the
  *   binary header `x-echo-header-bin` and the trailers `x-echo-trailer: t` and `x-echo-bin`
  *   (both binary values are the bytes 0x00 0xff);
- * - Stream sends `count` StreamItems, then optionally fails like Fail; Collect answers every message of a
+ * - Stream sends the header `x-echo-header: h`, `count` StreamItems, then the trailer `x-echo-trailer: t`, or
+ *   fails like Fail; Collect answers every message of a
  *   client stream; Chat answers each message of a bidi stream at once (an id "fail" ends it with
  *   FAILED_PRECONDITION).
  *
@@ -328,6 +329,9 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
     Stream: (call: grpc.ServerWritableStream<{ count?: number; interval_ms?: number; fail?: FailRequest }, unknown>) => {
       const rec = log.start(call, call.request);
       const count = call.request.count ?? 0;
+      const header = new grpc.Metadata();
+      header.set(ECHO_HEADER.key, ECHO_HEADER.value);
+      call.sendMetadata(header);
       const run = async (): Promise<void> => {
         if (count < 0 || count > MAX_STREAM_ITEMS) {
           throw asServiceError({ code: grpc.status.INVALID_ARGUMENT, details: `fixture: count must be 0..${MAX_STREAM_ITEMS}` });
@@ -347,7 +351,9 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
         () => {
           if (log.isSettled(rec)) return;
           log.settle(rec, false);
-          call.end();
+          const trailer = new grpc.Metadata();
+          trailer.set(ECHO_TRAILER.key, ECHO_TRAILER.value);
+          call.end(trailer);
         },
         (err: unknown) => {
           if (log.isSettled(rec)) return;
