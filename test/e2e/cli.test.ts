@@ -181,7 +181,8 @@ describe('--check on good configurations', () => {
     expect(r.stdout).toMatch(/^POST +\/api\/payments\/\{payment_id\}:refund +payments\.v1\.PaymentService\.RefundPayment +unary .*payments\.yaml:16$/m);
     // The one annotation route names the proto file and line.
     expect(r.stdout).toMatch(/^PATCH +\/api\/payments\/\{payment\.id\} +payments\.v1\.PaymentService\.UpdatePayment +unary .*payments\.proto:\d+$/m);
-    expect(r.stdout).toMatch(/\n6 route\(s\) OK\n$/);
+    expect(r.stdout).toMatch(/^GET +\/api\/payments:watch +payments\.v1\.PaymentService\.WatchPayments +server-stream /m);
+    expect(r.stdout).toMatch(/\n8 route\(s\) OK\n$/);
   });
 
   it('the e2e fixture: exit 0, every route, rule and default deadlines, the upstream', async () => {
