@@ -62,8 +62,8 @@ export interface InboundRequest {
   readonly res: ServerResponse;
   /** The unread body of a client or bidi streaming route (plugin.ts hands it over unparsed). */
   readonly bodyStream?: Readable | undefined;
-  /** Takes the response over from the framework, for a streamed answer. */
-  readonly hijack?: () => void;
+  /** Takes the response over from the framework, for a streamed answer (Fastify's reply). */
+  readonly takeover?: { hijack(): unknown };
   /** An upgraded WebSocket (websocket.ts): the stream's io, for bidi routes. */
   readonly webSocket?: StreamIo;
 }
@@ -131,7 +131,7 @@ async function streamAnswer(
     bodyStream: req.bodyStream,
     requestStreams: route.kind === 'client-stream' || route.kind === 'bidi',
     responseStreams: route.kind === 'server-stream' || route.kind === 'bidi',
-    hijack: req.hijack ?? (() => undefined),
+    hijack: () => void req.takeover?.hijack(),
     maxLineBytes: config.bodyLimitBytes,
     idleTimeoutMs: config.streamIdleTimeoutMs,
     heartbeatMs: config.sseHeartbeatMs,

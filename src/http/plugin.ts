@@ -73,20 +73,21 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
   await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });
   const wsHandler = webSocketHandler(ctx);
 
+  const preParsing = (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, payload?: RequestPayload) => void) => {
+    const snap = ctx.snapshot();
+    if (snap.requestStreams && request.headers['content-type'] !== STREAM_BODY_TYPE) {
+      const url = originForm(request.raw.url ?? '/');
+      const q = url.indexOf('?');
+      const found = snap.table.matcher.lookup(request.raw.method ?? 'GET', q < 0 ? url : url.slice(0, q));
+      if (found.kind === 'match' && (found.value.kind === 'client-stream' || found.value.kind === 'bidi')) {
+        request.headers['content-type'] = STREAM_BODY_TYPE;
+      }
+    }
+    done(null, payload);
+  };
+
   const routeOptions = {
     url: '/*',
-    preParsing: (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, payload?: RequestPayload) => void) => {
-      const snap = ctx.snapshot();
-      if (snap.requestStreams && request.headers['content-type'] !== STREAM_BODY_TYPE) {
-        const url = originForm(request.raw.url ?? '/');
-        const q = url.indexOf('?');
-        const found = snap.table.matcher.lookup(request.raw.method ?? 'GET', q < 0 ? url : url.slice(0, q));
-        if (found.kind === 'match' && (found.value.kind === 'client-stream' || found.value.kind === 'bidi')) {
-          request.headers['content-type'] = STREAM_BODY_TYPE;
-        }
-      }
-      done(null, payload);
-    },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       observed.add(request);
       const body = request.body;
@@ -98,13 +99,15 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
         requestId: request.id,
         res: reply.raw,
         bodyStream: body instanceof Readable ? body : undefined,
-        hijack: () => reply.hijack(),
+        // The reply itself (no per-request closure): a streamed answer takes the response over with hijack().
+        takeover: reply,
       });
       if (answer.streamed !== true) write(reply, answer, ctx.draining());
       return reply;
     },
   };
-  app.route({ method: ALL_METHODS.filter((m) => m !== 'GET'), ...routeOptions });
+  // Only requests with a body can be request streams: GETs skip the hook (a GET bidi is a WebSocket upgrade).
+  app.route({ method: ALL_METHODS.filter((m) => m !== 'GET'), ...routeOptions, preParsing });
   app.route({ method: 'GET', ...routeOptions, wsHandler });
 
   app.setNotFoundHandler((request, reply) => {
