@@ -44,6 +44,7 @@ server.addService(
   {
     GetPayment: { ...svc.GetPayment, requestDeserialize: identity, responseSerialize: identity },
     CreatePayment: { ...svc.CreatePayment, requestDeserialize: identity, responseSerialize: identity },
+    StreamPayments: { ...svc.StreamPayments, requestDeserialize: identity, responseSerialize: identity },
   },
   {
     GetPayment(call, cb) {
@@ -57,6 +58,24 @@ server.addService(
         if (cache.size < 1000) cache.set(key, bytes);
       }
       cb(null, bytes);
+    },
+    // StreamPaymentsRequest { 1: int32 count }: `count` copies of the GetPayment answer (with items), written
+    // as fast as flow control lets them go (a write that returns false waits for 'drain').
+    async StreamPayments(call) {
+      const pos = { i: 0 };
+      let count = 0;
+      while (pos.i < call.request.length) {
+        const tag = readVarint(call.request, pos);
+        if (tag === 0x08) count = readVarint(call.request, pos);
+        else throw new Error(`unexpected tag ${tag}`);
+      }
+      const bytes = Payment(newPayment('pay_stream', true, 'STATUS_CAPTURED'));
+      let cancelled = false;
+      call.on('cancelled', () => (cancelled = true));
+      for (let i = 0; i < count && !cancelled; i++) {
+        if (!call.write(bytes)) await new Promise((r) => { call.once('drain', r); call.once('cancelled', r); });
+      }
+      if (!cancelled) call.end();
     },
     CreatePayment(call, cb) {
       // CreatePaymentRequest { 1: Payment payment }: take the embedded bytes, prepend id = CREATED_ID.

@@ -2,8 +2,8 @@
  * A streamed HTTP/1.x response (NDJSON or SSE framing: stream.ts) as a {@link ResponseSink}, and the
  * {@link StreamIo} of one HTTP request.
  *
- * Each message is one `res.write`, which Node sends at once (no corking; the server sockets have Nagle off),
- * so a message is flushed as it comes. HTTP/1.1 responses are chunked; to an HTTP/1.0 client Node writes the
+ * Each message is one `res.write`, flushed as it comes: the messages of one upstream read are corked
+ * together and go out in one socket write at the end of that turn (the server sockets have Nagle off). HTTP/1.1 responses are chunked; to an HTTP/1.0 client Node writes the
  * body unframed and closes the connection at the end (RFC 9112 §6.3: the body is then read to close). When
  * the client sent `TE: trailers` on HTTP/1.1, the trailers also go out as HTTP trailers (Grpc-Trailer-*).
  */
@@ -16,6 +16,11 @@ import { contentTypeOf, errorFrame, framingFor, messageFrame, SSE_HEARTBEAT, typ
 
 /** The sink writing `framing` to `res`; `hijack` tells the framework the response is ours from now on. */
 export function httpSink(res: ServerResponse, framing: StreamFraming, hijack: () => void, trailersWanted: boolean, draining: () => boolean): ResponseSink {
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    res.uncork();
+  };
   return {
     begin(headers) {
       hijack();
@@ -27,7 +32,16 @@ export function httpSink(res: ServerResponse, framing: StreamFraming, hijack: ()
       res.writeHead(200, headers);
       res.flushHeaders();
     },
-    write: (json, index) => res.write(messageFrame(framing, json, index)),
+    write(json, index) {
+      // Messages that arrive together (one upstream read) go out in one socket write: corked until this
+      // turn's work is done, then flushed. Nothing waits for a later message.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
+      return res.write(messageFrame(framing, json, index));
+    },
     onDrain(cb) {
       res.once('drain', cb);
     },

@@ -280,10 +280,9 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
         return;
       }
     }
-    // Copied out of the frame buffer: a held message must not pin the socket's chunk.
-    const own = message === body ? Buffer.from(body) : message;
-    if (this.paused) this.held.push(own);
-    else this.listener.onMessage(own);
+    // A held message is copied out of the socket's chunk, so a paused stream pins no more than its messages.
+    if (this.paused) this.held.push(message === body ? Buffer.from(body) : message);
+    else this.listener.onMessage(message);
   }
 
   private trailers(headers: HeaderBlock): void {
