@@ -61,7 +61,7 @@ server.addService(
     },
     // StreamPaymentsRequest { 1: int32 count }: `count` copies of the GetPayment answer (with items), written
     // as fast as flow control lets them go (a write that returns false waits for 'drain').
-    async StreamPayments(call) {
+    StreamPayments(call) {
       const pos = { i: 0 };
       let count = 0;
       while (pos.i < call.request.length) {
@@ -70,12 +70,17 @@ server.addService(
         else throw new Error(`unexpected tag ${tag}`);
       }
       const bytes = Payment(newPayment('pay_stream', true, 'STATUS_CAPTURED'));
-      let cancelled = false;
-      call.on('cancelled', () => (cancelled = true));
-      for (let i = 0; i < count && !cancelled; i++) {
-        if (!call.write(bytes)) await new Promise((r) => { call.once('drain', r); call.once('cancelled', r); });
-      }
-      if (!cancelled) call.end();
+      let i = 0;
+      const pump = () => {
+        while (i < count && !call.cancelled) {
+          i++;
+          if (!call.write(bytes)) return; // 'drain' resumes
+        }
+        call.removeListener('drain', pump);
+        if (!call.cancelled) call.end();
+      };
+      call.on('drain', pump);
+      pump();
     },
     CreatePayment(call, cb) {
       // CreatePaymentRequest { 1: Payment payment }: take the embedded bytes, prepend id = CREATED_ID.
