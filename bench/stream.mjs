@@ -10,7 +10,7 @@
 // Each subject runs --rounds times alternately (order rotating); the figure is the median.
 // Bounded: --count messages (default 1,000,000) per run, each run killed after --timeout s (default 120).
 // Options: --count N --rounds R (3) --transport auto|grpc-js (attache's upstream transport)
-//          --attache-args "..." (appended to attache's flags) --out FILE
+//          --attache-args "..." (appended to attache's flags) --attache-node-args "..." (e.g. --cpu-prof) --out FILE
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,6 +23,7 @@ const ROUNDS = Number(arg('rounds', '3'));
 const TIMEOUT_S = Number(arg('timeout', '120'));
 const TRANSPORT = arg('transport', 'auto');
 const ATTACHE_ARGS = arg('attache-args', '').split(' ').filter(Boolean);
+const ATTACHE_NODE_ARGS = arg('attache-node-args', '').split(' ').filter(Boolean);
 const OUT = arg('out', path.join(REPO_DIR, '.bench-out', `stream-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
 if (!(COUNT >= 1 && COUNT <= 10_000_000)) throw new Error('--count must be in 1..10,000,000');
 if (!(ROUNDS >= 1 && ROUNDS <= 9)) throw new Error('--rounds must be in 1..9');
@@ -93,7 +94,7 @@ const f1 = (x) => x.toFixed(1);
 
 async function main() {
   const backend = await startBackend();
-  const attache = await startAttache({ upstream: backend.target, extraArgs: [...(TRANSPORT === 'grpc-js' ? ['--upstream-transport', 'grpc-js'] : []), ...ATTACHE_ARGS] });
+  const attache = await startAttache({ upstream: backend.target, nodeArgs: ATTACHE_NODE_ARGS, extraArgs: [...(TRANSPORT === 'grpc-js' ? ['--upstream-transport', 'grpc-js'] : []), ...ATTACHE_ARGS] });
   const runs = { attache: [], direct: [] };
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? ['attache', 'direct'] : ['direct', 'attache'];
