@@ -16,8 +16,8 @@ export const NDJSON_TYPE = 'application/x-ndjson';
 export const SSE_TYPE = 'text/event-stream';
 
 /** `text/event-stream` in Accept gives SSE; anything else (NDJSON, application/json, none) gives NDJSON. */
-export function framingFor(accept: string | string[] | undefined): StreamFraming {
-  const a = Array.isArray(accept) ? accept.join(',') : accept;
+export function framingFor(accept: string | readonly string[] | undefined): StreamFraming {
+  const a = typeof accept === 'object' ? accept.join(',') : accept;
   return a !== undefined && a.toLowerCase().includes(SSE_TYPE) ? 'sse' : 'ndjson';
 }
 
