@@ -3,7 +3,7 @@
  * {@link StreamIo} of one HTTP request.
  *
  * Each message is flushed as it comes: the messages of one upstream read are joined and go out in one
- * write at the end of that turn (the server sockets have Nagle off). HTTP/1.1 responses are chunked; to an HTTP/1.0 client Node writes the
+ * write at the end of that event-loop iteration (the server sockets have Nagle off). HTTP/1.1 responses are chunked; to an HTTP/1.0 client Node writes the
  * body unframed and closes the connection at the end (RFC 9112 §6.3: the body is then read to close). When
  * the client sent `TE: trailers` on HTTP/1.1, the trailers also go out as HTTP trailers (Grpc-Trailer-*).
  */
@@ -16,9 +16,10 @@ import { contentTypeOf, errorFrame, framingFor, messageFrame, SSE_HEARTBEAT, typ
 
 /** The sink writing `framing` to `res`; `hijack` tells the framework the response is ours from now on. */
 export function httpSink(res: ServerResponse, framing: StreamFraming, hijack: () => void, trailersWanted: boolean, draining: () => boolean): ResponseSink {
-  // The frames of one turn (one upstream read) are joined and written once, at the end of the turn (or
-  // sooner past BATCH_CHARS): one chunk and one socket write instead of one per message, which costs more
-  // than the message's JSON. Nothing waits for a later message.
+  // The frames of one event-loop iteration (what one upstream read delivered) are joined and written once,
+  // in its check phase (setImmediate; sooner past BATCH_CHARS): one chunk and one socket write instead of one
+  // per message, which costs more than the message's JSON (grpc-js hands each message over in its own
+  // microtask, so process.nextTick would still flush per message). Nothing waits for a later message.
   let pending = '';
   let scheduled = false;
   const flush = (): boolean => {
@@ -46,12 +47,12 @@ export function httpSink(res: ServerResponse, framing: StreamFraming, hijack: ()
       if (pending.length >= BATCH_CHARS) return flush();
       if (!scheduled) {
         scheduled = true;
-        process.nextTick(flushTurn);
+        setImmediate(flushTurn);
       }
-      return !res.writableNeedDrain;
+      return res.writableLength < BUFFERED_LIMIT;
     },
     onDrain(cb) {
-      if (res.writableNeedDrain) res.once('drain', cb);
+      if (res.writableLength >= BUFFERED_LIMIT) res.once('drain', cb);
       else setImmediate(cb);
     },
     end(failure: RpcStatus | undefined, trailers) {
@@ -72,8 +73,14 @@ export function httpSink(res: ServerResponse, framing: StreamFraming, hijack: ()
   };
 }
 
-/** Past this many characters of frames waiting in a turn, they are written at once. */
+/** Past this many characters of frames waiting in an iteration, they are written at once. */
 const BATCH_CHARS = 32 * 1024;
+/**
+ * Bytes the response may hold unsent before the call is paused. Above the socket's 16 KiB high-water mark
+ * on purpose: pausing and resuming at every batch costs more than the memory (grpc-js restarts reading its
+ * stream each time); still a small bound per stream.
+ */
+const BUFFERED_LIMIT = 256 * 1024;
 
 /** Whether the request's TE header accepts trailers (RFC 9110 §10.1.4). */
 function acceptsTrailers(te: string | string[] | undefined): boolean {
