@@ -1,6 +1,6 @@
 // The hand-written baseline: what a user writes instead of a gateway — one Fastify route per method calling
 // a grpc-js client made with @grpc/proto-loader, with the proto3 JSON details (Timestamp as RFC 3339) coded by
-// hand. Same code as ../shared/bench-peers/node/baseline.js, so both harnesses measure the same thing.
+// hand. The peer comparison uses the same code, so both harnesses measure the same thing.
 // Usage: node bench/baseline.mjs --listen 127.0.0.1:0 --upstream 127.0.0.1:PORT   (prints "listening PORT")
 import Fastify from 'fastify';
 import { arg, loadBench } from './lib/proto.mjs';

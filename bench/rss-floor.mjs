@@ -1,6 +1,6 @@
 // Resident memory of a Node process that has only loaded the libraries attache loads at start-up — no
-// attache code, no protos, no server — next to bare Node: the floor under attache's ready RSS (issue 6's
-// "≤ 64 MiB when ready" target). Each line is a fresh process, measured 500 ms after its imports; the
+// attache code, no protos, no server — next to bare Node: the floor under attache's ready RSS (the
+// "≤ 64 MiB when ready" target of docs/performance.md). Each line is a fresh process, measured 500 ms after its imports; the
 // median of RUNS (default 3) is printed. Usage: node bench/rss-floor.mjs [RUNS]
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';

@@ -6,12 +6,18 @@
 // First, before the libraries load: see the module.
 import { startupHold } from './ops/startup-hold-taken.js';
 import path from 'node:path';
-import { helpText, loadConfig, type Config } from './config/load.js';
-import { createLogger, start, StartupError } from './main.js';
+import { helpText, loadConfig, type Config, type LoadResult } from './config/load.js';
+import { createLogger, start, StartupError, type Running } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { buildSnapshot, formatProblem, type Snapshot } from './snapshot.js';
+
+/**
+ * What `--check` builds with when no upstream is given, so that every route can still be validated: a
+ * reserved name (RFC 2606 `.invalid`) that no backend rule would use, shown as "(unset)" in the table.
+ */
+const UNSET_UPSTREAM = 'upstream-unset.invalid:1';
 
 /**
  * The route table `--check` prints: one row per route, columns aligned. KIND is the method kind (unary,
@@ -25,7 +31,7 @@ export function routeTable(snapshot: Snapshot): string {
       r.template.toString(),
       r.selector,
       r.kind,
-      `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
+      r.upstream.target === UNSET_UPSTREAM ? '(unset)' : `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
       r.deadlineMs !== undefined ? `${r.deadlineMs / 1000}s` : `${snapshot.config.defaultDeadlineMs / 1000}s (default)`,
       r.source,
     ]);
@@ -34,20 +40,45 @@ export function routeTable(snapshot: Snapshot): string {
   return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/**
+ * `--check`: validates everything and prints the route table (exit 0) or every problem (exit 1). It needs no
+ * upstream: without one, the routes that would call the default upstream are listed with it unset, and a
+ * warning says that serving them needs one (serving without an upstream stays a start-up error).
+ */
 function check(config: Config): number {
   // The demo's backend address is only known once it runs; any placeholder lets the routes be checked.
-  const effective = config.demo && config.upstream === undefined ? Object.freeze({ ...config, upstream: '127.0.0.1:0' }) : config;
+  const placeholder = config.upstream !== undefined ? undefined : config.demo ? '127.0.0.1:0' : UNSET_UPSTREAM;
+  const effective = placeholder === undefined ? config : Object.freeze({ ...config, upstream: placeholder });
   const built = buildSnapshot(effective);
   if (!built.ok) {
     process.stderr.write(`${built.problems.length} problem(s) found:\n${built.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     return 1;
   }
-  process.stdout.write(`${routeTable(built.snapshot)}\n\n${built.snapshot.table.routes.length} route(s) OK\n`);
+  const { routes } = built.snapshot.table;
+  process.stdout.write(`${routeTable(built.snapshot)}\n\n${routes.length} route(s) OK\n`);
+  const unset = routes.filter((r) => r.upstream.target === UNSET_UPSTREAM);
+  if (unset.length > 0) {
+    process.stderr.write(
+      `warning: no upstream set (--upstream or GRPC_TARGET): ${unset.length} route(s) have none; ` +
+        `serving them needs one, or a backend rule with an address [ATTACHE_E_NO_UPSTREAM]\n`,
+    );
+  }
   return 0;
 }
 
+/** The demo serves the repo's own API wherever it is started from. */
+function withDemoPaths(config: Config): Config {
+  if (!config.demo) return config;
+  return Object.freeze({
+    ...config,
+    protos: config.protos.map((p) => (p === 'protos' ? path.join(PACKAGE_DIR, 'protos') : p)),
+    mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
+  });
+}
+
 async function main(): Promise<number> {
-  const loaded = loadConfig(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  const loaded = loadConfig(argv, process.env);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.errors.map((e) => e.toString()).join('\n')}\n\nRun attache --help for the flags.\n`);
     return 1;
@@ -61,14 +92,7 @@ async function main(): Promise<number> {
     process.stdout.write(`attache ${PACKAGE_VERSION}\n`);
     return 0;
   }
-  if (config.demo) {
-    // The demo serves the repo's own API wherever it is started from.
-    config = Object.freeze({
-      ...config,
-      protos: config.protos.map((p) => (p === 'protos' ? path.join(PACKAGE_DIR, 'protos') : p)),
-      mappings: config.mappings.map((p) => (p === 'mappings' ? path.join(PACKAGE_DIR, 'mappings') : p)),
-    });
-  }
+  config = withDemoPaths(config);
   if (config.check) return check(config);
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
@@ -85,9 +109,21 @@ async function main(): Promise<number> {
   // Listened for before starting: start() logs "attache ready" once it listens, and an orchestrator or the
   // worker supervisor may signal right after; a signal that comes during start-up drains once started.
   const stopSignal = firstStopSignal();
-  let running;
+  // SIGHUP reloads. Its default action ends the process, so it is handled from here on; one that comes
+  // during start-up reloads once started.
+  let running: Running | undefined;
+  let hupDuringStartUp = false;
+  process.on('SIGHUP', () => {
+    if (running !== undefined) void running.reload('SIGHUP');
+    else hupDuringStartUp = true;
+  });
   try {
-    running = await start(config, logger);
+    // A reload reads the same flags and env again, and the config file they name.
+    const reloadConfig = (): LoadResult => {
+      const again = loadConfig(argv, process.env);
+      return again.ok ? { ok: true, config: withDemoPaths(again.config) } : again;
+    };
+    running = await start(config, logger, { reloadConfig });
   } catch (err) {
     if (err instanceof StartupError) {
       process.stderr.write(`${err.message}\n`);
@@ -97,6 +133,7 @@ async function main(): Promise<number> {
     return 1;
   }
   startupHold.release();
+  if (hupDuringStartUp) void running.reload('SIGHUP');
   if (running.demoTarget !== undefined) {
     const base = `http://127.0.0.1:${running.port}`;
     process.stderr.write(

@@ -5,21 +5,25 @@
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { Config } from './config/load.js';
+import type { Config, LoadResult } from './config/load.js';
 import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
-import { clientErrorHandler, transcoderPlugin, write } from './http/plugin.js';
+import { guardServer, serverOptions } from './http/limits.js';
+import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/plugin.js';
 import { createAdminServer } from './ops/admin.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createReloader, type ReloadOutcome } from './ops/reload.js';
+import { watchPaths, type Watcher } from './ops/watch.js';
 import { createAttemptSpans } from './telemetry/attempt-spans.js';
 import { createTelemetry } from './telemetry/exchange.js';
 import { loggerOptions, prettyStream } from './telemetry/logging.js';
 import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
-import { buildSnapshot, formatProblem, type LoadProblem, type Snapshot } from './snapshot.js';
+import { buildSnapshot, formatProblem, type LoadProblem, type ServingSnapshot, type Snapshot } from './snapshot.js';
 import { toStatus } from './status/status.js';
 import type { RunningCall } from './upstream/call.js';
 import { createUpstreams, type Upstreams } from './upstream/channels.js';
+import type { UpstreamPlan } from './upstream/service-config.js';
 import { createReadiness } from './upstream/health.js';
 import { requestIdFrom } from './upstream/metadata.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
@@ -39,11 +43,17 @@ export interface Running {
   readonly port: number;
   readonly adminPort: number;
   readonly lifecycle: Lifecycle;
-  readonly snapshot: Snapshot;
+  /** The snapshot new requests get now (a reload replaces it). */
+  readonly snapshot: ServingSnapshot;
   /** This instance's metrics (also served on the admin listener's /metrics). */
   readonly metrics: Metrics;
   /** The demo backend's target when running with --demo. */
   readonly demoTarget: string | undefined;
+  /**
+   * Reloads protos, mappings and the configuration (SIGHUP, --watch): builds and validates a new snapshot
+   * and swaps it in, or rejects it and keeps the running one. Never rejects; `trigger` is logged.
+   */
+  reload(trigger?: string): Promise<ReloadOutcome>;
   /** Drains and stops: readiness 503, stop accepting, finish in-flight calls up to the drain timeout,
    *  cancel the rest, close channels and listeners. Idempotent. */
   stop(): Promise<void>;
@@ -59,6 +69,11 @@ export function createLogger(config: Config): Logger {
 export interface StartOptions {
   /** Tracing overrides, e.g. an in-memory span exporter instead of the OTEL_TRACES_EXPORTER ones. */
   readonly tracing?: TracingOverrides;
+  /**
+   * Reads the configuration again for a reload (cli.ts: the same flags, env and config file). Default: the
+   * start-up configuration, so a reload re-reads the protos and mapping files only.
+   */
+  readonly reloadConfig?: () => LoadResult;
 }
 
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */
@@ -85,9 +100,8 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   // Undefined unless spans are recorded: then lean wires report attempts to its observer, and each grpc-js
   // channel's load-balancing policy is wrapped to see them.
   const attempts = createAttemptSpans(tracing);
-  let upstreams: ReturnType<typeof createUpstreams>;
-  try {
-    upstreams = createUpstreams(attempts?.wrapPlans(snapshot.upstreams) ?? snapshot.upstreams, config.outbound, {
+  const makeUpstreams = (plans: ReadonlyMap<string, UpstreamPlan>, settings: Config['outbound'], carryOver?: Upstreams): Upstreams =>
+    createUpstreams(attempts?.wrapPlans(plans) ?? plans, settings, {
       events: {
         tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
         tlsError: (key, err) => logger.warn({ upstream: key, err }, 'upstream certificate files changed but cannot be used; keeping the previous ones'),
@@ -95,24 +109,41 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       observer: attempts?.observer,
       env: process.env,
       userAgent: `attache/${PACKAGE_VERSION} grpc-node-h2`,
+      carryOver,
     });
+  // The one mutable cell of the data plane: every request reads it once; a reload assigns it once.
+  let live: ServingSnapshot;
+  try {
+    live = Object.freeze({ ...snapshot, channels: makeUpstreams(snapshot.upstreams, config.outbound) });
   } catch (err) {
     attempts?.close();
     await tracing.shutdown();
     throw err;
   }
+  // The current snapshot's upstreams, for what outlives a snapshot: readiness, /metrics, the drain. A request
+  // uses its own snapshot's `channels`; a lookup here of an upstream a reload retired (code that read the
+  // snapshot before the reload) finds it among those still draining.
+  const upstreams: Upstreams = {
+    get: (key) => live.channels.get(key) ?? [...retiring].map((r) => r.upstreams.get(key)).find((u) => u !== undefined),
+    list: () => live.channels.list(),
+    states: () => live.channels.states(),
+    close: () => live.channels.close(),
+    closeExcept: (keep) => live.channels.closeExcept(keep),
+  };
   const readiness = createReadiness(upstreams, { policy: config.outbound.readiness, intervalMs: config.outbound.healthIntervalMs, service: config.outbound.healthService });
   const inflight = new Set<RunningCall>();
   const metrics = createMetrics({ channels: () => upstreams.states() });
   const ctx: PipelineContext = {
-    snapshot: () => snapshot,
+    snapshot: () => live,
     upstreams,
     draining: () => lifecycle.phase() !== 'ready',
     inflight,
     telemetry: createTelemetry(tracing, metrics, logger, attempts),
   };
 
+  const limits = { ...config.limits, bodyLimitBytes: config.bodyLimitBytes };
   const app = Fastify({
+    ...serverOptions(limits),
     loggerInstance: logger as FastifyBaseLogger,
     // One access-log line per request is written by attache itself, not by Fastify.
     logController: new LogController({ disableRequestLogging: true }),
@@ -130,7 +161,8 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       write(reply as FastifyReply, answer, false);
     },
   });
-  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes });
+  guardServer(app.server, limits, { answer: (status) => errorAnswer(status, requestIdFrom({})), writeRaw });
+  await app.register(transcoderPlugin, { ctx, bodyLimitBytes: config.bodyLimitBytes, limits });
   const admin = createAdminServer(lifecycle, metrics, readiness.report);
 
   try {
@@ -139,7 +171,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   } catch (err) {
     await Promise.allSettled([app.close(), admin.close()]);
     readiness.close();
-    upstreams.close();
+    live.channels.close();
     attempts?.close();
     await tracing.shutdown();
     await demo?.close();
@@ -153,6 +185,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       listen: `${config.listen.host}:${port}`,
       adminListen: `${config.adminListen.host}:${adminPort}`,
       routes: snapshot.table.routes.length,
+      watch: config.watch,
       protos: config.protos,
       mappings: config.mappings,
       upstream: config.upstream,
@@ -170,11 +203,70 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     'attache ready',
   );
 
+  // Upstreams a reload stopped using: closed after the drain timeout, so the calls of requests still on
+  // the previous snapshot can finish; at stop, whatever is left is closed once the drain is over.
+  const retiring = new Set<{ readonly timer: NodeJS.Timeout; readonly upstreams: Upstreams; readonly close: () => void }>();
+  const reloader = createReloader<ServingSnapshot>({
+    current: () => live,
+    loadConfig() {
+      const loaded = options.reloadConfig?.() ?? { ok: true, config: initial };
+      if (!loaded.ok) return { ok: false, problems: loaded.errors.map((e) => e.toString()) };
+      // As withDemo: the demo's upstream is its embedded backend, which keeps running.
+      return { ok: true, config: demo !== undefined ? Object.freeze({ ...loaded.config, upstream: demo.target }) : loaded.config };
+    },
+    build(next, previous) {
+      const built = buildSnapshot(next);
+      if (!built.ok) return { ok: false, problems: built.problems.map(formatProblem) };
+      return { ok: true, snapshot: Object.freeze({ ...built.snapshot, channels: makeUpstreams(built.snapshot.upstreams, next.outbound, previous.channels) }) };
+    },
+    swap(next, previous) {
+      live = next;
+      const keep = new Set(next.channels.list());
+      const dropped = previous.channels.list().filter((u) => !keep.has(u));
+      if (dropped.length > 0) {
+        logger.info({ upstreams: dropped.map((u) => u.key), closeInMs: config.drainTimeoutMs }, 'upstreams no longer used; closing them once their calls have had the drain timeout to finish');
+        const entry = {
+          timer: setTimeout(() => {
+            retiring.delete(entry);
+            previous.channels.closeExcept(keep);
+          }, config.drainTimeoutMs),
+          upstreams: previous.channels,
+          close: () => previous.channels.closeExcept(keep),
+        };
+        entry.timer.unref();
+        retiring.add(entry);
+      }
+      return { keptUpstreams: previous.channels.list().filter((u) => keep.has(u)).map((u) => u.key) };
+    },
+    logger,
+    configReload: (ok) => metrics.configReload(ok),
+  });
+  const reload = async (trigger = 'reload'): Promise<ReloadOutcome> => {
+    if (lifecycle.phase() !== 'ready') {
+      logger.warn({ trigger, phase: lifecycle.phase() }, 'reload ignored: attache is not serving');
+      return { ok: false, problems: [`attache is ${lifecycle.phase()}`] };
+    }
+    return reloader.reload(trigger);
+  };
+  const watcher: Watcher | undefined = config.watch
+    ? watchPaths({
+        paths: () => [...live.config.protos, ...live.config.mappings, ...(live.config.configFile !== undefined ? [live.config.configFile] : [])],
+        onChange: () => reload('watch'),
+        logger,
+      })
+    : undefined;
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
+    watcher?.close();
     stopping ??= drain({ app, admin, lifecycle, inflight, upstreams, drainTimeoutMs: config.drainTimeoutMs, logger }).finally(async () => {
       readiness.close();
-      upstreams.close();
+      for (const r of retiring) {
+        clearTimeout(r.timer);
+        r.close();
+      }
+      retiring.clear();
+      live.channels.close();
       attempts?.close();
       await tracing.shutdown();
       await demo?.close();
@@ -182,7 +274,18 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     });
     return stopping;
   };
-  return { port, adminPort, lifecycle, snapshot, metrics, demoTarget: demo?.target, stop };
+  return {
+    port,
+    adminPort,
+    lifecycle,
+    get snapshot() {
+      return live;
+    },
+    metrics,
+    demoTarget: demo?.target,
+    reload,
+    stop,
+  };
 }
 
 function portOf(app: FastifyInstance): number {

@@ -1,7 +1,8 @@
 /**
  * A Snapshot is everything a request needs that comes from configuration: the protos, the codec, the
- * routes and the upstream clients. It is built once (and, later, rebuilt on reload and swapped
- * atomically); a request reads one snapshot from start to finish.
+ * routes and the upstream plans. A ServingSnapshot adds the live upstreams built from those plans. It is
+ * built at start-up and again on each reload, then swapped in whole (src/ops/reload.ts); a request reads
+ * one serving snapshot from start to finish.
  */
 import { createJsonCodec, DEFAULT_WRITE_OPTIONS, type JsonCodec } from './codec/index.js';
 import type { Config } from './config/load.js';
@@ -11,6 +12,7 @@ import { buildRoutes, type Route, type RouteTable } from './routing/routes.js';
 import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
 import { resolveMethodPolicy, type MethodPolicy } from './upstream/policy.js';
+import type { Upstreams } from './upstream/channels.js';
 import { buildUpstreamPlans, type UpstreamPlan } from './upstream/service-config.js';
 import { tlsFileProblems } from './upstream/tls.js';
 
@@ -36,6 +38,12 @@ export interface Snapshot {
   readonly requestStreams: boolean;
   /** Renders a google.protobuf.Any from error details (unknown types fall back to base64). */
   readonly renderAny: (typeUrl: string, value: Uint8Array) => DetailJson;
+}
+
+/** A snapshot with its live upstreams: everything a request needs, swapped as one object on reload. */
+export interface ServingSnapshot extends Snapshot {
+  /** The upstreams (wires, guards) of `upstreams`' plans; some may be carried over from the previous snapshot. */
+  readonly channels: Upstreams;
 }
 
 export type SnapshotResult =

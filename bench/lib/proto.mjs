@@ -31,7 +31,7 @@ export function loadBench() {
   return { grpc, def, PaymentService: pkg.bench.v1.PaymentService };
 }
 
-/** The fixed payment (same values as ../shared/bench-peers fixture): int64s, an enum, 3 items, a map, a Timestamp. */
+/** The fixed payment (the same values the peer gateways' fixture uses): int64s, an enum, 3 items, a map, a Timestamp. */
 export function newPayment(id, withItems, status) {
   const p = {
     id,

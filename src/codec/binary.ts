@@ -9,6 +9,10 @@
  * - bool keys: object keys are strings, and `encode` writes `writer.bool("false")`, i.e. `true`.
  *   `encode` here uses a writer whose `bool` reads the string "false" as false.
  *
+ * Strings are read strictly: protobufjs's BufferReader cuts a string whose length runs past the end of its
+ * message short and carries on, so a truncated or corrupt message decodes to plausible data (an upstream's
+ * bug answered as a 200). protoc's parsers and grpc-go reject it, and so does {@link StrictBufferReader}.
+ *
  * The decode fix is compiled per type from reachability, so types without such maps pay nothing. The same
  * writer also speeds up int64 values held as decimal strings (the readers' form): protobufjs parses each
  * with Long.fromString, which dominated encoding time; strings under 16 characters are exact as doubles
@@ -21,6 +25,25 @@ import { mapKeyTypeOf } from './descriptors.js';
 import { CodecError } from './errors.js';
 import { createMergeNormalizer } from './merge.js';
 import { implicitDefaultTest } from './presence.js';
+
+/**
+ * @private protobufjs's BufferReader with a bounds check on strings (see the module comment); everything
+ * else, and the fast native slice, are BufferReader's own. Nested messages are decoded with the same reader.
+ */
+export class StrictBufferReader extends protobuf.BufferReader {
+  override string(): string {
+    const length = this.uint32();
+    const start = this.pos;
+    const end = start + length;
+    if (end > this.len) throw new RangeError(`index out of range: ${start} + ${length} > ${this.len}`);
+    this.pos = end;
+    return (this.buf as Buffer).toString('utf8', start, end);
+  }
+}
+
+/** The same bytes as a Buffer, without copying a Uint8Array (protobufjs may also hand over a plain array). */
+const asBuffer = (b: Uint8Array | readonly number[]): Buffer =>
+  Buffer.isBuffer(b) ? b : b instanceof Uint8Array ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b);
 
 /** protobufjs plain-object form of a message (see index.ts for the full contract). */
 export type Msg = Record<string, unknown>;
@@ -191,7 +214,7 @@ export function createBinaryCodec(): BinaryCodec {
       try {
         // protobufjs replaces a repeated message field and keeps every oneof member; merge.ts rewrites
         // such input (rare) so that the decoder follows protobuf's merge rules.
-        msg = type.decode(merges.normalize(type, bytes)) as unknown as Msg;
+        msg = type.decode(new StrictBufferReader(asBuffer(merges.normalize(type, bytes)))) as unknown as Msg;
       } catch (err) {
         throw new CodecError('', `malformed protobuf for ${type.fullName.slice(1)}: ${(err as Error).message}`);
       }

@@ -470,6 +470,12 @@ describe('through the codec facade', () => {
     const r = same(Nested, Buffer.from([0x0a, 0xff]));
     expect(r).toEqual({ error: expect.stringMatching(/^malformed protobuf for codectest\.v1\.Nested: /), field: '' });
   });
+  it.each([
+    ['at the top', [0x0a, 0x05, 0x61]],
+    ['in a nested message, past its end but inside the buffer', [0x1a, 0x03, 0x0a, 0x05, 0x61, 0x62, 0x63, 0x64]],
+  ])('a string running past its message (%s) is malformed, not cut short as protobufjs cuts it', (_n, bytes) => {
+    expect(same(Nested, Buffer.from(bytes))).toEqual({ error: expect.stringMatching(/^malformed protobuf for codectest\.v1\.Nested: index out of range/), field: '' });
+  });
   it('a value with no JSON form names its path, as messageToJson does', () => {
     const bytes = wire((w) => w.uint32(tag(90, 2)).fork().ldelim().uint32(tag(90, 2)).fork().uint32(tag(2, 0)).int32(-1).ldelim());
     expect(same(Everything, bytes)).toEqual({ error: expect.stringContaining('outside the Timestamp range'), field: 'rTimestamp[1]' });

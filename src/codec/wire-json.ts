@@ -24,7 +24,7 @@
  */
 import protobuf from 'protobufjs';
 import type { Enum, Field, Type } from 'protobufjs';
-import type { BinaryCodec } from './binary.js';
+import { StrictBufferReader, type BinaryCodec } from './binary.js';
 import { mapKeyTypeOf } from './descriptors.js';
 import { PathError, fail } from './errors.js';
 import { fieldMaskPathToJson, jsonNameOf } from './names.js';
@@ -64,7 +64,8 @@ interface FastSlices {
 
 /**
  * A read position over one Buffer: protobufjs's Reader (src/reader.js, reader_buffer.js) ported method by
- * method, same limits and quirks, except that every error becomes NotOnePass and 64-bit varints land in
+ * method, same limits and quirks but one — a string running past the end of its message is an error, as in
+ * binary.ts's StrictBufferReader, not cut short — except that every error becomes NotOnePass and 64-bit varints land in
  * `lo`/`hi` instead of a LongBits object. `len` is the end of the innermost message being read, as
  * protobufjs narrows `Reader.len` while it decodes a nested message.
  */
@@ -209,12 +210,13 @@ class Cursor {
   string(): string {
     const length = this.uint32();
     const start = this.pos;
-    this.pos = Math.min(start + length, this.len);
+    if (start + length > this.len) bail();
+    this.pos = start + length;
     return (this.buf as unknown as FastSlices).utf8Slice(start, this.pos);
   }
 
   /**
-   * A length-delimited string (cut like `string()`) as a JSON string literal: `jsonString(string())`.
+   * A length-delimited string (checked like `string()`) as a JSON string literal: `jsonString(string())`.
    * Short strings of printable ASCII without `"` or `\\` (ids, SKUs, currency codes: most of them) are built
    * here from the bytes, which is cheaper than the native utf8Slice call plus the escape test; the rest
    * take that path. Up to TINY_STRING bytes char by char; above, once checked, as one latin1Slice (the same
@@ -224,7 +226,8 @@ class Cursor {
   stringJson(): string {
     const length = this.uint32();
     const start = this.pos;
-    const end = Math.min(start + length, this.len);
+    const end = start + length;
+    if (end > this.len) bail();
     this.pos = end;
     const buf = this.buf;
     if (end - start <= TINY_STRING) {
@@ -696,7 +699,7 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
   const viaDecode = (type: Type, opts: WriteOptions): Render => {
     const write = writer.message(type);
     return (cur, end, depth) => {
-      const r = protobuf.Reader.create(cur.buf);
+      const r = new StrictBufferReader(cur.buf);
       r.pos = cur.pos;
       r.len = end;
       let msg: protobuf.Message;

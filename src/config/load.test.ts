@@ -39,6 +39,11 @@ const DEFAULTS: Config = {
   sseHeartbeatMs: 15_000,
   heapGrowthPercent: 0,
   workers: 1,
+  limits: {
+    maxUrlLength: 8192, maxHeaderSize: 16_384, maxQueryParams: 1000, headerTimeoutMs: 10_000, keepAliveTimeoutMs: 75_000,
+    maxConnections: 10_000, lingerMs: 5000,
+  },
+  watch: false,
   json: {
     emitUnpopulated: false, useProtoNames: false, enumsAsNumbers: false, int64AsNumbers: false,
     ignoreUnknownFields: false, caseInsensitiveEnums: false, strictQuery: false, maxDepth: 64,
@@ -50,7 +55,7 @@ const DEFAULTS: Config = {
   outbound: {
     retryMaxAttempts: 3, retryInitialBackoffMs: 100, retryMaxBackoffMs: 2000, retryBackoffMultiplier: 2,
     retryThrottleMaxTokens: 10, retryThrottleTokenRatio: 0.1,
-    keepaliveTimeMs: 10_000, keepaliveTimeoutMs: 3000, keepalivePermitWithoutCalls: true,
+    keepaliveTimeMs: 20_000, keepaliveTimeoutMs: 20_000, keepalivePermitWithoutCalls: false, keepaliveServerMinTimeMs: 310_000,
     maxSendBytes: 4 * 1024 * 1024, maxReceiveBytes: 4 * 1024 * 1024,
     reconnectInitialBackoffMs: 1000, reconnectMaxBackoffMs: 10_000, loadBalancing: 'round_robin', transport: 'auto', channelOptions: {},
     breakerEnabled: true, breakerConsecutiveFailures: 5, breakerFailureRatio: 0.5, breakerWindowMs: 10_000,
@@ -76,15 +81,16 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly check: boolean; readonly demo: boolean; readonly help: boolean; readonly version: boolean;
       readonly configFile: string | undefined; readonly logLevel: string;
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
-      readonly heapGrowthPercent: number; // issue 6: --heap-growth (V8 heap_growing_percent)
-      readonly workers: number; // issue 6: --workers N (node:cluster)
-      readonly streamIdleTimeoutMs: number; readonly sseHeartbeatMs: number; // issue 13: streams
+      readonly heapGrowthPercent: number; // --heap-growth (V8 heap_growing_percent)
+      readonly workers: number; // --workers N (node:cluster)
+      readonly watch: boolean; // --watch: reload when a proto, mapping or config file changes
+      readonly streamIdleTimeoutMs: number; readonly sseHeartbeatMs: number; // streams: --stream-idle-timeout, --sse-heartbeat
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
     }
     // logLevel is narrowed to pino's level names; everything else is exactly the brief's shape, plus the
-    // groups later issues added: outbound (issue 4) and telemetry (issue 5), whose defaults DEFAULTS lists.
-    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
+    // groups added later: outbound, telemetry and limits, whose defaults DEFAULTS lists.
+    expectTypeOf<Omit<Config, 'logLevel' | 'outbound' | 'telemetry' | 'limits'>>().toEqualTypeOf<Omit<BriefConfig, 'logLevel'>>();
     expectTypeOf<Config['logLevel']>().toEqualTypeOf<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>();
     expectTypeOf<Omit<Config, 'telemetry'>>().toExtend<BriefConfig>();
   });
@@ -330,7 +336,16 @@ describe('schema and --help', () => {
       '--protos DIR', "env ATTACHE_PROTOS (':'-separated); file: protos; default: protos",
       '--listen HOST:PORT', 'default: 0.0.0.0:8080', 'file: json.emitUnpopulated',
       'default: 4MiB', 'default: 15s', 'default: 10s', 'default: 64', '-h, --help', 'file: bodyLimit',
+      // The separator each env list is split on.
+      "env ATTACHE_REDACT_HEADERS (','-separated)", "env ATTACHE_MAPPINGS (':'-separated)",
+      '--watch', 'env ATTACHE_WATCH; file: watch; default: false',
     ]) expect(text).toContain(fragment);
+  });
+
+  it('an env list is split on the separator --help names', () => {
+    const c = config(loadConfig([], { ATTACHE_REDACT_HEADERS: 'x-api-key,x-token', ATTACHE_PROTOS: 'a:b' }));
+    expect(c.telemetry.redactHeaders).toEqual(['x-api-key', 'x-token']);
+    expect(c.protos).toEqual(['a', 'b']);
   });
 });
 

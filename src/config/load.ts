@@ -1,7 +1,7 @@
 /**
  * CLI flags, environment and the --config YAML file → one validated, deep-frozen {@link Config}.
  *
- * Precedence per setting: flag > env > --config file > default (CONTRACT.md "Start"). Every setting, its
+ * Precedence per setting: flag > env > --config file > default (docs/configuration.md). Every setting, its
  * sources and its parser come from schema.ts; this module only knows how to read each source. Config enters
  * the program exactly once, here (STYLE.md §2 "Config"); nothing reads argv, env or raw YAML afterwards.
  */
@@ -234,7 +234,7 @@ export function helpText(): string {
     .map(({ setting: s }) => {
       const names = [s.short && `-${s.short}`, s.flag && `--${s.flag}${s.kind.metavar ? ` ${s.kind.metavar}` : ''}`].filter(Boolean).join(', ');
       const sources = [
-        s.env && `env ${s.env}${s.kind.repeatable ? " (':'-separated)" : ''}`,
+        s.env && `env ${s.env}${s.kind.envSeparator !== undefined ? ` ('${s.kind.envSeparator}'-separated)` : ''}`,
         s.yaml && `file: ${s.yaml}`,
         s.flag !== 'help' && s.flag !== 'version' && `default: ${s.kind.show(s.default)}`,
       ].filter(Boolean).join('; ');

@@ -1,6 +1,6 @@
 /**
  * Mapping files: google.api.Service YAML, the format of grpc-gateway's `grpc_api_configuration` and of
- * Cloud Endpoints / ESPv2, so existing configs drop in (CONTRACT.md "Mapping files").
+ * Cloud Endpoints / ESPv2, so existing configs drop in (docs/mapping.md).
  *
  * Reads `http.rules` (google/api/http.proto HttpRule), `backend.rules` (google/api/backend.proto BackendRule)
  * and attache's own `attache.rules` extension block into plain specs that carry their file:line. Only shapes

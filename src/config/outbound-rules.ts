@@ -39,6 +39,11 @@ export interface RetryRuleOptions {
   readonly retryableStatusCodes?: readonly string[];
   /** Each attempt's own deadline, carved out of the call's deadline. */
   readonly perTryTimeoutMs?: number;
+  /**
+   * The rule declares the method safe to repeat, as `option idempotency_level = IDEMPOTENT` in its proto
+   * would: a call of unknown outcome may then be sent again, and the safe-only policies apply.
+   */
+  readonly idempotent?: boolean;
 }
 
 /** `hedging:` per selector (gRFC A6 hedgingPolicy): opt-in, for safe methods only. */
@@ -85,6 +90,7 @@ const RETRY_FIELDS: Fields = {
   backoffMultiplier: ['backoffMultiplier', 'number'],
   retryableStatusCodes: ['retryableStatusCodes', 'codes'],
   perTryTimeout: ['perTryTimeoutMs', 'duration'],
+  idempotent: ['idempotent', 'bool'],
 };
 const HEDGING_FIELDS: Fields = {
   maxAttempts: ['maxAttempts', 'int'],

@@ -27,8 +27,10 @@ export type { ListenAddress } from './values.js';
 export interface Kind<T> {
   /** Placeholder in --help (`HOST:PORT`), or undefined for a switch: a bool flag that takes no separate value. */
   readonly metavar: string | undefined;
-  /** Whether the flag may be repeated (each occurrence adds an item); env then splits on `:`. */
+  /** Whether the flag may be repeated (each occurrence adds an item). */
   readonly repeatable: boolean;
+  /** For a list: what separates the items in the env var (`:` for paths, `,` for names), shown in --help. */
+  readonly envSeparator?: ':' | ',';
   /** The values of every occurrence of the flag, in order (exactly one unless `repeatable`). */
   readonly fromFlag: (values: readonly string[]) => Parsed<T>;
   /** An env var's text (never empty: an empty env var counts as unset). */
@@ -108,6 +110,7 @@ export function pathList(metavar: string): Kind<readonly string[]> {
   return {
     metavar,
     repeatable: true,
+    envSeparator: ':',
     fromFlag: nonEmpty,
     fromEnv: (text) => ok(text.split(':').filter((p) => p !== '')),
     fromYaml: (v, baseDir) => {
@@ -217,6 +220,7 @@ export const headerNames: Kind<readonly string[]> = (() => {
   return {
     metavar: 'NAME',
     repeatable: true,
+    envSeparator: ',',
     fromFlag: parse,
     fromEnv: (t) => parse(split(t)),
     fromYaml: (v) =>
@@ -246,7 +250,7 @@ export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * Every setting. The first seven are the external contract (CONTRACT.md "Start"); their names are fixed.
+ * Every setting. The first seven are the documented interface every deployment uses (README.md, docs/configuration.md); their names are fixed.
  * Order here is the order of --help.
  */
 export const SCHEMA = {
@@ -284,6 +288,24 @@ export const SCHEMA = {
     help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x). Lower peak memory, worse tail latency' }),
   workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',
     help: 'processes serving both listeners (node:cluster; 1 = no cluster): a standalone gateway uses one per core' }),
+  limits: {
+    maxUrlLength: setting({ kind: size, default: 8 * 1024, flag: 'max-url-length', env: 'ATTACHE_MAX_URL_LENGTH', yaml: 'limits.maxUrlLength',
+      help: 'longest request target (path and query); longer → 414' }),
+    maxHeaderSize: setting({ kind: size, default: 16 * 1024, flag: 'max-header-size', env: 'ATTACHE_MAX_HEADER_SIZE', yaml: 'limits.maxHeaderSize',
+      help: 'largest request head (request line and headers); larger → 431' }),
+    maxQueryParams: setting({ kind: intRange(1, 1_000_000), default: 1000, flag: 'max-query-params', env: 'ATTACHE_MAX_QUERY_PARAMS', yaml: 'limits.maxQueryParams',
+      help: 'most query parameters in one request; more → 400' }),
+    headerTimeoutMs: setting({ kind: duration(1), default: 10_000, flag: 'header-timeout', env: 'ATTACHE_HEADER_TIMEOUT', yaml: 'limits.headerTimeout',
+      help: 'time a client has to send the request head (slowloris); then 408 and close' }),
+    keepAliveTimeoutMs: setting({ kind: duration(1), default: 75_000, flag: 'keep-alive-timeout', env: 'ATTACHE_KEEP_ALIVE_TIMEOUT', yaml: 'limits.keepAliveTimeout',
+      help: 'idle keep-alive connections close after this; keep it above the idle timeout of a load balancer in front (AWS ALB 60 s)' }),
+    maxConnections: setting({ kind: intRange(0, 1_000_000), default: 10_000, flag: 'max-connections', env: 'ATTACHE_MAX_CONNECTIONS', yaml: 'limits.maxConnections',
+      help: 'concurrent client connections per process (0: no limit); beyond it new connections are closed at once' }),
+    lingerMs: setting({ kind: duration(0), default: 5000, flag: 'linger-time', env: 'ATTACHE_LINGER_TIME', yaml: 'limits.lingerTime',
+      help: 'after answering a request early (body too large), how long the rest of its body is read and discarded so the client can read the answer' }),
+  },
+  watch: setting({ kind: bool, default: false, flag: 'watch', env: 'ATTACHE_WATCH', yaml: 'watch',
+    help: 'reload when a proto, mapping or config file changes (SIGHUP always reloads)' }),
   json: {
     emitUnpopulated: setting({ kind: bool, default: false, flag: 'emit-unpopulated', env: 'ATTACHE_EMIT_UNPOPULATED', yaml: 'json.emitUnpopulated',
       help: 'emit fields that hold their default value (grpc-gateway v2 style)' }),
@@ -302,7 +324,7 @@ export const SCHEMA = {
     maxDepth: setting({ kind: intRange(1, 1000), default: 64, flag: 'max-depth', env: 'ATTACHE_MAX_DEPTH', yaml: 'json.maxDepth',
       help: 'deepest JSON nesting accepted in a request body' }),
   },
-  // Observability (issue 5). The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
+  // Observability. The OTEL_* names are the OpenTelemetry SDK environment variables; the OTLP
   // exporter itself also reads OTEL_EXPORTER_OTLP_{,TRACES_}{ENDPOINT,HEADERS,TIMEOUT,COMPRESSION}.
   telemetry: {
     disabled: setting({ kind: bool, default: false, env: 'OTEL_SDK_DISABLED', yaml: 'telemetry.disabled',
@@ -328,7 +350,7 @@ export const SCHEMA = {
   },
   /**
    * The outbound side: defaults for every upstream and method. Mapping files override retry, hedging,
-   * breaker, bulkhead and TLS per selector (`attache: rules:`); see README "Resilience".
+   * breaker, bulkhead and TLS per selector (`attache: rules:`); see docs/resilience.md.
    */
   outbound: {
     retryMaxAttempts: setting({ kind: intRange(1, 5), default: 3, flag: 'retry-max-attempts', env: 'ATTACHE_RETRY_MAX_ATTEMPTS', yaml: 'retry.maxAttempts',
@@ -343,12 +365,14 @@ export const SCHEMA = {
       help: 'retry throttling bucket per upstream: each failure takes 1, retries stop below half (gRFC A6)' }),
     retryThrottleTokenRatio: setting({ kind: numberRange(0.001, 1), default: 0.1, flag: 'retry-throttle-token-ratio', env: 'ATTACHE_RETRY_THROTTLE_TOKEN_RATIO', yaml: 'retry.throttling.tokenRatio',
       help: 'tokens a successful call gives back' }),
-    keepaliveTimeMs: setting({ kind: duration(1), default: 10_000, flag: 'keepalive-time', env: 'ATTACHE_KEEPALIVE_TIME', yaml: 'keepalive.time',
-      help: 'ping an upstream connection after this long without activity (gRFC A8)' }),
-    keepaliveTimeoutMs: setting({ kind: duration(1), default: 3000, flag: 'keepalive-timeout', env: 'ATTACHE_KEEPALIVE_TIMEOUT', yaml: 'keepalive.timeout',
+    keepaliveTimeMs: setting({ kind: duration(1), default: 20_000, flag: 'keepalive-time', env: 'ATTACHE_KEEPALIVE_TIME', yaml: 'keepalive.time',
+      help: 'a call waiting this long with nothing received on its connection sends a PING (gRFC A8); also the TCP keepalive idle time' }),
+    keepaliveTimeoutMs: setting({ kind: duration(1), default: 20_000, flag: 'keepalive-timeout', env: 'ATTACHE_KEEPALIVE_TIMEOUT', yaml: 'keepalive.timeout',
       help: 'a ping unanswered for this long closes the connection; its calls fail UNAVAILABLE' }),
-    keepalivePermitWithoutCalls: setting({ kind: bool, default: true, flag: 'keepalive-permit-without-calls', env: 'ATTACHE_KEEPALIVE_PERMIT_WITHOUT_CALLS', yaml: 'keepalive.permitWithoutCalls',
-      help: 'also ping idle connections, so a dead upstream is found before the next request' }),
+    keepalivePermitWithoutCalls: setting({ kind: bool, default: false, flag: 'keepalive-permit-without-calls', env: 'ATTACHE_KEEPALIVE_PERMIT_WITHOUT_CALLS', yaml: 'keepalive.permitWithoutCalls',
+      help: 'also ping idle connections (the upstream must permit pings without calls, or it closes the connection: too_many_pings)' }),
+    keepaliveServerMinTimeMs: setting({ kind: duration(0), default: 310_000, flag: 'keepalive-server-min-time', env: 'ATTACHE_KEEPALIVE_SERVER_MIN_TIME', yaml: 'keepalive.serverMinTime',
+      help: "the upstream's ping policy: at most one PING per this interval while the upstream sends nothing (grpc-go, grpc-java and C-core servers allow one per 5 min)" }),
     maxSendBytes: setting({ kind: size, default: 4 * 1024 * 1024, flag: 'max-send-message-size', env: 'ATTACHE_MAX_SEND_MESSAGE_SIZE', yaml: 'maxSendMessageSize',
       help: 'largest request message sent upstream' }),
     maxReceiveBytes: setting({ kind: size, default: 4 * 1024 * 1024, flag: 'max-receive-message-size', env: 'ATTACHE_MAX_RECEIVE_MESSAGE_SIZE', yaml: 'maxReceiveMessageSize',
@@ -362,7 +386,7 @@ export const SCHEMA = {
     transport: setting({ kind: choice('TRANSPORT', ['auto', 'grpc-js'] as const), default: 'auto' as 'auto' | 'grpc-js', flag: 'upstream-transport', env: 'ATTACHE_UPSTREAM_TRANSPORT', yaml: 'transport',
       help: 'the gRPC client: auto (attache\'s lean HTTP/2 client for host:port, dns:, ipv4:, ipv6: and unix: targets; grpc-js for other targets, with channelOptions or a proxy variable set) or grpc-js (always)' }),
     channelOptions: setting({ kind: channelOptions, default: {}, yaml: 'channelOptions',
-      help: 'raw grpc-js channel options (a checked list; see README "Resilience")' }),
+      help: 'raw grpc-js channel options (a checked list; see docs/resilience.md)' }),
     breakerEnabled: setting({ kind: bool, default: true, flag: 'breaker', env: 'ATTACHE_BREAKER', yaml: 'breaker.enabled',
       help: 'a circuit breaker per upstream' }),
     breakerConsecutiveFailures: setting({ kind: intRange(1, 100_000), default: 5, flag: 'breaker-consecutive-failures', env: 'ATTACHE_BREAKER_CONSECUTIVE_FAILURES', yaml: 'breaker.consecutiveFailures',

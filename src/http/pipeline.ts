@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { ServedRoute, Snapshot } from '../snapshot.js';
+import type { ServedRoute, ServingSnapshot, Snapshot } from '../snapshot.js';
 import type { Binding } from '../routing/matcher.js';
 import { httpStreamIo } from './http-stream.js';
 import { serveStream, type StreamIo } from './stream-exchange.js';
@@ -39,8 +39,9 @@ export interface HttpAnswer {
 
 /** The live state the pipeline reads (owned by main.ts). */
 export interface PipelineContext {
-  /** The current snapshot; read once per request. */
-  snapshot(): Snapshot;
+  /** The current snapshot, live upstreams included; read once per request (a reload swaps it whole). */
+  snapshot(): ServingSnapshot;
+  /** The current snapshot's upstreams (follows reloads); a request uses its own snapshot's `channels`. */
   readonly upstreams: Upstreams;
   /** True once shutdown started: new requests are refused with 503. */
   draining(): boolean;
@@ -118,7 +119,7 @@ async function streamAnswer(
   ctx: PipelineContext,
   req: InboundRequest,
   ex: Exchange,
-  snap: Snapshot,
+  snap: ServingSnapshot,
   route: ServedRoute,
   bindings: readonly Binding[],
   rawQuery: string,
@@ -217,8 +218,8 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
   const bytes = snap.codec.encode(route.requestType, msg);
-  // Breaker and bulkhead (issue 4): refused at once, or admitted, possibly after a short wait for a slot.
-  const up = ctx.upstreams.get(route.policy.upstream.key)!;
+  // Breaker and bulkhead: refused at once, or admitted, possibly after a short wait for a slot.
+  const up = snap.channels.get(route.policy.upstream.key)!;
   let admission = up.guard.admit(timeoutMs);
   const queuedAt = admission instanceof Promise ? Date.now() : 0;
   if (admission instanceof Promise) admission = await admission;
@@ -241,7 +242,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   req.res.on('close', onClose); // not once(): removed below anyway, and once() allocates a wrapper per request
   if (req.res.destroyed) running.cancel(); // the client left while the call waited for a bulkhead slot
   const outcome = await running.done;
-  up.guard.settle(admission, outcome.error?.code ?? Code.OK);
+  up.guard.settle(admission, outcome.error?.code ?? Code.OK, timeoutMs < (route.deadlineMs ?? snap.config.defaultDeadlineMs));
   req.res.removeListener('close', onClose);
   ctx.inflight.delete(running);
   endUpstream(ctx.telemetry, ex, upstream, { code: outcome.error?.code ?? Code.OK, details: outcome.error?.details, headers: outcome.headers, trailers: outcome.trailers ?? outcome.error?.metadata });

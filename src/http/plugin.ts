@@ -11,12 +11,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } fr
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { recordAnswer } from '../telemetry/exchange.js';
 import { requestIdFrom } from '../upstream/metadata.js';
+import { isClientAbort, lingerAfterEarlyAnswer, tooLong, type HttpLimits } from './limits.js';
 import { errorAnswer, handleRequest, originForm, type HttpAnswer, type PipelineContext } from './pipeline.js';
 import { webSocketHandler } from './websocket.js';
 
 export interface TranscoderPluginOptions {
   readonly ctx: PipelineContext;
   readonly bodyLimitBytes: number;
+  readonly limits: HttpLimits;
 }
 
 /** Writes an answer; every response of the data plane goes through here. */
@@ -115,9 +117,24 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     write(reply, observe(request, errorAnswer(new RpcStatus(Code.NOT_FOUND, `no route for ${request.raw.method} ${path}`), request.id)), ctx.draining());
   });
 
+  // URL length and query parameter count, before routing (limits.ts).
+  app.addHook('onRequest', (request, reply, done) => {
+    const refused = tooLong(request.raw.url ?? '/', opts.limits);
+    if (refused === undefined) return done();
+    write(reply, observe(request, errorAnswer(refused, request.id)), true);
+  });
+
   app.setErrorHandler((error, request, reply) => {
-    const status = toStatus(error, { bodyLimit: opts.bodyLimitBytes });
+    // A client that went away mid-request is an expected event: its access line says 499, no stack trace.
+    const status = isClientAbort(error, request.raw)
+      ? new RpcStatus(Code.CANCELLED, 'the client closed the connection before the request was complete', [], { cause: error })
+      : toStatus(error, { bodyLimit: opts.bodyLimitBytes });
     if (status.code === Code.INTERNAL) request.log.error({ err: error }, 'unexpected error on the request path');
+    if (status.options.httpStatus === 413 && request.headers.expect === undefined) {
+      // Fastify asks to close; lingering instead lets a client still sending its body read the 413.
+      reply.removeHeader('connection');
+      lingerAfterEarlyAnswer(request.raw, reply.raw, opts.limits.lingerMs);
+    }
     write(reply, observe(request, errorAnswer(status, request.id)), ctx.draining());
   });
 }
@@ -147,14 +164,21 @@ export function clientErrorHandler(this: FastifyInstance, err: Error & { code?: 
   // A reset connection has nobody left to answer (Node's "clientError" documentation).
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   this.log.debug({ err }, 'malformed HTTP request');
-  if (socket.writable) {
-    const answer = errorAnswer(clientErrorStatus(err), requestIdFrom({}));
-    const head = [`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`];
-    for (const [name, value] of Object.entries(answer.headers)) {
-      for (const v of typeof value === 'string' ? [value] : value) head.push(`${name}: ${v}`);
-    }
-    head.push(`content-length: ${Buffer.byteLength(answer.body)}`, 'connection: close');
-    socket.write(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
-  }
+  if (socket.writable) writeRaw(socket, errorAnswer(clientErrorStatus(err), requestIdFrom({})));
   socket.destroy(err);
+}
+
+/**
+ * Writes `answer` straight to `socket` as an HTTP/1.1 response that closes the connection: for requests
+ * that never became a Fastify request (a parser error, CONNECT). The headers were not parsed, so the
+ * X-Request-Id is a generated one.
+ */
+export function writeRaw(socket: Socket, answer: HttpAnswer): void {
+  if (!socket.writable) return;
+  const head = [`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}`];
+  for (const [name, value] of Object.entries(answer.headers)) {
+    for (const v of typeof value === 'string' ? [value] : value) head.push(`${name}: ${v}`);
+  }
+  head.push(`content-length: ${Buffer.byteLength(answer.body)}`, 'connection: close');
+  socket.write(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
 }

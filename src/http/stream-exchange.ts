@@ -4,7 +4,7 @@
  * stream-call.ts: one interface over messages for every kind and wire), and the response messages through
  * one {@link ResponseSink} (NDJSON or SSE over HTTP/1.x here; WebSocket frames in websocket.ts).
  *
- * Commit point (grpc-gateway's, STYLE.md §5): response headers go out with the first message, so a failure
+ * Commit point (grpc-gateway's): response headers go out with the first message, so a failure
  * before it is a plain HTTP error in the contract's shape (the returned HttpAnswer); after it, the failure is
  * the stream's last frame. A client-streaming call's one response is answered like a unary call's.
  *
@@ -19,7 +19,7 @@
 import type { Readable } from 'node:stream';
 import { CodecError, type Msg } from '../codec/index.js';
 import type { Binding } from '../routing/matcher.js';
-import type { ServedRoute, Snapshot } from '../snapshot.js';
+import type { ServedRoute, ServingSnapshot, Snapshot } from '../snapshot.js';
 import { Code, isRpcStatus, RpcStatus } from '../status/status.js';
 import { statusToJson } from '../status/wire.js';
 import { endUpstream, startUpstream, type Exchange } from '../telemetry/exchange.js';
@@ -346,7 +346,7 @@ export async function serveStream(
   ctx: PipelineContext,
   req: InboundRequest,
   ex: Exchange,
-  snap: Snapshot,
+  snap: ServingSnapshot,
   route: ServedRoute,
   bindings: readonly Binding[],
   rawQuery: string,
@@ -364,7 +364,7 @@ export async function serveStream(
   const metadata = metadataFromHeaders(req.headers, rid);
   if (isRpcStatus(metadata)) return plain(errorAnswer(metadata, rid));
 
-  const up: Upstream = ctx.upstreams.get(route.policy.upstream.key)!;
+  const up: Upstream = snap.channels.get(route.policy.upstream.key)!;
   let admission = up.guard.admit(timeoutMs);
   const queuedAt = admission instanceof Promise ? Date.now() : 0;
   if (admission instanceof Promise) admission = await admission;

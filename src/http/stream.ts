@@ -1,6 +1,6 @@
 /**
- * Framing for streams over HTTP/1.x, as small pure functions (CONTRACT.md "Server streaming", "Client
- * streaming", "Bidirectional streaming"; grpc-gateway's ForwardResponseStream is the model):
+ * Framing for streams over HTTP/1.x, as small pure functions (docs/streaming.md; grpc-gateway's
+ * ForwardResponseStream is the model):
  * - NDJSON out: one `{"result":<message>}` line per message, and a last `{"error":<google.rpc.Status>}`
  *   line when the stream fails after it started;
  * - Server-Sent Events out (https://html.spec.whatwg.org/multipage/server-sent-events.html): `id:` and

@@ -1,5 +1,5 @@
 /**
- * Bidirectional streaming over a WebSocket (CONTRACT.md "Bidirectional streaming"), on @fastify/websocket:
+ * Bidirectional streaming over a WebSocket (docs/streaming.md), on @fastify/websocket:
  * a WebSocket upgrade on a bidi route's path (any of its bindings; the upgrade itself is a GET). Each text
  * frame is one JSON message, each way. An empty text frame from the client half-closes the request side
  * (a WebSocket has no half-close of its own); the client closing the socket cancels the call.

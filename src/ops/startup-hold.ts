@@ -1,6 +1,6 @@
 /**
- * What V8 is held back from while attache starts, so that it is ready sooner and smaller (issue 6: ready in
- * ≤ 1 s, ≤ 64 MiB when ready; figures in bench/RESULTS.md §0.9).
+ * What V8 is held back from while attache starts, so that it is ready sooner and smaller (the target: ready
+ * in ≤ 1 s, ≤ 64 MiB when ready; figures in bench/RESULTS.md §0.9).
  *
  * Start-up (loading the libraries, parsing the protos, compiling every route) runs a lot of code once and
  * allocates far more than it keeps. Left to its defaults, V8 on Node 20:
@@ -24,7 +24,7 @@ import vm from 'node:vm';
 import { nodeFlagGiven } from './heap.js';
 
 // Only the growth factor itself: semi-space sizes given to node (`--max-semi-space-size=8`, the setting
-// README recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
+// docs/performance.md recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
 const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor'] as const;
 const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
 

@@ -6,7 +6,9 @@
  * gateway on an N-core machine uses N workers. A sidecar keeps the default, 1: no cluster, one process.
  *
  * Lifecycle: SIGTERM/SIGINT to the primary is passed to every worker, each drains as a single attache does,
- * and the primary exits 0 once all have exited cleanly (1 otherwise). A worker that dies on its own is
+ * and the primary exits 0 once all have exited cleanly (1 otherwise). SIGHUP to the primary is passed to
+ * every worker, and each reloads its configuration as a single attache does (a worker still starting gets
+ * it once it listens: before then it has no SIGHUP handler, and the signal's default action would end it). A worker that dies on its own is
  * replaced, at most `maxRestarts` times in `restartWindowMs`; past that the primary stops the others and
  * exits 1, so the orchestrator restarts the whole pod rather than a crash loop running unseen.
  */
@@ -35,6 +37,9 @@ export function superviseWorkers(opts: SuperviseOptions): Promise<number> {
   const maxRestarts = opts.maxRestarts ?? 5;
   const windowMs = opts.restartWindowMs ?? 60_000;
   const live = new Set<Worker>();
+  /** Workers that listen, so have attache's SIGHUP handler; the others get a SIGHUP once they do. */
+  const listening = new WeakSet<Worker>();
+  const hupWhenListening = new WeakSet<Worker>();
   const restarts: number[] = [];
   let stopping = false;
   let failed = false;
@@ -43,6 +48,10 @@ export function superviseWorkers(opts: SuperviseOptions): Promise<number> {
     const fork = (): void => {
       const w = cluster.fork();
       live.add(w);
+      w.once('listening', () => {
+        listening.add(w);
+        if (hupWhenListening.has(w)) w.process.kill('SIGHUP');
+      });
       w.on('exit', (code, signal) => {
         live.delete(w);
         if (stopping) {
@@ -75,6 +84,14 @@ export function superviseWorkers(opts: SuperviseOptions): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      logger.info({ workers: live.size }, 'SIGHUP received, every worker reloads');
+      for (const w of live) {
+        if (listening.has(w)) w.process.kill('SIGHUP');
+        else hupWhenListening.add(w);
+      }
+    });
     logger.info({ workers: opts.workers, pid: process.pid }, 'starting workers');
     for (let i = 0; i < opts.workers; i++) fork();
   });

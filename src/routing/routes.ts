@@ -2,7 +2,7 @@
  * Builds attache's route table: every HttpRule from the mapping files and from `google.api.http`
  * annotations, resolved against the loaded protos into immutable `Route`s that a request only reads.
  *
- * Rules (CONTRACT.md "Mapping files"): a mapping-file rule replaces the annotation for the same selector;
+ * Rules (docs/mapping.md): a mapping-file rule replaces the annotation for the same selector;
  * a rule naming an unknown method or field, two rules claiming the same method and path, and a template
  * that does not parse are errors naming the file, the rule and the reason. Errors are collected, not
  * thrown, because `--check` is a linter users run directly and wants every problem at once.

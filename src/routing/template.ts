@@ -145,6 +145,8 @@ class Parser {
   private readonly variables: Variable[] = [];
   private readonly boundPaths = new Set<string>();
   private verb: string | undefined = undefined;
+  /** Where the variable being parsed opened its '{', for "unclosed" errors; -1 outside a variable. */
+  private variableOpen = -1;
 
   constructor(private readonly text: string) {}
 
@@ -180,7 +182,9 @@ class Parser {
     const start = this.pos;
     const c = text[start];
     if (c === undefined) {
-      // Only reachable just after a '/', since the root template was handled apart.
+      // Inside a variable the text ended before its '}' (`/v1/{x=` or `/v1/{x=a/`): that is what to say.
+      if (inVariable) this.fail(start, `unclosed '{' (opened at column ${this.variableOpen + 1})`);
+      // Otherwise only reachable just after a '/', since the root template was handled apart.
       this.fail(start - 1, "trailing '/' is not allowed");
     }
     if (c === '}' && !inVariable) this.fail(start, "unexpected '}'");
@@ -227,6 +231,7 @@ class Parser {
   private parseVariable(): void {
     const { text } = this;
     const open = this.pos;
+    this.variableOpen = open;
     this.pos++;
     const pathStart = this.pos;
     const fieldPath: string[] = [];

@@ -55,7 +55,7 @@ export interface AccessLogLine {
   readonly messagesOut?: number | undefined;
 }
 
-/** The access line's keys in the order the line writes them (README "Access log"). */
+/** The access line's keys in the order the line writes them (docs/observability.md "Logs"). */
 const ACCESS_KEYS = ['reqId', 'traceId', 'spanId', 'method', 'path', 'route', 'grpcMethod', 'status', 'grpcCode', 'latencyMs', 'attempts', 'upstreamMs', 'upstream', 'bytesIn', 'bytesOut', 'messagesIn', 'messagesOut'] as const;
 /** `,"key":` for each of ACCESS_KEYS, built once. */
 const ACCESS_KEY_PREFIXES = ACCESS_KEYS.map((k) => `,${JSON.stringify(k)}:`);

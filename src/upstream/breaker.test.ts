@@ -80,4 +80,26 @@ describe('createBreaker', () => {
     expect(b.admit(510)).toBe('probe');
     expect(b.state(510)).toBe('halfOpen');
   });
+
+  it('connectionReady while open: probes at once; a failed early probe holds the next open period for its whole openMs', () => {
+    const b = createBreaker({ ...OPTS, halfOpenProbes: 1 });
+    for (let i = 0; i < 3; i++) b.record(b.admit(0)!, UNAVAILABLE, 0);
+    expect(b.connectionReady(10)).toBe(true);
+    const probe = b.admit(10);
+    expect(probe).toBe('probe');
+    b.record(probe!, UNAVAILABLE, 20); // flapping: back to open
+    expect(b.connectionReady(30)).toBe(false);
+    expect(b.admit(30)).toBeUndefined();
+    expect(b.admit(520)).toBe('probe'); // the whole openMs
+    b.record('probe', OK, 530);
+    expect(b.state(530)).toBe('closed');
+    for (let i = 0; i < 3; i++) b.record(b.admit(600)!, UNAVAILABLE, 600);
+    expect(b.connectionReady(610)).toBe(true); // a success allows early probes again
+  });
+
+  it('connectionReady while closed or half-open changes nothing', () => {
+    const b = createBreaker(OPTS);
+    expect(b.connectionReady(0)).toBe(false);
+    expect(b.state(0)).toBe('closed');
+  });
 });

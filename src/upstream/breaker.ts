@@ -12,7 +12,13 @@
  * one is ~100 lines of state with no timers (state moves on admission and on recording, from an injected
  * clock) and no allocation per call: the window is a fixed ring of buckets.
  *
- * Which outcomes count (issue 4): UNAVAILABLE, DEADLINE_EXCEEDED and INTERNAL (how grpc-js reports transport
+ * Recovery. An upstream that restarted is back long before `openMs` has passed; the guard (guard.ts) tells the
+ * breaker when the transport's connection, lost while the breaker was open, is READY again, and the breaker
+ * then lets its probes through at once ({@link Breaker.connectionReady}). If such an early probe fails, the
+ * upstream is flapping: that open period runs its whole `openMs`, and early probes are allowed again only
+ * after a probe succeeds.
+ *
+ * Which outcomes count: UNAVAILABLE, DEADLINE_EXCEEDED and INTERNAL (how grpc-js reports transport
  * errors: connection refused or reset, protocol errors, a keepalive timeout) are failures; every other code
  * means the upstream answered, so it is a success; CANCELLED (the client went away) counts as neither.
  */
@@ -41,6 +47,11 @@ export interface Breaker {
   /** Milliseconds until a refused call may be tried again (at least 1). */
   retryAfterMs(now: number): number;
   state(now: number): BreakerState;
+  /**
+   * The upstream's connection became READY again while the breaker is open: go half-open now, unless an early
+   * probe already failed (flapping). Returns whether it did.
+   */
+  connectionReady(now: number): boolean;
 }
 
 /** Whether a final status code counts against the upstream. */
@@ -58,6 +69,9 @@ export function createBreaker(o: BreakerOptions): Breaker {
   let openedAt = 0;
   let probesInFlight = 0;
   let probeSuccesses = 0;
+  /** The current half-open state came early (connectionReady), and whether early probes are allowed. */
+  let early = false;
+  let earlyAllowed = true;
   const bucketMs = Math.max(1, o.windowMs / BUCKETS);
   // bucket i covers [epoch[i], epoch[i] + bucketMs); a bucket whose epoch is out of the window is stale.
   const epoch = new Float64Array(BUCKETS).fill(-Infinity);
@@ -71,6 +85,9 @@ export function createBreaker(o: BreakerOptions): Breaker {
     consecutive = 0;
   };
   const open = (now: number): void => {
+    // A failed early probe means the upstream flaps: no early probe until a probe succeeds.
+    if (state === 'halfOpen' && early) earlyAllowed = false;
+    early = false;
     state = 'open';
     openedAt = now;
     probesInFlight = 0;
@@ -127,6 +144,8 @@ export function createBreaker(o: BreakerOptions): Breaker {
           open(now);
         } else if (++probeSuccesses >= o.halfOpenProbes) {
           state = 'closed';
+          early = false;
+          earlyAllowed = true;
           resetWindow();
         }
         return;
@@ -144,6 +163,15 @@ export function createBreaker(o: BreakerOptions): Breaker {
     state(now) {
       tick(now);
       return state;
+    },
+    connectionReady(now) {
+      tick(now);
+      if (state !== 'open' || !earlyAllowed) return false;
+      state = 'halfOpen';
+      early = true;
+      probesInFlight = 0;
+      probeSuccesses = 0;
+      return true;
     },
   };
 }

@@ -42,6 +42,12 @@ export interface Upstream extends Omit<Wire, 'close'> {
   readonly key: string;
   readonly plan: UpstreamPlan;
   readonly guard: Guard;
+  /**
+   * Everything its wire and guard were built from (target, TLS, breaker, bulkhead, service config, the
+   * global outbound settings). A reload carries the upstream over, connections and breaker state included,
+   * when its key and fingerprint are unchanged.
+   */
+  readonly fingerprint: string;
 }
 
 /** The upstreams of one snapshot. */
@@ -53,6 +59,8 @@ export interface Upstreams {
   states(): Array<{ readonly upstream: string; readonly state: string; readonly circuit: 'closed' | 'open' | 'half_open' | undefined }>;
   /** Stops certificate watching and closes every wire; calls still running fail with CANCELLED/UNAVAILABLE. */
   close(): void;
+  /** Closes the wires of the upstreams not in `keep` (those a newer set carried over stay open). */
+  closeExcept(keep: ReadonlySet<Upstream>): void;
 }
 
 /** Breaker states as the metrics name them; undefined when the upstream has no breaker. */
@@ -73,6 +81,21 @@ export interface UpstreamOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** `user-agent` of the lean wire's calls. */
   readonly userAgent?: string;
+  /**
+   * The upstreams of the snapshot being replaced (on reload): each one whose key and fingerprint are
+   * unchanged is reused as it is instead of being created again. The caller then retires the previous set
+   * with `previous.closeExcept(new set)`, so a reused upstream is closed only by the set that owns it last.
+   */
+  readonly carryOver?: Upstreams;
+}
+
+/**
+ * What an upstream's wire and guard are built from; equal text means an equivalent upstream. A grpc-js
+ * channel is built with its service config (which lists the methods it applies to), so a change of the
+ * methods behind an upstream needs a new channel; the lean wire takes each call's policy from its route.
+ */
+function fingerprintOf(plan: UpstreamPlan, s: OutboundSettings, lean: boolean): string {
+  return JSON.stringify([lean ? 'lean' : 'grpc-js', plan.policy, lean ? null : plan.serviceConfigJson, s]);
 }
 
 /**
@@ -85,11 +108,21 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
   const events = o.events ?? {};
   for (const [key, plan] of plans) {
     const lean = leanTargetOf(plan, s, o.env ?? {});
+    const fingerprint = fingerprintOf(plan, s, lean !== undefined);
+    const previous = o.carryOver?.get(key);
+    if (previous !== undefined && previous.fingerprint === fingerprint) {
+      // The previous set's object, with its close(): only the set that owns it last closes it.
+      const kept = previous as Upstream & { close(): void };
+      all.push(kept);
+      byKey.set(key, kept);
+      continue;
+    }
     const wire = lean !== undefined ? createLeanWire(key, plan, lean, s, events, o.observer, o.userAgent) : createGrpcJsWire(key, plan, s, events);
     const up: Upstream & { close(): void } = {
       key,
       plan,
-      guard: createGuard(plan.policy),
+      guard: createGuard(plan.policy, wire.connectivity),
+      fingerprint,
       call: wire.call,
       stream: wire.stream,
       connectivity: wire.connectivity,
@@ -110,6 +143,9 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
       })),
     close() {
       for (const u of all) u.close();
+    },
+    closeExcept(keep) {
+      for (const u of all) if (!keep.has(u)) u.close();
     },
   };
 }

@@ -4,8 +4,12 @@
  *
  * grpc-js does retries, hedging, keepalive, reconnection and load balancing itself; the channel is given:
  * - the service config built at load time (service-config.ts: per-method retry/hedging, retry throttling,
- *   the load-balancing policy), with DNS TXT service config turned off so only ours applies;
- * - keepalive per gRFC A8 (time, timeout, permit without calls). grpc-js honours a server's GOAWAY
+ *   the load-balancing policy), with DNS TXT service config turned off so only ours applies. Methods that
+ *   are not safe to repeat get no grpc-js retry policy: attache's own driver retries them over single
+ *   grpc-js attempts (grpcjs-attempts.ts), so a call whose connection was lost is never sent twice;
+ * - keepalive per gRFC A8, at an interval servers accept: grpc-js pings every keepalive time while calls
+ *   are in flight, whether or not the server is talking, so it gets max(time, serverMinTime) (the lean
+ *   transport pings only into silence: h2/connection.ts). grpc-js honours a server's GOAWAY
  *   `too_many_pings` by doubling its keepalive time (subchannel.ts), the back-off A8 asks clients for;
  * - message size limits, reconnect backoff (gRPC connection-backoff.md), and the pass-through options;
  * - its own subchannel pool, so its connections are its own and close with it.
@@ -15,13 +19,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { Code } from '../status/status.js';
 import { callWithPerTryTimeout } from './attempts.js';
-import { callUnary, type CallStatus, type RunningCall, type UnaryOutcome } from './call.js';
+import { callUnary, toBuffer, type CallStatus, type RunningCall, type UnaryOutcome } from './call.js';
+import { createGrpcJsAttempts } from './grpcjs-attempts.js';
 import { openGrpcJsStream } from './grpcjs-stream.js';
 import { failedStreamCall, type MessageCall } from './stream-call.js';
 import { CallMetadata } from './call-metadata.js';
 import { toGrpcJsMetadata } from './grpcjs-metadata.js';
 import type { UpstreamEvents, Wire } from './channels.js';
 import type { OutboundSettings } from './policy.js';
+import { callWithPolicy, createRetryThrottle } from './retrying.js';
 import type { UpstreamPlan } from './service-config.js';
 import { watchTls, type TlsSource } from './tls.js';
 import type { Connectivity } from './transport.js';
@@ -35,7 +41,7 @@ export function channelOptions(plan: UpstreamPlan, s: OutboundSettings): grpc.Ch
     // channelz keeps per-call bookkeeping we do not expose; it costs CPU on every call.
     'grpc.enable_channelz': 0,
     'grpc.use_local_subchannel_pool': 1,
-    'grpc.keepalive_time_ms': s.keepaliveTimeMs,
+    'grpc.keepalive_time_ms': Math.max(s.keepaliveTimeMs, s.keepaliveServerMinTimeMs),
     'grpc.keepalive_timeout_ms': s.keepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': s.keepalivePermitWithoutCalls ? 1 : 0,
     'grpc.max_send_message_length': s.maxSendBytes,
@@ -87,18 +93,26 @@ export function createGrpcJsWire(key: string, plan: UpstreamPlan, s: OutboundSet
     );
   }
   current = { client: new grpc.Client(target, tls?.credentials ?? grpc.credentials.createInsecure(), options), inflight: 0, retired: false };
+  const connectivity = (connect: boolean): Connectivity => grpc.connectivityState[current.client.getChannel().getConnectivityState(connect)] as Connectivity;
+  // Unsafe methods' retries (see the module comment): attempts on the current channel, their own throttle.
+  const attempts = createGrpcJsAttempts(() => current.client, connectivity);
+  const throttle = createRetryThrottle(s.retryThrottleMaxTokens, s.retryThrottleTokenRatio);
   return {
     call(route, request, callMetadata, timeoutMs) {
       const g = current;
       let running: RunningCall;
       try {
-        // grpc-js clones what it is given per attempt, so one conversion serves every try.
-        const metadata = toGrpcJsMetadata(callMetadata);
         const retry = route.policy.retry;
-        running =
-          retry?.perTryTimeoutMs !== undefined
-            ? callWithPerTryTimeout((ms) => callUnary(g.client, route.grpcPath, request, metadata, ms), { ...retry, perTryTimeoutMs: retry.perTryTimeoutMs }, timeoutMs)
-            : callUnary(g.client, route.grpcPath, request, metadata, timeoutMs);
+        if (retry !== undefined && !route.policy.safe) {
+          running = callWithPolicy(attempts, route.grpcPath, toBuffer(request), callMetadata, timeoutMs, route.policy, throttle);
+        } else {
+          // grpc-js clones what it is given per attempt, so one conversion serves every try.
+          const metadata = toGrpcJsMetadata(callMetadata);
+          running =
+            retry?.perTryTimeoutMs !== undefined
+              ? callWithPerTryTimeout((ms) => callUnary(g.client, route.grpcPath, request, metadata, ms), { ...retry, perTryTimeoutMs: retry.perTryTimeoutMs }, timeoutMs)
+              : callUnary(g.client, route.grpcPath, request, metadata, timeoutMs);
+        }
       } catch (err) {
         return failedCall(`the channel to ${key} is closed: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -127,7 +141,7 @@ export function createGrpcJsWire(key: string, plan: UpstreamPlan, s: OutboundSet
       g.inflight++;
       return call;
     },
-    connectivity: (connect) => grpc.connectivityState[current.client.getChannel().getConnectivityState(connect)] as Connectivity,
+    connectivity,
     close() {
       tls?.close();
       current.client.close();

@@ -32,6 +32,15 @@ describe('resolveMethodPolicy', () => {
     expect(policy.upstream).toMatchObject({ key: 'grpc://up:50051', tls: undefined, breaker: { enabled: true, consecutiveFailures: 5 }, bulkhead: { maxConcurrent: 256, maxQueue: 64 } });
   });
 
+  it('a POST is unsafe unless its retry rule says idempotent: true, which also unlocks the safe-only policies', () => {
+    expect(resolveMethodPolicy(facts('a.S.Create', ['POST']), [], S).policy.safe).toBe(false);
+    const rules = [rule('a.S.Create', { retry: { idempotent: true, retryableStatusCodes: ['UNAVAILABLE', 'DEADLINE_EXCEEDED'] } })];
+    const { policy, problems } = resolveMethodPolicy(facts('a.S.Create', ['POST']), rules, S);
+    expect(problems).toEqual([]);
+    expect(policy.safe).toBe(true);
+    expect(policy.retry?.retryableStatusCodes).toEqual(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
+  });
+
   it('a wildcard rule asking for DEADLINE_EXCEEDED applies it to safe methods and drops it for unsafe ones', () => {
     const rules = [rule('a.*', { retry: { retryableStatusCodes: ['UNAVAILABLE', 'DEADLINE_EXCEEDED'], perTryTimeoutMs: 100 } })];
     const get = resolveMethodPolicy(facts('a.S.Get', ['GET']), rules, S);
@@ -75,14 +84,15 @@ describe('service config', () => {
     return { selector, grpcPath: `/${pkg}.${svc}/${m}`, policy: resolveMethodPolicy(facts(selector, methods), rules, S).policy, source: 'm.yaml:1' };
   };
 
-  it('one methodConfig entry per distinct policy, keyed by service and method, plus the catch-all default', () => {
+  it('one methodConfig entry per distinct policy, keyed by service and method, plus the catch-all default; an unsafe method gets no grpc-js retry policy (attache retries it itself)', () => {
     const rules = [rule('a.S.Get', { retry: { retryableStatusCodes: ['UNAVAILABLE', 'DEADLINE_EXCEEDED'] } })];
     const sc = buildServiceConfig([route('a.S.Get', ['GET'], rules), route('a.S.Create', ['POST'], rules), route('a.S.List', ['GET'], rules)], S);
     expect(sc).toEqual({
       loadBalancingConfig: [{ round_robin: {} }],
       methodConfig: [
         { name: [{ service: 'a.S', method: 'Get' }], retryPolicy: { maxAttempts: 3, initialBackoff: '0.1s', maxBackoff: '2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE', 'DEADLINE_EXCEEDED'] } },
-        { name: [{ service: 'a.S', method: 'Create' }, { service: 'a.S', method: 'List' }], retryPolicy: { maxAttempts: 3, initialBackoff: '0.1s', maxBackoff: '2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] } },
+        { name: [{ service: 'a.S', method: 'Create' }] },
+        { name: [{ service: 'a.S', method: 'List' }], retryPolicy: { maxAttempts: 3, initialBackoff: '0.1s', maxBackoff: '2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] } },
         { name: [{}], retryPolicy: { maxAttempts: 3, initialBackoff: '0.1s', maxBackoff: '2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] } },
       ],
       retryThrottling: { maxTokens: 10, tokenRatio: 0.1 },

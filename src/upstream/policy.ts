@@ -9,7 +9,9 @@
  * Safety. gRFC A6 retries any configured code, but retrying a call whose outcome is unknown is only harmless
  * when the method is safe to repeat. A method is safe when its proto says
  * `option idempotency_level = NO_SIDE_EFFECTS` or `IDEMPOTENT` (google/protobuf/descriptor.proto
- * MethodOptions), or when every HttpRule binding of it is a GET (RFC 9110 §9.2.1: GET is safe). Only safe
+ * MethodOptions), when every HttpRule binding of it is a GET (RFC 9110 §9.2.1: GET is safe), or when its
+ * retry rule says `idempotent: true` (for protos the user cannot annotate). A call of a method that is not
+ * safe is sent at most once when its outcome is unknown (retrying.ts). Only safe
  * methods may retry DEADLINE_EXCEEDED (the upstream may have acted before the deadline) or RESOURCE_EXHAUSTED,
  * have a per-try timeout, or hedge. An exact selector asking for those on an unsafe method is a load error;
  * a wildcard selector just does not apply them to the unsafe methods it covers.
@@ -131,10 +133,10 @@ export function resolveMethodPolicy(
   s: OutboundSettings,
 ): { readonly policy: MethodPolicy; readonly problems: readonly PolicyProblem[] } {
   const problems: PolicyProblem[] = [];
-  const safe = isSafeMethod(facts.httpMethods, facts.idempotencyLevel);
-  const unsafeWhy = `${facts.selector} is not safe to repeat (its bindings are ${facts.httpMethods.join(', ')} and it has no idempotency_level NO_SIDE_EFFECTS or IDEMPOTENT)`;
-
   const retryRule = ruleFor(rules, facts.selector, 'retry');
+  const safe = isSafeMethod(facts.httpMethods, facts.idempotencyLevel) || retryRule?.retry?.idempotent === true;
+  const unsafeWhy = `${facts.selector} is not safe to repeat (its bindings are ${facts.httpMethods.join(', ')}, it has no idempotency_level NO_SIDE_EFFECTS or IDEMPOTENT, and no rule says retry.idempotent: true)`;
+
   const r = retryRule?.retry ?? {};
   let codes = r.retryableStatusCodes ?? ['UNAVAILABLE'];
   let perTryTimeoutMs = r.perTryTimeoutMs;

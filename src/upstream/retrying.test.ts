@@ -19,6 +19,8 @@ interface Step {
   readonly details?: string;
   readonly trailers?: Readonly<Record<string, string>>;
   readonly unprocessed?: boolean;
+  /** Delivered, then lost before a status (AttemptEnd.unknown). */
+  readonly unknown?: boolean;
   /** End inside start(), as a transport in TRANSIENT_FAILURE does. */
   readonly sync?: boolean;
 }
@@ -57,13 +59,13 @@ class ScriptedTransport implements Transport {
     const end = (e: Pick<AttemptEnd, 'code' | 'details'> & Partial<AttemptEnd>): void => {
       if (rec.end !== undefined) return;
       for (const t of timers) clearTimeout(t);
-      rec.end = { response: undefined, headers, trailers: CallMetadata.EMPTY, unprocessed: false, ...e };
+      rec.end = { response: undefined, headers, trailers: CallMetadata.EMPTY, unprocessed: false, unknown: false, ...e };
       listener.onEnd(rec.end);
     };
     const scripted = (): void => {
       const trailers = CallMetadata.of(Object.entries(s.trailers ?? {}));
       const code = s.code ?? Code.OK;
-      end({ code, details: s.details ?? '', response: code === Code.OK ? Buffer.from('answer') : undefined, trailers, unprocessed: s.unprocessed ?? false });
+      end({ code, details: s.details ?? '', response: code === Code.OK ? Buffer.from('answer') : undefined, trailers, unprocessed: s.unprocessed ?? false, unknown: s.unknown ?? false });
     };
     const control = { cancel: () => ((rec.cancelled = rec.end === undefined || rec.cancelled), end({ code: Code.CANCELLED, details: 'Cancelled' })) };
     if (s.sync) {
@@ -316,6 +318,39 @@ describe('retry throttling (gRFC A6)', () => {
   });
 });
 
+describe('at most once: an attempt of unknown outcome (delivered, then lost)', () => {
+  const LOST: Step = { endAfter: 1, code: Code.UNAVAILABLE, details: 'Connection dropped', unknown: true };
+  const unsafe = (): MethodPolicy => ({ ...retryPolicy(), safe: false });
+
+  it('is never sent again for an unsafe method: its failure is the outcome', async () => {
+    const { transport, call } = start([LOST, OK_STEP], unsafe());
+    const out = await settle(call);
+    expect(transport.started).toHaveLength(1);
+    expect(out.error).toMatchObject({ code: Code.UNAVAILABLE, details: 'Connection dropped' });
+  });
+
+  it('is retried for a safe method like any retryable failure', async () => {
+    const { transport, call } = start([LOST, OK_STEP], retryPolicy());
+    const out = await settle(call);
+    expect(transport.started).toHaveLength(2);
+    expect(out.error).toBeUndefined();
+  });
+
+  it('a status the upstream answered itself (UNAVAILABLE) still follows the retry policy on an unsafe method', async () => {
+    const { transport, call } = start([UNAVAILABLE, OK_STEP], unsafe());
+    const out = await settle(call);
+    expect(transport.started).toHaveLength(2);
+    expect(out.error).toBeUndefined();
+  });
+
+  it('an unsafe method is still sent again when the attempt was never processed (transparent retry)', async () => {
+    const { transport, call } = start([{ endAfter: 1, code: Code.UNAVAILABLE, unprocessed: true }, OK_STEP], unsafe());
+    const out = await settle(call);
+    expect(transport.started).toHaveLength(2);
+    expect(out.error).toBeUndefined();
+  });
+});
+
 describe('transparent retry (gRFC A6)', () => {
   it.each([
     ['no policy', NO_POLICY],
@@ -483,7 +518,7 @@ describe('no policy', () => {
   it('an OK end without a message is INTERNAL, as grpc-js reports it', async () => {
     const transport: Transport = {
       start(_p, _m, _b, _d, l) {
-        l.onEnd({ code: Code.OK, details: '', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false });
+        l.onEnd({ code: Code.OK, details: '', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false, unknown: false });
         return { cancel() {} };
       },
       connectivity: () => 'READY',
@@ -516,8 +551,8 @@ describe('a transport that keeps its listeners after the end', () => {
   /** A transport that remembers every listener; attempts end OK at once, or hang until cancelled. */
   const keepingTransport = (hang: boolean): Transport & { kept: AttemptListener[] } => {
     const kept: AttemptListener[] = [];
-    const ok: AttemptEnd = { code: Code.OK, details: '', response: Buffer.from('answer'), headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false };
-    const cancelled: AttemptEnd = { code: Code.CANCELLED, details: 'Cancelled', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false };
+    const ok: AttemptEnd = { code: Code.OK, details: '', response: Buffer.from('answer'), headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false, unknown: false };
+    const cancelled: AttemptEnd = { code: Code.CANCELLED, details: 'Cancelled', response: undefined, headers: undefined, trailers: CallMetadata.EMPTY, unprocessed: false, unknown: false };
     return {
       kept,
       start(_p, _m, _b, _d, l) {

@@ -18,6 +18,12 @@
  * when it had none), where telemetry/exchange.ts `attemptsOf` reads the attempt count. A transparent retry keeps the
  * number of the attempt it replaces.
  *
+ * At most once for unsafe methods. An attempt whose outcome is unknown (AttemptEnd.unknown: delivered, then
+ * lost before a status) may have run in the server application; it is sent again — retried or, after a
+ * hedge, left to the others — only when the method is safe to repeat (`MethodPolicy.safe`: GET bindings,
+ * an idempotency_level, or a rule's `retry.idempotent`). Otherwise its failure is the call's. A status the
+ * upstream answered itself follows the retry policy whatever the method.
+ *
  * Ending. `done` resolves exactly once. `cancel()` resolves it at once (CANCELLED "Cancelled on client") and
  * cancels every running attempt; an attempt's later `onEnd` is ignored. Timers (backoff, hedging delay) are
  * unref'd and cleared whenever the call ends.
@@ -151,6 +157,8 @@ class SerialCall implements RunningCall, AttemptListener {
     private readonly metadata: CallMetadata,
     private readonly deadline: number,
     private readonly retry: RetryPolicy | undefined,
+    /** The method is safe to repeat: an attempt of unknown outcome may be retried. */
+    private readonly safe: boolean,
     private readonly throttle: RetryThrottle,
     private readonly clock: PolicyClock,
   ) {
@@ -195,7 +203,7 @@ class SerialCall implements RunningCall, AttemptListener {
       return;
     }
     const retry = this.retry;
-    if (retry === undefined || this.committed || !this.retryable(end.code, retry)) {
+    if (retry === undefined || this.committed || (end.unknown && !this.safe) || !this.retryable(end.code, retry)) {
       this.finish(end);
       return;
     }
@@ -425,6 +433,8 @@ class HedgedCall implements RunningCall {
       this.startAttempt(a.n, true);
       return;
     }
+    // Hedging is for safe methods only (policy.ts), so an attempt of unknown outcome (AttemptEnd.unknown) may
+    // be followed by the next hedge like any other non-fatal failure.
     if (this.committed === a || end.code === Code.OK || !this.hedging.nonFatalStatusCodes.includes(codeName(end.code as Code))) {
       if (end.code === Code.OK) this.throttle.succeeded();
       this.decide(end, a.n);
@@ -493,7 +503,7 @@ export function callWithPolicy(
     hedged.begin();
     return hedged;
   }
-  const call = new SerialCall(transport, path, message, metadata, deadline, policy.retry, throttle, clock);
+  const call = new SerialCall(transport, path, message, metadata, deadline, policy.retry, policy.safe, throttle, clock);
   call.begin();
   return call;
 }

@@ -133,7 +133,9 @@ export function buildServiceConfig(routes: readonly PolicyRoute[], s: OutboundSe
     const [, service = '', method = ''] = r.grpcPath.split('/');
     const entry: Record<string, unknown> = {};
     if (r.policy.hedging) entry['hedgingPolicy'] = hedgingJson(r.policy.hedging);
-    else if (r.policy.retry) entry['retryPolicy'] = retryJson(r.policy.retry);
+    // grpc-js retries a retryable code whether or not the call reached the server, so it would repeat an
+    // unsafe call whose connection was lost; attache's own driver retries those (grpcjs-wire.ts).
+    else if (r.policy.retry && r.policy.safe) entry['retryPolicy'] = retryJson(r.policy.retry);
     const key = JSON.stringify(entry);
     let group = byPolicy.get(key);
     if (group === undefined) byPolicy.set(key, (group = { name: [], entry }));

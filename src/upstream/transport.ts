@@ -38,6 +38,14 @@ export interface AttemptEnd {
    * retried transparently, whatever the retry policy.
    */
   readonly unprocessed: boolean;
+  /**
+   * The outcome is unknown: the request was delivered (the stream was not refused, nor above a GOAWAY's last
+   * stream id), then the stream or the connection was lost before a status arrived (connection closed or
+   * reset, GOAWAY with an error, RST_STREAM, keepalive timeout). The server application may have acted, so
+   * the policy driver sends such an attempt again only for a method that is safe to repeat. False for every
+   * status the upstream answered itself, and for attache's own deadline and cancel.
+   */
+  readonly unknown: boolean;
 }
 
 /** What an attempt reports, in order: at most one `onHeaders`, then exactly one `onEnd`. */

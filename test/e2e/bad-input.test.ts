@@ -1,6 +1,6 @@
 /**
  * End to end, part A: hostile and broken input. Every row must end in a 4xx in the contract's shape
- * (CONTRACT.md "Errors": `{"code","message","details"}`, JSON, X-Request-Id) without calling the upstream,
+ * (docs/mapping.md "Translation rules", Errors: `{"code","message","details"}`, JSON, X-Request-Id) without calling the upstream,
  * and attache must keep serving: each row is followed by a request that has to succeed.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * End to end, part A: JSON bodies in and out. The proto3 JSON mapping (https://protobuf.dev/programming-guides/json/)
- * as CONTRACT.md "Translation" words it: both the JSON name and the proto name accepted in, lowerCamelCase
+ * as docs/mapping.md "Translation rules" words it: both the JSON name and the proto name accepted in, lowerCamelCase
  * out, 64-bit integers as strings out and strings or numbers in (precision kept past 2^53), unknown body
  * fields a 400 naming the field (switchable), and the output options, globally and per rule.
  */

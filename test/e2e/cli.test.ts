@@ -4,47 +4,14 @@
  * serves and exits 0 on SIGTERM after finishing its in-flight request. dist/cli.js is the bundle
  * scripts/bundle.mjs writes, so these tests run what users run, and one runs it away from node_modules.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
 import { request } from '../support/http.js';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = path.join(REPO, 'dist', 'cli.js');
-
-/** Newest modification time of the files under `dir` that `npm run build` compiles. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when it is missing or older than a source file (`npm test` builds first, so usually not). */
-function ensureBuilt(): void {
-  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
-  const sources = Math.max(
-    newestSource(path.join(REPO, 'src')),
-    fs.statSync(path.join(REPO, 'tsconfig.build.json')).mtimeMs,
-    fs.statSync(path.join(REPO, 'scripts', 'bundle.mjs')).mtimeMs,
-  );
-  if (built >= sources) return;
-  try {
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: 'pipe' });
-  } catch (err) {
-    // tsc reports compile errors on stdout.
-    const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';
-    throw new Error(`npm run build failed:\n${out}`, { cause: err });
-  }
-}
+import { CLI, REPO, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
 interface Run {
   readonly code: number | null;
@@ -58,18 +25,6 @@ function cli(args: readonly string[]): Promise<Run> {
     execFile(process.execPath, [CLI, ...args], { cwd: REPO, timeout: 15_000, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
       resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
     });
   });
 }
@@ -141,35 +96,9 @@ function broken(files: Record<string, string>): string {
   return dir;
 }
 
-/** A CLI process started by {@link spawnCli}: its output so far and its exit. */
-interface Spawned {
-  readonly child: ChildProcess;
-  /** What it wrote to stdout so far (pino's JSON lines). */
-  readonly stdout: () => string;
-  /** stdout and stderr so far, for assertion messages. */
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
 /** Starts `node <entry> ...args` (entry: dist/cli.js) with its stdout and stderr collected. */
 function spawnCli(args: readonly string[], opts: { cwd?: string; entry?: string; env?: NodeJS.ProcessEnv } = {}): Spawned {
-  const child = spawn(process.execPath, [opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
-  let stdout = '';
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    output += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => stdout, output: () => output, exited };
-}
-
-/** Resolves once the admin listener's /readyz answers 200 (fails after 10 s). */
-async function untilReady(adminPort: number): Promise<void> {
-  await expect
-    .poll(async () => (await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
-    .toBe(200);
+  return spawnCollected(process.execPath, [opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env });
 }
 
 describe('--check on good configurations', () => {

@@ -57,7 +57,7 @@ describe('headers in', () => {
     expect(r.headers['x-request-id']).toMatch(UUID);
   });
 
-  // Trace context is re-issued, not copied (CONTRACT "Tracing"): the upstream gets attache's client span as
+  // Trace context is re-issued, not copied (docs/observability.md "Tracing"): the upstream gets attache's client span as
   // parent with the caller's trace id, as W3C traceparent and B3 multi headers. The full propagation matrix
   // (sampling, baggage, OTEL_PROPAGATORS) is in test/telemetry/tracing.test.ts.
   const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';

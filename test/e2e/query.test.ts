@@ -1,7 +1,7 @@
 /**
  * End to end, part A: query parameters. google/api/http.proto: "any fields in the request message which
  * are not bound by the path template automatically become HTTP query parameters", nested as `a.b=`,
- * repeated as `x=1&x=2`; CONTRACT.md adds enums by name or number, well-known types in their JSON string
+ * repeated as `x=1&x=2`; docs/mapping.md adds enums by name or number, well-known types in their JSON string
  * form, both the JSON and the proto name, unknown parameters ignored (strict on request).
  *
  * Each row sends `GET /v1/echo/q?<query>` (GetEcho: `id` from the path, the rest from the query) and

@@ -5,7 +5,7 @@
  *
  * Covers every HttpRule feature of google/api/http.proto that the fixture README lists, percent-decoding of
  * path variables (http.proto: single-segment variables decode everything, multi-segment ones keep %2F),
- * and the 404 / 405 answers of CONTRACT.md "Translation".
+ * and the 404 / 405 answers of docs/mapping.md "Translation rules".
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAttache, type TestAttache } from '../support/attache.js';
@@ -32,7 +32,7 @@ function send(method: string, path: string, body?: object | string): Promise<Htt
   return request(attache.url + path, { method, ...(body === undefined ? {} : { body }) });
 }
 
-/** Asserts the contract's error shape (CONTRACT.md "Errors") and returns the parsed body. */
+/** Asserts the contract's error shape (docs/mapping.md "Translation rules", Errors) and returns the parsed body. */
 function expectStatusBody(res: HttpResponse, httpStatus: number, code: number): { code: number; message: string; details: unknown[] } {
   expect(res.status, res.body).toBe(httpStatus);
   expect(res.headers['content-type']).toMatch(/^application\/json/);

@@ -1,5 +1,5 @@
 /**
- * Streams over HTTP/1.x (CONTRACT.md "Server streaming", "Client streaming", "Bidirectional streaming"),
+ * Streams over HTTP/1.x (docs/streaming.md),
  * against the real e2e fixture server: NDJSON and SSE server streams (read by a real EventSource client),
  * errors before and after the first message, HTTP/1.0 read to close, flow control with a slow reader and
  * attache's memory bounded, client disconnect cancelling the upstream, NDJSON client streams line by line,

@@ -1,5 +1,5 @@
 /**
- * The circuit breaker and the bulkhead per upstream (issue 4), end to end against a real grpc-js server:
+ * The circuit breaker and the bulkhead per upstream, end to end against a real grpc-js server:
  * refused calls never reach it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,15 @@ describe('circuit breaker', () => {
     expect(server.total()).toBe(before);
   });
 
+  it("a caller's own short deadline running out does not count: it is the caller's impatience, not the upstream failing", async () => {
+    attache = await start('{ consecutiveFailures: 3, openTime: 5s }');
+    for (let i = 0; i < 5; i++) {
+      const r = await request(`${attache.url}/v1/get/${key('impatient')}?sleepMs=300`, { headers: { 'x-request-timeout': '50ms' } });
+      expect(r.status).toBe(504);
+    }
+    expect((await succeed(key('after'))).status).toBe(200);
+  });
+
   it('client errors do not count', async () => {
     attache = await start('{ consecutiveFailures: 2 }');
     const k = key('client');
@@ -99,6 +108,40 @@ describe('circuit breaker', () => {
       expect(res.status).toBe(400);
     }
     expect(server.attempts(k)).toBe(6);
+  });
+});
+
+describe('circuit breaker and an upstream restart', () => {
+  it('the default breaker probes as soon as the connection is READY again: a restart costs well under its open time', async () => {
+    let server = await startFlakyServer();
+    const port = server.port;
+    const tmp = tempDir();
+    // The default breaker (5 failures, 5 s open) and fast reconnects; retries off so each request is one call.
+    const a = await startResAttache(writeMapping(tmp.dir, 'attache:\n  rules:\n    - selector: "res.v1.*"\n      retry: false\n'), server.target, [
+      '--reconnect-backoff-initial', '100ms', '--reconnect-backoff-max', '200ms',
+    ]);
+    try {
+      expect((await request(`${a.url}/v1/get/${key('up')}`)).status).toBe(200);
+      await server.close();
+      for (let i = 0; i < 8; i++) await request(`${a.url}/v1/get/${key('down')}`);
+      const open = await request(`${a.url}/v1/get/${key('open')}`);
+      expect(open.status).toBe(503);
+      expect(open.body).toContain('circuit breaker');
+      server = await startFlakyServer({ port });
+      const t0 = Date.now();
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = (await request(`${a.url}/v1/get/${key('back')}`)).status;
+        if (status !== 200) await sleep(20);
+      }
+      const ms = Date.now() - t0;
+      expect(status).toBe(200);
+      expect(ms).toBeLessThan(1500); // the open time is 5 s
+    } finally {
+      await a.stop();
+      await server.close();
+      tmp.cleanup();
+    }
   });
 });
 

@@ -1,27 +1,18 @@
 /**
- * Connection-level resilience (issue 4): reconnecting to an upstream restarted on the same port, detecting a
+ * Connection-level resilience: reconnecting to an upstream restarted on the same port, detecting a
  * black-holed upstream by keepalive (gRFC A8), starting while the upstream is down, and /readyz policies.
  */
-import net from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { TestAttache } from '../support/attache.js';
 import { startFlakyServer, type FlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
+import { freePort } from '../support/process.js';
 import { startResAttache, tempDir, writeMapping } from '../support/resilience.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 let n = 0;
 const key = (label: string): string => `${label}-${++n}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A loopback port with nothing listening on it (bound, read and released). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Polls `probe` every 50 ms until it returns true; at most `maxMs`. Returns the time it took, or -1. */
 async function until(probe: () => Promise<boolean>, maxMs: number): Promise<number> {
@@ -107,8 +98,9 @@ describe('black-holed upstream', () => {
     const s = await server();
     const proxy: TcpProxy = await startTcpProxy(s.port);
     cleanups.push(() => proxy.close());
-    // Short keepalive so the test takes seconds; the defaults (10 s + 3 s) detect it within ~15 s.
-    const a = await attacheFor(proxy.target, ['--keepalive-time', '1s', '--keepalive-timeout', '1s', '--breaker=false'], 'attache:\n  rules:\n    - selector: "res.v1.*"\n      retry: false\n');
+    // Short keepalive, and an upstream that permits a ping a second, so the test takes seconds. With the
+    // defaults a waiting call pings after 20 s of silence and gives up 20 s later (grpc-js: after 310 s).
+    const a = await attacheFor(proxy.target, ['--keepalive-time', '1s', '--keepalive-timeout', '1s', '--keepalive-server-min-time', '1s', '--breaker=false'], 'attache:\n  rules:\n    - selector: "res.v1.*"\n      retry: false\n');
     expect((await request(`${a.url}/v1/get/${key('warm')}`)).status).toBe(200);
     const pending = request(`${a.url}/v1/get/${key('hung')}?sleepMs=30000`, { headers: { 'x-request-timeout': '20s' }, timeoutMs: 25_000 });
     await sleep(100);

@@ -1,5 +1,5 @@
 /**
- * Retries and hedging through grpc-js's service config, tied to method safety (issue 4), against a real
+ * Retries and hedging through grpc-js's service config, tied to method safety, against a real
  * flaky grpc-js server on loopback that counts attempts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * TLS and mTLS to upstreams (issue 4) with certificates generated during the test, and rotation of the
+ * TLS and mTLS to upstreams with certificates generated during the test, and rotation of the
  * certificate files on disk picked up without a restart and without failing a call in flight.
  */
 import fs from 'node:fs';

@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on loopback that can turn into a black hole: `freeze()` stops forwarding in both directions
  * while keeping every socket open, and later connections are accepted and never answered. What a
- * network partition or a hung host looks like to a client: no RST, no FIN, just silence.
+ * network partition or a hung host looks like to a client: no RST, no FIN, just silence. `cut()` is the
+ * other failure: every connection open now is reset (a crashed peer, a dropped NAT entry), and later ones
+ * are proxied as before. `connections` counts the client connections accepted (a reconnect shows here).
  */
 import net from 'node:net';
 
@@ -10,6 +12,10 @@ export interface TcpProxy {
   readonly target: string;
   /** From now on nothing is forwarded and nothing is closed. */
   freeze(): void;
+  /** Resets every connection open now, both sides (TCP RST); new ones are proxied as before. */
+  cut(): void;
+  /** Client connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -23,7 +29,9 @@ export async function startTcpProxy(upstreamPort: number | undefined, blackHole 
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
   };
+  let connections = 0;
   const server = net.createServer((client) => {
+    connections++;
     track(client);
     if (frozen || upstreamPort === undefined) {
       client.pause(); // accept, read nothing, answer nothing
@@ -33,6 +41,12 @@ export async function startTcpProxy(upstreamPort: number | undefined, blackHole 
     track(up);
     client.pipe(up);
     up.pipe(client);
+    // An upstream that is down or goes away closes the client's side too, as a direct connection would
+    // (unless frozen: then silence is the point).
+    up.on('close', () => {
+      if (!frozen) client.destroy();
+    });
+    client.on('close', () => up.destroy());
     pairs.push([client, up]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -40,6 +54,15 @@ export async function startTcpProxy(upstreamPort: number | undefined, blackHole 
   return {
     port,
     target: `127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    cut() {
+      for (const [a, b] of pairs.splice(0)) {
+        a.resetAndDestroy();
+        b.resetAndDestroy();
+      }
+    },
     freeze() {
       frozen = true;
       for (const [a, b] of pairs) {

@@ -1,5 +1,5 @@
 /**
- * One span per gRPC attempt (issue 5): retries and hedges through grpc-js's service config (gRFC A6), seen by
+ * One span per gRPC attempt: retries and hedges through grpc-js's service config (gRFC A6), seen by
  * the `attache_attempts` load-balancing policy. Real attache instances on loopback in front of the flaky
  * resilience server, which records each attempt's metadata; spans go to an in-memory exporter.
  */

@@ -148,7 +148,7 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
     expect(sessions).toBe(2);
   });
 
-  it('GOAWAY ENHANCE_YOUR_CALM too_many_pings doubles the keepalive time; calls in flight end UNAVAILABLE', async () => {
+  it('GOAWAY ENHANCE_YOUR_CALM too_many_pings doubles the keepalive time; calls in flight end RESOURCE_EXHAUSTED naming the cause (PROTOCOL-HTTP2.md)', async () => {
     const pings: Array<{ session: number; at: number }> = [];
     let n = 0;
     const s = await raw((st) => {
@@ -162,7 +162,7 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
     t.connectivity(true);
     await sleep(450);
     const o = await call(t);
-    expect(o.code).toBe(14);
+    expect(o).toMatchObject({ code: 8, details: 'the upstream closed the connection: too_many_pings (GOAWAY ENHANCE_YOUR_CALM)', unknown: true, unprocessed: false });
     const before = pings.filter((p) => p.session === 1).length;
     await until(() => n === 2);
     const since = Date.now();
@@ -235,6 +235,36 @@ describe('h2 transport ↔ raw HTTP/2 server', () => {
     const a = attempt(t);
     await sleep(250);
     expect(pings).toBeGreaterThanOrEqual(2);
+    answer(held[0]!, frame(Buffer.from('ok')));
+    expect((await a.done).code).toBe(0);
+  });
+
+  it('keepalive respects the server\'s ping policy: a silent call pings once per serverMinTime, never more', async () => {
+    const pings: number[] = [];
+    const held: http2.ServerHttp2Stream[] = [];
+    const s = await raw((st) => held.push(st));
+    s.server.on('session', (session) => session.on('ping', () => pings.push(Date.now())));
+    const t = transports.make(s.target, { settings: { keepaliveTimeMs: 50, keepalivePermitWithoutCalls: false, keepaliveServerMinTimeMs: 400 } });
+    const a = attempt(t, { timeoutMs: 5000 });
+    await sleep(1000);
+    // The first ping after ~50–100 ms of silence, then one per 400 ms at most: 2 or 3 in a second.
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+    expect(pings.length).toBeLessThanOrEqual(3);
+    for (let i = 1; i < pings.length; i++) expect(pings[i]! - pings[i - 1]!).toBeGreaterThanOrEqual(390);
+    answer(held[0]!, frame(Buffer.from('ok')));
+    expect((await a.done).code).toBe(0);
+  });
+
+  it('keepalive: one timer per connection, so the first tick after connecting sends one PING, not two', async () => {
+    const pings: number[] = [];
+    const held: http2.ServerHttp2Stream[] = [];
+    const s = await raw((st) => held.push(st));
+    s.server.on('session', (session) => session.on('ping', () => pings.push(Date.now())));
+    const t = transports.make(s.target, { settings: { keepaliveTimeMs: 200, keepalivePermitWithoutCalls: true, keepaliveServerMinTimeMs: 10_000 } });
+    // Queued while the connection is made: starting it on READY arms the timer, and READY must not arm another.
+    const a = attempt(t, { timeoutMs: 5000 });
+    await sleep(700);
+    expect(pings).toHaveLength(1);
     answer(held[0]!, frame(Buffer.from('ok')));
     expect((await a.done).code).toBe(0);
   });

@@ -13,11 +13,15 @@ import { CallMetadata } from '../../src/upstream/call-metadata.js';
 
 export const PATH = '/t.v1.Svc/Unary';
 
-/** Settings like config `outbound` defaults, with fast reconnects. */
+/**
+ * Settings with fast reconnects, and the seed's eager keepalive (10 s / 3 s, idle connections too, no
+ * server ping policy to respect), which these tests' servers accept.
+ */
 export const SETTINGS: H2Settings = {
   keepaliveTimeMs: 10_000,
   keepaliveTimeoutMs: 3000,
   keepalivePermitWithoutCalls: true,
+  keepaliveServerMinTimeMs: 0,
   reconnectInitialBackoffMs: 100,
   reconnectMaxBackoffMs: 200,
   maxSendBytes: 4 << 20,

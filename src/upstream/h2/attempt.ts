@@ -31,7 +31,7 @@ import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
 import { encodeFields, encodeIndexed, headerListSize, staticIndex } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
-import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
+import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
 
 /** Per-transport constants an attempt reads. */
 export interface AttemptContext {
@@ -350,17 +350,25 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       // RFC 9113 §8.7: a refused stream, or one above a GOAWAY's last stream id, was not processed.
       this.end(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, undefined, CallMetadata.EMPTY, true);
     } else if (s.h2.destroyed) {
-      this.end(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', undefined, CallMetadata.EMPTY, st.id === 0);
+      // Sent (id ≠ 0) and lost with its connection: the server may have run it (AttemptEnd.unknown).
+      const sent = st.id !== 0;
+      if (s.goawayError >= 0) {
+        const g = statusFromGoaway(s.goawayError, s.goawayDebug);
+        this.end(g.code, g.details, undefined, CallMetadata.EMPTY, !sent, sent);
+      } else {
+        this.end(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', undefined, CallMetadata.EMPTY, !sent, sent);
+      }
     } else if (rst === ErrorCode.NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
       const m = statusFromHttp(this.httpStatus);
       this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false);
     } else {
+      // Reset by the server before its status: delivered, outcome unknown.
       const m = statusFromReset(rst);
-      this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false);
+      this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false, true);
     }
   }
 
-  private end(code: number, details: string, response: Buffer | undefined, trailers: CallMetadata, unprocessed: boolean): void {
+  private end(code: number, details: string, response: Buffer | undefined, trailers: CallMetadata, unprocessed: boolean, unknown = false): void {
     if (this.phase === Phase.Ended) return;
     const wasWaiting = this.phase === Phase.Waiting;
     this.phase = Phase.Ended;
@@ -370,7 +378,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     }
     if (wasWaiting) this.ctx.balancer.dequeue(this);
     this.handle?.ended(code, details);
-    const e: AttemptEnd = { code, details, response, headers: this.headers, trailers, unprocessed };
+    const e: AttemptEnd = { code, details, response, headers: this.headers, trailers, unprocessed, unknown };
     this.listener.onEnd(e);
   }
 }

@@ -8,11 +8,21 @@
  * out, certificates rotated) returns the connection to IDLE; the balancer reconnects it at once (the
  * backoff was reset by the success). Nothing connects until asked (`connect()`).
  *
- * Keepalive (gRFC A8): a PING `keepaliveTimeMs` after the session became READY or the last PING was
- * answered — always while the session lives when `keepalivePermitWithoutCalls`, otherwise only while
- * calls are in flight, as grpc-js does; a PING unanswered for `keepaliveTimeoutMs` destroys the session and
- * its calls end UNAVAILABLE. A GOAWAY ENHANCE_YOUR_CALM with debug data `too_many_pings` (A8: the server
- * thinks we ping too often) doubles this connection's keepalive time, like grpc-js subchannel.ts.
+ * Keepalive (gRFC A8), shaped by what servers punish. grpc-go, grpc-java and C-core servers by default
+ * allow one PING per 5 minutes while they send nothing, and none at all on a connection without calls; a
+ * third offence closes the connection with GOAWAY ENHANCE_YOUR_CALM `too_many_pings`. Their strike count
+ * starts again whenever the server sends HEADERS or DATA. So attache pings only where it learns something and
+ * the server does not mind:
+ * - a PING goes out when calls are in flight (or always, with `keepalivePermitWithoutCalls`) and nothing
+ *   (no HEADERS, no DATA) has arrived on the session for `keepaliveTimeMs`: a call is waiting in silence;
+ * - and only if the server sent HEADERS or DATA since our last PING, or `keepaliveServerMinTimeMs` has
+ *   passed since it (the server's own rule, so a silent 10-minute call costs one PING per 5 minutes and
+ *   never a strike);
+ * - a PING unanswered for `keepaliveTimeoutMs` destroys the session; its calls end UNAVAILABLE.
+ * One timer per connection drives it. Between calls, dead peers are found by TCP keepalive instead (the
+ * socket's SO_KEEPALIVE after `keepaliveTimeMs` idle; libuv then probes every second, ten times), which
+ * servers never see. A GOAWAY ENHANCE_YOUR_CALM `too_many_pings` still doubles this connection's keepalive
+ * time, as A8 asks and grpc-js subchannel.ts does.
  *
  * GOAWAY (RFC 9113 §6.8): the session takes no new streams. A graceful (NO_ERROR) session closes once its
  * streams end, and streams above the last stream id end with REFUSED_STREAM (unprocessed); an error GOAWAY
@@ -52,6 +62,8 @@ export interface ConnectionSettings {
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
   readonly keepalivePermitWithoutCalls: boolean;
+  /** The upstream's ping policy: at most one PING per this interval while it sends nothing (see above). */
+  readonly keepaliveServerMinTimeMs: number;
   readonly reconnectInitialBackoffMs: number;
   readonly reconnectMaxBackoffMs: number;
 }
@@ -86,6 +98,9 @@ export class Session {
   used = 0;
   /** The last stream id of a received GOAWAY (-1: none). */
   goawayLastStreamId = -1;
+  /** The error code of a received GOAWAY other than NO_ERROR (-1: none), and its debug data as text. */
+  goawayError = -1;
+  goawayDebug = '';
   /** Why the session can no longer be used (set before Node tears its streams down). */
   lostReason: string | undefined;
 
@@ -116,6 +131,12 @@ export class Connection {
   private connectTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private keepaliveMs: number;
+  /** The session's HEADERS/DATA count when the keepalive timer was last armed, and when we last pinged. */
+  private heardAtArm = 0;
+  private heardAtPing = -1;
+  private lastPingAt = -Infinity;
+  /** A PING is out and unanswered. */
+  private pingOutstanding = false;
   private tlsMaterial: TlsMaterial | undefined;
   private closed = false;
 
@@ -135,7 +156,7 @@ export class Connection {
   streamStarted(s: Session): void {
     s.streams++;
     if (++s.used >= (this.o.internals.maxStreamsPerSession ?? 2 ** 30)) this.retire(s, 'stream ids exhausted');
-    else if (this.keepaliveTimer === undefined && s === this.session) this.scheduleKeepalive();
+    else if (this.keepaliveTimer === undefined && s === this.session) this.scheduleKeepalive(this.keepaliveMs);
   }
 
   /**
@@ -226,6 +247,8 @@ export class Connection {
       return failed;
     }
     sock.setNoDelay(true);
+    // Finds a vanished peer between calls without a PING the server would count (see the module comment).
+    sock.setKeepAlive(true, this.o.settings.keepaliveTimeMs);
     return sock;
   }
 
@@ -261,8 +284,12 @@ export class Connection {
     this.connecting = undefined;
     this.backoff.reset();
     this.session = s;
+    this.heardAtPing = -1;
+    this.lastPingAt = -Infinity;
+    this.pingOutstanding = false;
     this.setState('READY');
-    if (this.o.settings.keepalivePermitWithoutCalls) this.scheduleKeepalive();
+    // Starting the calls queued for this session (in setState) may have armed the timer already.
+    if (this.o.settings.keepalivePermitWithoutCalls && this.keepaliveTimer === undefined) this.scheduleKeepalive(this.keepaliveMs);
   }
 
   private onError(s: Session, err: Error): void {
@@ -273,6 +300,10 @@ export class Connection {
 
   private onGoaway(s: Session, code: number, lastStreamId: number, data: Buffer): void {
     s.goawayLastStreamId = lastStreamId;
+    if (code !== ErrorCode.NO_ERROR) {
+      s.goawayError = code;
+      s.goawayDebug = data.toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+    }
     // gRFC A8: a server that finds our pings too frequent says so; ping half as often from now on.
     if (code === ErrorCode.ENHANCE_YOUR_CALM && data.toString() === 'too_many_pings') {
       this.keepaliveMs = Math.min(this.keepaliveMs * 2, MAX_KEEPALIVE_MS);
@@ -320,29 +351,51 @@ export class Connection {
     if (s.streams === 0) s.h2.close();
   }
 
-  private scheduleKeepalive(): void {
-    this.keepaliveTimer = setTimeout(() => this.ping(), this.keepaliveMs);
+  /** Arms the connection's one keepalive timer (replacing any), to check the session in `ms`. */
+  private scheduleKeepalive(ms: number): void {
+    clearTimeout(this.keepaliveTimer);
+    this.heardAtArm = this.session?.h2.framesIn ?? 0;
+    this.keepaliveTimer = setTimeout(keepaliveTick, Math.min(Math.max(ms, 1), MAX_KEEPALIVE_MS), this);
     this.keepaliveTimer.unref();
   }
 
-  private ping(): void {
-    const s = this.session;
+  /** The keepalive timer fired: ping if a call waits in silence and the server's policy allows it (module comment). */
+  tick(): void {
     this.keepaliveTimer = undefined;
-    if (s === undefined) return;
-    if (!this.o.settings.keepalivePermitWithoutCalls && s.streams === 0) return; // restarted by the next call
+    const s = this.session;
+    if (s === undefined || this.pingOutstanding) return;
+    const o = this.o.settings;
+    if (!o.keepalivePermitWithoutCalls && s.streams === 0) return; // armed again by the next call
+    const heard = s.h2.framesIn;
+    if (heard !== this.heardAtArm) {
+      this.scheduleKeepalive(this.keepaliveMs); // the server spoke within the interval: nothing to learn
+      return;
+    }
+    const now = Date.now();
+    const allowedAt = heard !== this.heardAtPing ? now : this.lastPingAt + Math.max(o.keepaliveServerMinTimeMs, this.keepaliveMs);
+    if (allowedAt > now) {
+      this.scheduleKeepalive(allowedAt - now);
+      return;
+    }
+    this.ping(s, heard, now);
+  }
+
+  private ping(s: Session, heard: number, now: number): void {
     let acked = false;
     const sent = s.h2.ping((ok) => {
       acked = ok;
-      if (!acked || s !== this.session) return;
-      clearTimeout(this.keepaliveTimer);
-      this.scheduleKeepalive();
+      this.pingOutstanding = false;
+      if (!ok || s !== this.session) return;
+      this.scheduleKeepalive(this.keepaliveMs);
     });
-    if (!sent) {
-      this.scheduleKeepalive();
-      return;
-    }
+    if (!sent) return;
+    this.pingOutstanding = true;
+    this.heardAtPing = heard;
+    this.lastPingAt = now;
     this.keepaliveTimer = setTimeout(() => {
+      this.keepaliveTimer = undefined;
       if (acked || s !== this.session) return;
+      this.pingOutstanding = false;
       s.lostReason = `Keepalive timeout: ${this.peer} did not answer a PING within ${this.o.settings.keepaliveTimeoutMs} ms`;
       this.lastError = s.lostReason;
       this.detach(s);
@@ -350,4 +403,8 @@ export class Connection {
     }, this.o.settings.keepaliveTimeoutMs);
     this.keepaliveTimer.unref();
   }
+}
+
+function keepaliveTick(c: Connection): void {
+  c.tick();
 }

@@ -23,6 +23,13 @@ export const enum ErrorCode {
   INADEQUATE_SECURITY = 12, HTTP_1_1_REQUIRED = 13,
 }
 
+const ERROR_NAMES = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
+
+/** RFC 9113 §7's name of an error code. */
+export function errorName(code: number): string {
+  return ERROR_NAMES[code] ?? `code ${code}`;
+}
+
 /** SETTINGS identifiers (RFC 9113 §6.5.2). */
 export const enum Setting { HEADER_TABLE_SIZE = 1, ENABLE_PUSH = 2, MAX_CONCURRENT_STREAMS = 3, INITIAL_WINDOW_SIZE = 4, MAX_FRAME_SIZE = 5, MAX_HEADER_LIST_SIZE = 6 }
 

@@ -26,7 +26,7 @@
  */
 import type { Socket } from 'node:net';
 import {
-  DEFAULT_MAX_FRAME, ErrorCode, Flag, FRAME_HEADER, FrameError, FrameParser, FrameType, goawayFrame, pingFrame,
+  DEFAULT_MAX_FRAME, ErrorCode, errorName, Flag, FRAME_HEADER, FrameError, FrameParser, FrameType, goawayFrame, pingFrame,
   PREFACE, rstStreamFrame, Setting, settingsFrame, windowUpdateFrame, writeHeader, type FrameSink,
 } from './frames.js';
 import { headerListSize, HpackDecoder, HpackError } from './hpack.js';
@@ -129,6 +129,11 @@ export class ClientSession implements FrameSink {
   /** No new streams (GOAWAY received or sent, or closing). */
   closing = false;
   destroyed = false;
+  /**
+   * HEADERS and DATA frames received: what gRPC servers' ping policies count as the server having sent
+   * something (keepalive, connection.ts).
+   */
+  framesIn = 0;
   private readonly parser = new FrameParser(this);
   private readonly decoder = new HpackDecoder();
   private readonly streams = new Map<number, ClientStream>();
@@ -454,6 +459,7 @@ export class ClientSession implements FrameSink {
   private onData(flags: number, id: number, p: Buffer, length: number): void {
     if (id === 0) throw new FrameError(ErrorCode.PROTOCOL_ERROR, 'DATA frame on stream 0');
     this.checkKnown(id, 'DATA');
+    this.framesIn++;
     // §6.9: the whole frame counts against the connection window, even on a stream we closed.
     this.recvConsumed += length;
     if (this.recvConsumed > this.o.connectionWindow) throw new FrameError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
@@ -477,6 +483,7 @@ export class ClientSession implements FrameSink {
 
   private onHeaderBlock(id: number, flags: number, block: Buffer): void {
     this.checkKnown(id, 'HEADERS');
+    this.framesIn++;
     const fields: string[] = [];
     // Decoded even for a stream we no longer track: the HPACK context must see every block (RFC 7541 §2.2).
     this.decoder.decode(block, fields);
@@ -642,11 +649,4 @@ function frameAck(): Buffer {
   const buf = Buffer.allocUnsafe(FRAME_HEADER);
   writeHeader(buf, 0, 0, FrameType.SETTINGS, Flag.ACK, 0);
   return buf;
-}
-
-const ERROR_NAMES = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
-
-/** RFC 9113 §7's name of an error code. */
-export function errorName(code: number): string {
-  return ERROR_NAMES[code] ?? `code ${code}`;
 }

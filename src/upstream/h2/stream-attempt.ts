@@ -26,7 +26,7 @@ import { ErrorCode } from './frames.js';
 import { encodeFields, headerListSize } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
 import { headerPrefix, NOT_FROM_METADATA, type AttemptContext } from './attempt.js';
-import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
+import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
 
 /** Request bytes pending (not yet framed for lack of window) above which `write` asks the caller to wait. */
 export const HIGH_WATER = 64 * 1024;
@@ -312,27 +312,35 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
     if (rst === ErrorCode.REFUSED_STREAM || beyondGoaway) {
       this.endAfterHeld(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, CallMetadata.EMPTY, true);
     } else if (s.h2.destroyed) {
-      this.endAfterHeld(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', CallMetadata.EMPTY, st.id === 0);
+      // Sent (id ≠ 0) and lost with its connection: the server may have acted on it (StreamEnd.unknown).
+      const sent = st.id !== 0;
+      if (s.goawayError >= 0) {
+        const g = statusFromGoaway(s.goawayError, s.goawayDebug);
+        this.endAfterHeld(g.code, g.details, CallMetadata.EMPTY, !sent, sent);
+      } else {
+        this.endAfterHeld(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', CallMetadata.EMPTY, !sent, sent);
+      }
     } else if (rst === ErrorCode.NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
       const m = statusFromHttp(this.httpStatus);
       this.endAfterHeld(m.code, m.details, CallMetadata.EMPTY, false);
     } else {
+      // Reset by the server before its status: delivered, outcome unknown.
       const m = statusFromReset(rst);
-      this.endAfterHeld(m.code, m.details, CallMetadata.EMPTY, false);
+      this.endAfterHeld(m.code, m.details, CallMetadata.EMPTY, false, true);
     }
   }
 
   /** The end the server gave: after the messages still held for a paused reader. */
-  private endAfterHeld(code: number, details: string, trailers: CallMetadata, unprocessed: boolean): void {
+  private endAfterHeld(code: number, details: string, trailers: CallMetadata, unprocessed: boolean, unknown = false): void {
     if (this.phase === Phase.Ended) return;
     if (this.paused && this.held.length > 0) {
       // The stream is over on the wire; only the delivery waits. The deadline no longer applies.
       this.phase = Phase.Ended;
       this.clearTimer();
-      this.heldEnd = () => this.deliverEnd(code, details, trailers, unprocessed);
+      this.heldEnd = () => this.deliverEnd(code, details, trailers, unprocessed, unknown);
       return;
     }
-    this.end_(code, details, trailers, unprocessed);
+    this.end_(code, details, trailers, unprocessed, unknown);
   }
 
   private clearTimer(): void {
@@ -342,17 +350,17 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
     }
   }
 
-  private end_(code: number, details: string, trailers: CallMetadata, unprocessed: boolean): void {
+  private end_(code: number, details: string, trailers: CallMetadata, unprocessed: boolean, unknown = false): void {
     if (this.phase === Phase.Ended) return;
     const wasWaiting = this.phase === Phase.Waiting;
     this.phase = Phase.Ended;
     this.clearTimer();
     if (wasWaiting) this.ctx.balancer.dequeue(this);
-    this.deliverEnd(code, details, trailers, unprocessed);
+    this.deliverEnd(code, details, trailers, unprocessed, unknown);
   }
 
-  private deliverEnd(code: number, details: string, trailers: CallMetadata, unprocessed: boolean): void {
+  private deliverEnd(code: number, details: string, trailers: CallMetadata, unprocessed: boolean, unknown: boolean): void {
     this.handle?.ended(code, details);
-    this.listener.onEnd({ code, details, headers: this.headers, trailers, unprocessed });
+    this.listener.onEnd({ code, details, headers: this.headers, trailers, unprocessed, unknown });
   }
 }

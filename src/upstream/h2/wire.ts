@@ -6,7 +6,7 @@
  */
 import { CallMetadata, isBinaryKey, isLegalKey, isLegalTextValue, type MetadataValue } from '../call-metadata.js';
 import { Code } from '../../status/status.js';
-import { ErrorCode } from './frames.js';
+import { ErrorCode, errorName } from './frames.js';
 
 const TIMEOUT_UNITS: ReadonlyArray<readonly [string, number]> = [['m', 1], ['S', 1000], ['M', 60_000], ['H', 3_600_000]];
 
@@ -39,20 +39,44 @@ export function statusFromHttp(status: number): { code: number; details: string 
 }
 
 /**
- * The status of a stream the server reset before a gRPC status arrived, as grpc-js subchannel-call.ts
- * reports it. REFUSED_STREAM (RFC 9113 §8.7: the stream was not processed) is the only one that is
- * `unprocessed` (gRFC A6 transparent retry).
+ * The gRPC code of an HTTP/2 error code, per PROTOCOL-HTTP2.md "Errors": REFUSED_STREAM → UNAVAILABLE,
+ * CANCEL → CANCELLED, ENHANCE_YOUR_CALM → RESOURCE_EXHAUSTED, INADEQUATE_SECURITY → PERMISSION_DENIED, every
+ * other code → INTERNAL. For RST_STREAM and GOAWAY alike.
+ */
+export function codeFromH2Error(h2Code: number): Code {
+  switch (h2Code) {
+    case ErrorCode.REFUSED_STREAM: return Code.UNAVAILABLE;
+    case ErrorCode.CANCEL: return Code.CANCELLED;
+    case ErrorCode.ENHANCE_YOUR_CALM: return Code.RESOURCE_EXHAUSTED;
+    case ErrorCode.INADEQUATE_SECURITY: return Code.PERMISSION_DENIED;
+    default: return Code.INTERNAL;
+  }
+}
+
+/**
+ * The status of a stream the server reset before a gRPC status arrived: the code per {@link codeFromH2Error},
+ * the words grpc-js subchannel-call.ts uses. REFUSED_STREAM (RFC 9113 §8.7: the stream was not processed) is
+ * the only one that is `unprocessed` (gRFC A6 transparent retry).
  */
 export function statusFromReset(rstCode: number): { code: number; details: string; unprocessed: boolean } {
+  const code = codeFromH2Error(rstCode);
   switch (rstCode) {
-    case ErrorCode.REFUSED_STREAM: return { code: Code.UNAVAILABLE, details: 'Stream refused by server', unprocessed: true };
-    case ErrorCode.CANCEL: return { code: Code.CANCELLED, details: 'Call cancelled', unprocessed: false };
-    case ErrorCode.ENHANCE_YOUR_CALM: return { code: Code.RESOURCE_EXHAUSTED, details: 'Bandwidth exhausted or memory limit exceeded', unprocessed: false };
-    case ErrorCode.INADEQUATE_SECURITY: return { code: Code.PERMISSION_DENIED, details: 'Protocol not secure enough', unprocessed: false };
-    case ErrorCode.INTERNAL_ERROR: return { code: Code.INTERNAL, details: `Received RST_STREAM with code ${rstCode} (Internal server error)`, unprocessed: false };
-    case ErrorCode.NO_ERROR: return { code: Code.INTERNAL, details: `Received RST_STREAM with code ${rstCode} (Call ended without gRPC status)`, unprocessed: false };
-    default: return { code: Code.INTERNAL, details: `Received RST_STREAM with code ${rstCode}`, unprocessed: false };
+    case ErrorCode.REFUSED_STREAM: return { code, details: 'Stream refused by server', unprocessed: true };
+    case ErrorCode.CANCEL: return { code, details: 'Call cancelled', unprocessed: false };
+    case ErrorCode.ENHANCE_YOUR_CALM: return { code, details: 'Bandwidth exhausted or memory limit exceeded', unprocessed: false };
+    case ErrorCode.INADEQUATE_SECURITY: return { code, details: 'Protocol not secure enough', unprocessed: false };
+    case ErrorCode.INTERNAL_ERROR: return { code, details: `Received RST_STREAM with code ${rstCode} (Internal server error)`, unprocessed: false };
+    case ErrorCode.NO_ERROR: return { code, details: `Received RST_STREAM with code ${rstCode} (Call ended without gRPC status)`, unprocessed: false };
+    default: return { code, details: `Received RST_STREAM with code ${rstCode}`, unprocessed: false };
   }
+}
+
+/**
+ * The status of a call in flight on a connection the server closed with a GOAWAY error `h2Code` (debug data
+ * `debug`, e.g. `too_many_pings`): the code per {@link codeFromH2Error}, and words that name the cause.
+ */
+export function statusFromGoaway(h2Code: number, debug: string): { code: number; details: string } {
+  return { code: codeFromH2Error(h2Code), details: `the upstream closed the connection: ${debug !== '' ? debug : errorName(h2Code)} (GOAWAY ${errorName(h2Code)})` };
 }
 
 /**

@@ -1,0 +1,54 @@
+/**
+ * `--check` as CI runs it: on a mapping with no upstream given it still validates everything, prints the
+ * route table with the upstream unset, warns, and exits 0; serving the same configuration stays an error.
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR } from '../support/grpc-server.js';
+import { CLI, ensureBuilt, REPO, spawnCollected } from '../support/process.js';
+
+beforeAll(() => {
+  ensureBuilt();
+}, 180_000);
+
+/** Runs the CLI to completion with only PATH from the environment (no GRPC_TARGET leaking in). */
+async function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = spawnCollected(process.execPath, [CLI, ...args], { cwd: REPO, env: { PATH: process.env['PATH'] ?? '' } });
+  const guard = setTimeout(() => run.kill(), 15_000);
+  const code = await run.exited;
+  clearTimeout(guard);
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+describe('--check without an upstream', () => {
+  it('validates everything, lists the upstream as unset, warns, exits 0', async () => {
+    const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--check']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +\(unset\) +15s \(default\) /m);
+    const routes = Number(/\n(\d+) route\(s\) OK\n$/.exec(r.stdout)?.[1]);
+    expect(routes).toBeGreaterThan(10);
+    expect(r.stderr).toContain(`warning: no upstream set (--upstream or GRPC_TARGET): ${routes} route(s) have none`);
+    expect(r.stderr).toContain('[ATTACHE_E_NO_UPSTREAM]');
+  });
+
+  it('still finds every other problem (exit 1)', async () => {
+    const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', path.join(REPO, 'mappings'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/problem\(s\) found/);
+    expect(r.stderr).toContain('ATTACHE_E_UNKNOWN_METHOD');
+    expect(r.stderr).not.toContain('ATTACHE_E_NO_UPSTREAM');
+  });
+
+  it('serving without an upstream is still a start-up error naming each method', async () => {
+    const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^attache cannot start:\n/);
+    expect(r.stderr).toMatch(/echo\.yaml:21: e2e\.v1\.EchoService\.GetEcho: no upstream for this method.*\[ATTACHE_E_NO_UPSTREAM\]/);
+  });
+
+  it('an unclosed variable is reported as unclosed', async () => {
+    const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', path.join(REPO, 'test/fixtures/config/unclosed-template.yaml'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unclosed-template\.yaml:\d+: e2e\.v1\.EchoService\.GetEcho: invalid path template "\/v1\/\{x=".*unclosed '\{' \(opened at column 5\).*\[ATTACHE_E_TEMPLATE\]/);
+  });
+});
