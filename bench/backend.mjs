@@ -44,6 +44,7 @@ server.addService(
   {
     GetPayment: { ...svc.GetPayment, requestDeserialize: identity, responseSerialize: identity },
     CreatePayment: { ...svc.CreatePayment, requestDeserialize: identity, responseSerialize: identity },
+    StreamPayments: { ...svc.StreamPayments, requestDeserialize: identity, responseSerialize: identity },
   },
   {
     GetPayment(call, cb) {
@@ -57,6 +58,29 @@ server.addService(
         if (cache.size < 1000) cache.set(key, bytes);
       }
       cb(null, bytes);
+    },
+    // StreamPaymentsRequest { 1: int32 count }: `count` copies of the GetPayment answer (with items), written
+    // as fast as flow control lets them go (a write that returns false waits for 'drain').
+    StreamPayments(call) {
+      const pos = { i: 0 };
+      let count = 0;
+      while (pos.i < call.request.length) {
+        const tag = readVarint(call.request, pos);
+        if (tag === 0x08) count = readVarint(call.request, pos);
+        else throw new Error(`unexpected tag ${tag}`);
+      }
+      const bytes = Payment(newPayment('pay_stream', true, 'STATUS_CAPTURED'));
+      let i = 0;
+      const pump = () => {
+        while (i < count && !call.cancelled) {
+          i++;
+          if (!call.write(bytes)) return; // 'drain' resumes
+        }
+        call.removeListener('drain', pump);
+        if (!call.cancelled) call.end();
+      };
+      call.on('drain', pump);
+      pump();
     },
     CreatePayment(call, cb) {
       // CreatePaymentRequest { 1: Payment payment }: take the embedded bytes, prepend id = CREATED_ID.

@@ -17,6 +17,7 @@
 //          --attache-args "..." (appended to attache's flags) --attache-node-args "..." (node flags, e.g. V8's)
 //          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
 //          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
+//          --stream-count N --stream-rounds R (the streaming scenario, bench/stream.mjs, run after) --no-stream
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -244,8 +245,22 @@ async function main() {
   log(`written to ${OUT}`);
 }
 
+/**
+ * The streaming scenario (bench/stream.mjs) after the unary levels, in its own process with its own backend
+ * and attache: --stream-count N (1,000,000) and --stream-rounds R (3); --no-stream skips it.
+ */
+async function streamScenario() {
+  if (process.argv.includes('--no-stream')) return;
+  const argv = [path.join(BENCH_DIR, 'stream.mjs'), '--count', arg('stream-count', '1000000'), '--rounds', arg('stream-rounds', quick ? '1' : '3'), '--out', OUT.replace(/\.md$/, '-stream.md')];
+  const r = await runBounded(process.execPath, argv, { timeoutMs: 30 * 60 * 1000, stderr: 'inherit' });
+  process.stdout.write(r.out);
+  if (r.code !== 0) throw new Error(`bench/stream.mjs failed (${r.code})`);
+}
+
 main()
-  .then(stopAll, async (err) => {
+  .then(stopAll)
+  .then(streamScenario)
+  .then(undefined, async (err) => {
     log(`bench: ${err.stack ?? err}`);
     await stopAll();
     process.exitCode = 1;

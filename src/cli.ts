@@ -127,6 +127,7 @@ async function main(): Promise<number> {
         `  curl -s ${base}/api/payments/pay_001\n` +
         `  curl -s -X POST ${base}/api/payments/charge -d '{"customerId":"cus_alice","amountMinor":"1999","currency":"EUR"}'\n` +
         `  curl -s -X POST ${base}/api/payments/charge -d '{"customerId":"cus_alice","amountMinor":"-5","currency":"eur"}'\n` +
+        `  curl -sN '${base}/api/payments:watch?customerId=cus_alice'   (a stream: docs/streaming.md)\n` +
         `Press Ctrl-C to stop.\n\n`,
     );
   }

@@ -7,10 +7,11 @@
 import { createJsonCodec, DEFAULT_WRITE_OPTIONS, type JsonCodec } from './codec/index.js';
 import type { Config } from './config/load.js';
 import { loadMappings, type HttpRuleSpec } from './config/mapping.js';
-import { loadRegistry, ProtoLoadError, RegistryError, type Registry } from './registry/load.js';
-import { buildRoutes, type RouteTable } from './routing/routes.js';
+import { loadRegistry, ProtoLoadError, RegistryError, rpcLineIndex, type Registry } from './registry/load.js';
+import { buildRoutes, type Route, type RouteTable } from './routing/routes.js';
 import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
+import { resolveMethodPolicy, type MethodPolicy } from './upstream/policy.js';
 import type { Upstreams } from './upstream/channels.js';
 import { buildUpstreamPlans, type UpstreamPlan } from './upstream/service-config.js';
 import { credentialsFileProblems } from './upstream/credentials.js';
@@ -24,13 +25,18 @@ export interface LoadProblem {
   readonly message: string;
 }
 
+/** A route as the request path serves it: with its method's call policy (upstream/policy.ts). */
+export type ServedRoute = Route<MethodPolicy>;
+
 export interface Snapshot {
   readonly config: Config;
   readonly registry: Registry;
   readonly codec: JsonCodec;
-  readonly table: RouteTable;
+  readonly table: RouteTable<MethodPolicy>;
   /** One plan per upstream channel (policy and service config), keyed by `Route.policy.upstream.key`. */
   readonly upstreams: ReadonlyMap<string, UpstreamPlan>;
+  /** Some route is a client or bidi stream (its request body is read as a stream: http/plugin.ts). */
+  readonly requestStreams: boolean;
   /** Renders a google.protobuf.Any from error details (unknown types fall back to base64). */
   readonly renderAny: (typeUrl: string, value: Uint8Array) => DetailJson;
 }
@@ -88,7 +94,17 @@ export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): Snapshot
   }
   const { mappings, errors: mappingErrors } = loadMappings(config.mappings);
   for (const e of mappingErrors) problems.push({ code: e.code, source: e.source, rule: e.rule, message: e.message });
-  const { table, errors } = buildRoutes({ registry, mappings, json: config.json, defaultUpstream: config.upstream, outbound: config.outbound, autoMapping: config.autoMapping });
+  // Policies are resolved here, not in routing/ (which stays pure): the attache rules and the outbound defaults.
+  const { table, errors } = buildRoutes({
+    registry,
+    mappings,
+    json: config.json,
+    defaultUpstream: config.upstream,
+    upstreamTls: config.outbound.upstreamTls,
+    resolvePolicy: (facts) => resolveMethodPolicy(facts, mappings.attache, config.outbound),
+    rpcLine: rpcLineIndex(),
+    autoMapping: config.autoMapping,
+  });
   problems.push(...errors);
   const { plans: upstreams, problems: planProblems } = buildUpstreamPlans(table.routes, config.outbound);
   problems.push(...planProblems);
@@ -107,7 +123,8 @@ export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): Snapshot
   const codec = createJsonCodec(registry.root);
   const renderAny = (typeUrl: string, value: Uint8Array): DetailJson =>
     JSON.parse(codec.anyToJson(typeUrl, value, DEFAULT_WRITE_OPTIONS)) as DetailJson;
-  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, upstreams, renderAny }) };
+  const requestStreams = table.routes.some((r) => r.kind === 'client-stream' || r.kind === 'bidi');
+  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, upstreams, requestStreams, renderAny }) };
 }
 
 /** One line per problem: `source: rule: message [CODE]`. */

@@ -35,6 +35,8 @@ const DEFAULTS: Config = {
   bodyLimitBytes: 4 * 1024 * 1024,
   defaultDeadlineMs: 15_000,
   drainTimeoutMs: 10_000,
+  streamIdleTimeoutMs: 0,
+  sseHeartbeatMs: 15_000,
   heapGrowthPercent: 0,
   workers: 1,
   reflection: false,
@@ -89,6 +91,7 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly heapGrowthPercent: number; // --heap-growth (V8 heap_growing_percent)
       readonly workers: number; // --workers N (node:cluster)
       readonly watch: boolean; // --watch: reload when a proto, mapping or config file changes
+      readonly streamIdleTimeoutMs: number; readonly sseHeartbeatMs: number; // streams: --stream-idle-timeout, --sse-heartbeat
       readonly logFormat: 'auto' | 'json' | 'pretty'; // the demo's readable logs, switchable
       readonly json: BriefJsonSettings;
       readonly reflection: boolean; // issue 15: --reflection

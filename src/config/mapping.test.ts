@@ -43,8 +43,10 @@ describe('loadMappings: the demo mapping file', () => {
         { selector: 'payments.v1.PaymentService.GetPayment', method: 'GET', path: '/api/payments/{payment_id}', body: undefined, responseBody: undefined, additionalBindings: [], loc: loc(14) },
         { selector: 'payments.v1.PaymentService.RefundPayment', method: 'POST', path: '/api/payments/{payment_id}:refund', body: '*', responseBody: undefined, additionalBindings: [], loc: loc(16) },
         { selector: 'payments.v1.PaymentService.ListPayments', method: 'GET', path: '/api/payments', body: undefined, responseBody: undefined, additionalBindings: [], loc: loc(19) },
+        { selector: 'payments.v1.PaymentService.WatchPayments', method: 'GET', path: '/api/payments:watch', body: undefined, responseBody: undefined, additionalBindings: [], loc: loc(22) },
+        { selector: 'payments.v1.PaymentService.ChargeBatch', method: 'POST', path: '/api/payments:batch', body: '*', responseBody: undefined, additionalBindings: [], loc: loc(24) },
       ],
-      backend: [{ selector: 'payments.v1.*', address: undefined, deadlineMs: 5000, loc: loc(24) }],
+      backend: [{ selector: 'payments.v1.*', address: undefined, deadlineMs: 5000, loc: loc(30) }],
       attache: [],
       files: ['mappings/payments.yaml'],
     });
@@ -54,7 +56,7 @@ describe('loadMappings: the demo mapping file', () => {
     const { mappings, errors } = loadMappings(['mappings']);
     expect(errors).toEqual([]);
     expect(mappings.files).toEqual(['mappings/payments.yaml']);
-    expect(mappings.http).toHaveLength(4);
+    expect(mappings.http).toHaveLength(6);
   });
 
   it('deep-freezes the result', () => {

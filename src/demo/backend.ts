@@ -27,6 +27,7 @@ import {
   type ChargePaymentIn,
   type GetPaymentIn,
   type ListPaymentsIn,
+  MAX_PAGE_SIZE,
   type Outcome,
   type PaymentRecord,
   type RefundPaymentIn,
@@ -158,8 +159,54 @@ function paymentService(root: protobuf.Root, store: PaymentStore): grpc.UntypedS
       return { payments: page.payments.map(paymentToWire), ...next };
     }),
     UpdatePayment: unary<UpdatePaymentIn>(root, (req) => wire(store.update(req))),
+    WatchPayments: (call: grpc.ServerWritableStream<WatchPaymentsIn, unknown>) => {
+      const header = new grpc.Metadata();
+      header.set(DEMO_HEADER.key, DEMO_HEADER.value);
+      call.sendMetadata(header);
+      const req = call.request;
+      const page = store.list({ customer_id: req.customer_id, status: req.status, page_size: MAX_PAGE_SIZE });
+      if (page instanceof DemoFailure) {
+        call.emit('error', Object.assign(new Error(page.message), richStatus(root, page.code, page.message, page.details)));
+        return;
+      }
+      const interval = Math.min(Math.max(req.interval_ms ?? 0, 0) || WATCH_INTERVAL_MS, MAX_WATCH_INTERVAL_MS);
+      void (async () => {
+        for (const p of page.payments) {
+          if (!(await waitUnlessCancelled(call, interval))) return;
+          call.write(paymentToWire(p));
+        }
+        if (!call.cancelled) call.end();
+      })();
+    },
+    ChargeBatch: (call: grpc.ServerReadableStream<ChargePaymentIn, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const payments: Record<string, unknown>[] = [];
+      let refused = 0;
+      let total = 0n;
+      call.on('data', (req: ChargePaymentIn) => {
+        const o = store.charge(req);
+        if (o instanceof DemoFailure) refused++;
+        else {
+          payments.push(paymentToWire(o));
+          total += o.amount_minor;
+        }
+      });
+      call.on('end', () => {
+        if (!call.cancelled) callback(null, { payments, refused, total_minor: total.toString() });
+      });
+    },
   };
 }
+
+/** WatchPayments' request as proto-loader decodes it. */
+interface WatchPaymentsIn {
+  customer_id?: string;
+  status?: string;
+  interval_ms?: number;
+}
+
+/** WatchPayments' pace: the default and the largest interval between messages. */
+const WATCH_INTERVAL_MS = 200;
+const MAX_WATCH_INTERVAL_MS = 5000;
 
 /** Binds `server` to `address`, resolving with the bound port. */
 function bind(server: grpc.Server, address: string): Promise<number> {

@@ -3,11 +3,16 @@
  * response JSON (or the one error writer). Every failure becomes an RpcStatus before anything is written.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { ServingSnapshot } from '../snapshot.js';
+import type { Readable } from 'node:stream';
+import type { ServedRoute, ServingSnapshot, Snapshot } from '../snapshot.js';
+import type { Binding } from '../routing/matcher.js';
+import { httpStreamIo } from './http-stream.js';
+import { serveStream, type StreamIo } from './stream-exchange.js';
 import { CodecError } from '../codec/index.js';
 import { buildRequest } from '../transcode/request.js';
 import { responseJson } from '../transcode/response.js';
 import type { RunningCall } from '../upstream/call.js';
+import type { CallMetadata } from '../upstream/call-metadata.js';
 import type { Upstreams } from '../upstream/channels.js';
 import { timeoutFrom } from '../upstream/deadline.js';
 import { GRPC_METADATA_PREFIX, GRPC_STATUS_DETAILS_BIN, GRPC_TRAILER_PREFIX, RETRY_AFTER } from '../upstream/headers.js';
@@ -24,6 +29,12 @@ export interface HttpAnswer {
   readonly body: string;
   /** The gRPC code the answer stands for (0 for a success), for metrics and the access log. */
   readonly code: number;
+  /** A stream: the response was written as it came (http-stream.ts); nothing is left to write. */
+  readonly streamed?: true;
+  /** Streams: messages each way, and the JSON bytes written. */
+  readonly messagesIn?: number;
+  readonly messagesOut?: number;
+  readonly bytesOut?: number;
 }
 
 /** The live state the pipeline reads (owned by main.ts). */
@@ -48,8 +59,14 @@ export interface InboundRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: string | undefined;
   readonly requestId: string;
-  /** The response, to notice a client that goes away before the answer. */
+  /** The response, to notice a client that goes away before the answer (and to stream into). */
   readonly res: ServerResponse;
+  /** The unread body of a client or bidi streaming route (plugin.ts hands it over unparsed). */
+  readonly bodyStream?: Readable | undefined;
+  /** Takes the response over from the framework, for a streamed answer (Fastify's reply). */
+  readonly takeover?: { hijack(): unknown };
+  /** An upgraded WebSocket (websocket.ts): the stream's io, for bidi routes. */
+  readonly webSocket?: StreamIo;
 }
 
 const JSON_TYPE = 'application/json';
@@ -82,6 +99,51 @@ export function originForm(url: string): string {
   return rest === '' || rest.charCodeAt(0) === 0x3f /* '?' */ ? `/${rest}` : rest;
 }
 
+/**
+ * The RpcStatus of a failed upstream call: its code and message, and the details of its
+ * `grpc-status-details-bin` trailer. Never throws.
+ */
+export function upstreamStatus(snap: Snapshot, code: number, details: string, trailers: CallMetadata | undefined, timeoutMs: number): RpcStatus {
+  const detailsBin = trailers?.get(GRPC_STATUS_DETAILS_BIN);
+  return statusFromGrpc(
+    code,
+    // grpc-js words its own deadline errors with timings and the upstream's address; say it plainly.
+    code === Code.DEADLINE_EXCEEDED && details.startsWith('Deadline exceeded after') ? `the upstream call did not finish within its deadline of ${timeoutMs} ms` : details,
+    typeof detailsBin === 'string' ? undefined : detailsBin,
+    snap.renderAny,
+  );
+}
+
+/** A streaming route's answer: serveStream over the request's HTTP stream io (http-stream.ts). */
+async function streamAnswer(
+  ctx: PipelineContext,
+  req: InboundRequest,
+  ex: Exchange,
+  snap: ServingSnapshot,
+  route: ServedRoute,
+  bindings: readonly Binding[],
+  rawQuery: string,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
+  const config = snap.config;
+  const io = req.webSocket ?? httpStreamIo({
+    res: req.res,
+    headers: req.headers,
+    bodyStream: req.bodyStream,
+    requestStreams: route.kind === 'client-stream' || route.kind === 'bidi',
+    responseStreams: route.kind === 'server-stream' || route.kind === 'bidi',
+    hijack: () => void req.takeover?.hijack(),
+    maxLineBytes: config.bodyLimitBytes,
+    idleTimeoutMs: config.streamIdleTimeoutMs,
+    heartbeatMs: config.sseHeartbeatMs,
+    draining: ctx.draining,
+  });
+  const out = await serveStream(ctx, req, ex, snap, route, bindings, rawQuery, timeoutMs, io);
+  const counts = { messagesIn: out.messagesIn, messagesOut: out.messagesOut, bytesOut: out.bytesOut };
+  if (out.answer !== undefined) return { ...out.answer, ...counts };
+  return { status: 200, headers: {}, body: '', code: out.code, streamed: true, ...counts };
+}
+
 /** What an exchange that threw is recorded as (the plugin's error handler then answers 500). */
 const THREW = Object.freeze({ status: 500, body: '', code: Code.INTERNAL });
 
@@ -111,7 +173,17 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   const path = q < 0 ? target : target.slice(0, q);
   const rawQuery = q < 0 ? '' : target.slice(q + 1);
 
-  const found = snap.table.matcher.lookup(req.method, path);
+  let found = snap.table.matcher.lookup(req.method, path);
+  if (req.webSocket !== undefined && found.kind === 'methodNotAllowed') {
+    // The upgrade is a GET; a bidi route bound to another method is reached on its path all the same.
+    for (const m of found.allow) {
+      const other = snap.table.matcher.lookup(m, path);
+      if (other.kind === 'match' && other.value.kind === 'bidi') {
+        found = other;
+        break;
+      }
+    }
+  }
   if (found.kind !== 'match') {
     switch (found.kind) {
       case 'notFound':
@@ -133,6 +205,11 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
 
   const timeoutMs = timeoutFrom(req.headers, route.deadlineMs, snap.config.defaultDeadlineMs);
   if (isRpcStatus(timeoutMs)) return errorAnswer(timeoutMs, rid);
+
+  if (req.webSocket !== undefined && route.kind !== 'bidi') {
+    return errorAnswer(new RpcStatus(Code.FAILED_PRECONDITION, `${route.selector} is a ${route.kind} method; WebSocket upgrades are served on bidi routes`), rid);
+  }
+  if (route.kind !== 'unary') return streamAnswer(ctx, req, ex, snap, route, found.bindings, rawQuery, timeoutMs);
 
   const msg = buildRequest(snap.codec, route, found.bindings, rawQuery, req.body);
   if (isRpcStatus(msg)) return errorAnswer(msg, rid);
@@ -182,18 +259,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
       // would blame the client. UNAVAILABLE is what code.proto recommends retrying, on another instance.
       return errorAnswer(new RpcStatus(Code.UNAVAILABLE, 'attache is shutting down: the call did not finish within the drain timeout'), rid, headers);
     }
-    const detailsBin = e?.metadata.get(GRPC_STATUS_DETAILS_BIN);
-    const code = e?.code ?? Code.INTERNAL;
-    const status = statusFromGrpc(
-      code,
-      // grpc-js words its own deadline errors with timings and the upstream's address; say it plainly.
-      code === Code.DEADLINE_EXCEEDED && e?.details.startsWith('Deadline exceeded after')
-        ? `the upstream call did not finish within its deadline of ${timeoutMs} ms`
-        : (e?.details ?? 'upstream returned no response'),
-      typeof detailsBin === 'string' ? undefined : detailsBin,
-      snap.renderAny,
-    );
-    return errorAnswer(status, rid, headers);
+    return errorAnswer(upstreamStatus(snap, e?.code ?? Code.INTERNAL, e?.details ?? 'upstream returned no response', e?.metadata, timeoutMs), rid, headers);
   }
   let body: string;
   try {

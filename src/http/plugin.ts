@@ -5,13 +5,16 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { recordAnswer } from '../telemetry/exchange.js';
 import { requestIdFrom } from '../upstream/metadata.js';
 import { registerCors } from './cors.js';
 import { isClientAbort, lingerAfterEarlyAnswer, tooLong, type HttpLimits } from './limits.js';
-import { errorAnswer, handleRequest, type HttpAnswer, type PipelineContext } from './pipeline.js';
+import { errorAnswer, handleRequest, originForm, type HttpAnswer, type PipelineContext } from './pipeline.js';
+import { webSocketHandler } from './websocket.js';
 
 export interface TranscoderPluginOptions {
   readonly ctx: PipelineContext;
@@ -31,6 +34,9 @@ export function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean
 }
 
 const asIs = (body: unknown): string => body as string;
+
+/** The content type preParsing gives the requests of client and bidi streaming routes (never sent by clients). */
+const STREAM_BODY_TYPE = 'application/x-attache-request-stream';
 
 /** Every method Node's HTTP parser accepts, so custom HttpRule kinds (PURGE, REPORT…) reach the router. */
 const ALL_METHODS = http.METHODS.filter((m) => m !== 'CONNECT');
@@ -55,29 +61,58 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
     return answer;
   };
 
+  // The body of a client or bidi streaming route is read line by line as it arrives (http-stream.ts), not
+  // buffered whole: such requests get this internal content type in preParsing (below), whose parser hands
+  // the unread payload stream over. Fastify reads the content type only after preParsing.
+  app.addContentTypeParser(STREAM_BODY_TYPE, (_req, payload, done) => {
+    done(null, payload);
+  });
+
   for (const m of ALL_METHODS) {
     if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   }
 
+  // WebSocket upgrades (bidi streams: websocket.ts) arrive as GETs: GET gets its own catch-all route, with the
+  // same HTTP handler, plus the upgrade handler. Registered here, @fastify/websocket's route wrapper stays
+  // inside this plugin.
+  await app.register(fastifyWebsocket, { options: { maxPayload: opts.bodyLimitBytes } });
+  const wsHandler = webSocketHandler(ctx);
+
+  const preParsing = (request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, payload?: RequestPayload) => void) => {
+    const snap = ctx.snapshot();
+    if (snap.requestStreams && request.headers['content-type'] !== STREAM_BODY_TYPE) {
+      const url = originForm(request.raw.url ?? '/');
+      const q = url.indexOf('?');
+      const found = snap.table.matcher.lookup(request.raw.method ?? 'GET', q < 0 ? url : url.slice(0, q));
+      if (found.kind === 'match' && (found.value.kind === 'client-stream' || found.value.kind === 'bidi')) {
+        request.headers['content-type'] = STREAM_BODY_TYPE;
+      }
+    }
+    done(null, payload);
+  };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     observed.add(request);
+    const body = request.body;
     const answer = await handleRequest(ctx, {
       method: request.raw.method ?? 'GET',
       url: request.raw.url ?? '/',
       headers: request.headers,
-      body: typeof request.body === 'string' ? request.body : undefined,
+      body: typeof body === 'string' ? body : undefined,
       requestId: request.id,
       res: reply.raw,
+      bodyStream: body instanceof Readable ? body : undefined,
+      // The reply itself (no per-request closure): a streamed answer takes the response over with hijack().
+      takeover: reply,
     });
-    write(reply, answer, ctx.draining());
+    if (answer.streamed !== true) write(reply, answer, ctx.draining());
     return reply;
   };
-
-  app.route({
-    method: ALL_METHODS.filter((m) => m !== 'OPTIONS'),
-    url: '/*',
-    handler,
-  });
+  const routeOptions = { url: '/*', handler };
+  // Only requests with a body can be request streams: GETs skip the hook (a GET bidi is a WebSocket upgrade).
+  // OPTIONS belongs to CORS (preflights); other OPTIONS requests reach `handler` through the not-found handler.
+  app.route({ method: ALL_METHODS.filter((m) => m !== 'GET' && m !== 'OPTIONS'), ...routeOptions, preParsing });
+  app.route({ method: 'GET', ...routeOptions, wsHandler });
 
   app.setNotFoundHandler(async (request, reply) => {
     if (request.raw.method === 'OPTIONS') return handler(request, reply);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { createMetrics, type Metrics, type RequestObservation, type UpstreamObservation } from './metrics.js';
+import { createMetrics, type Metrics, type RequestObservation, type StreamObservation, type UpstreamObservation } from './metrics.js';
 import { seededRandom } from '../../test/support/prng.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
@@ -40,6 +40,12 @@ function reference(processMetrics: boolean) {
     labelNames: ['grpc_method', 'upstream'] as const,
     registers: [registry],
   });
+  const streamMessages = new Counter({
+    name: 'attache_stream_messages_total',
+    help: 'Messages carried by streaming calls, by route template and direction (in: client to upstream, out: upstream to client).',
+    labelNames: ['route', 'direction'] as const,
+    registers: [registry],
+  });
   new Gauge({ name: 'attache_circuit_breaker_state', help: 'Circuit-breaker state per upstream: 0 closed, 1 open, 2 half-open.', labelNames: ['upstream'], registers: [registry] });
   new Gauge({
     name: 'attache_upstream_channel_state',
@@ -70,6 +76,10 @@ function reference(processMetrics: boolean) {
       upstreamSeconds.observe({ grpc_method: o.grpcMethod, upstream: o.upstream, grpc_code: o.grpcCode }, o.seconds);
       if (o.attempts > 1) retries.inc({ grpc_method: o.grpcMethod, upstream: o.upstream }, o.attempts - 1);
     },
+    observeStream(o: StreamObservation) {
+      streamMessages.inc({ route: o.route, direction: 'in' }, o.messagesIn);
+      streamMessages.inc({ route: o.route, direction: 'out' }, o.messagesOut);
+    },
     inFlight: (d: 1 | -1) => inFlight.inc(d),
     configReload: (ok: boolean) => reloads.inc({ result: ok ? 'success' : 'failure' }),
     credentialRefresh: (upstream: string, ok: boolean) => credentialRefreshes.inc({ upstream, result: ok ? 'success' : 'failure' }),
@@ -95,7 +105,7 @@ const UPSTREAMS = ['127.0.0.1:50051', 'grpcs://payments.internal:443'];
 /** Latencies on bucket bounds, between them, under the first and past the last (only in +Inf). */
 const SECONDS = [0, 0.0001, 0.0005, 0.0007, 0.001, 0.01, 0.0123456789, 0.3, 1, 14.999, 30, 31, 120];
 
-type Sink = Pick<Metrics, 'observeRequest' | 'observeUpstream' | 'inFlight' | 'configReload'>;
+type Sink = Pick<Metrics, 'observeRequest' | 'observeUpstream' | 'observeStream' | 'inFlight' | 'configReload'>;
 
 function drive(targets: readonly Sink[], n: number, seed: number): void {
   const rnd = seededRandom(seed);
@@ -111,6 +121,11 @@ function drive(targets: readonly Sink[], n: number, seed: number): void {
       if (r.grpcMethod !== '') t.observeUpstream({ grpcMethod: r.grpcMethod, upstream, grpcCode, seconds: seconds / 2, attempts });
       t.inFlight(-1);
       t.observeRequest({ route: r.route, method: r.method, grpcMethod: r.grpcMethod, status, grpcCode, seconds });
+    }
+    if (i % 7 === 0 && r.grpcMethod !== '') {
+      const messagesIn = Math.floor(rnd() * 3);
+      const messagesOut = Math.floor(rnd() * 1000);
+      for (const t of targets) t.observeStream({ route: r.route, messagesIn, messagesOut });
     }
     const ok = rnd() < 0.7;
     if (i % 97 === 0) for (const t of targets) t.configReload(ok);

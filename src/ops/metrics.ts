@@ -57,6 +57,15 @@ export interface UpstreamObservation {
   readonly attempts: number;
 }
 
+/** What one finished stream contributes. */
+export interface StreamObservation {
+  /** The HttpRule template. */
+  readonly route: string;
+  /** Request messages sent upstream, and response messages written to the client. */
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+}
+
 /** The metrics of one attache instance. */
 export interface Metrics {
   readonly registry: Registry;
@@ -64,6 +73,8 @@ export interface Metrics {
   observeRequest(o: RequestObservation): void;
   /** One call per finished upstream call. */
   observeUpstream(o: UpstreamObservation): void;
+  /** One call per finished stream (server, client or bidi): its messages each way, by route template. */
+  observeStream(o: StreamObservation): void;
   /** A request started (+1) or finished (-1). */
   inFlight(delta: 1 | -1): void;
   /** A configuration reload finished. */
@@ -133,6 +144,11 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     'Upstream attempts beyond the first (grpc-js retries, gRFC A6), by gRPC method and upstream.',
   );
   register(registry, retries);
+  const streamMessages = new CounterFamily(
+    'attache_stream_messages_total',
+    'Messages carried by streaming calls, by route template and direction (in: client to upstream, out: upstream to client).',
+  );
+  register(registry, streamMessages);
   const circuit = new Gauge({
     name: 'attache_circuit_breaker_state',
     help: 'Circuit-breaker state per upstream: 0 closed, 1 open, 2 half-open.',
@@ -171,6 +187,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
 
   /** route → method → node. */
   const requestNodes = new Map<string, Map<string, RequestNode>>();
+  /** route → its stream message counters. */
+  const streamNodes = new Map<string, { readonly in: CounterSeries; readonly out: CounterSeries }>();
   /** gRPC method → upstream → node. */
   const upstreamNodes = new Map<string, Map<string, UpstreamNode>>();
 
@@ -211,6 +229,15 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       seconds.observe(o.seconds);
       // A call without retries adds no retry series (as before: the counter appears with the first retry).
       if (o.attempts > 1) node.retries.inc(o.attempts - 1);
+    },
+    observeStream(o) {
+      let node = streamNodes.get(o.route);
+      if (node === undefined) {
+        node = { in: streamMessages.series({ route: o.route, direction: 'in' }), out: streamMessages.series({ route: o.route, direction: 'out' }) };
+        streamNodes.set(o.route, node);
+      }
+      node.in.inc(o.messagesIn);
+      node.out.inc(o.messagesOut);
     },
     inFlight(delta) {
       inFlight.inc(delta);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import { loadMappings } from '../config/mapping.js';
-import { loadRegistry } from '../registry/load.js';
+import { loadRegistry, rpcLineIndex } from '../registry/load.js';
+import { resolveMethodPolicy } from '../upstream/policy.js';
 import { buildRoutes } from './routes.js';
 
 const registry = loadRegistry(['test/fixtures/e2e']);
@@ -21,7 +22,15 @@ function build(yaml: string, upstream: string | null = '127.0.0.1:1') {
   fs.writeFileSync(file, `type: google.api.Service\nconfig_version: 3\n${yaml}`);
   const { mappings, errors } = loadMappings([file]);
   expect(errors.map(String)).toEqual([]);
-  return buildRoutes({ registry, mappings, json, outbound, defaultUpstream: upstream ?? undefined });
+  return buildRoutes({
+    registry,
+    mappings,
+    json,
+    defaultUpstream: upstream ?? undefined,
+    upstreamTls: outbound.upstreamTls,
+    resolvePolicy: (facts) => resolveMethodPolicy(facts, mappings.attache, outbound),
+    rpcLine: rpcLineIndex(),
+  });
 }
 
 const S = 'e2e.v1.EchoService';
@@ -85,7 +94,6 @@ describe('buildRoutes', () => {
     ['an unknown body field', `http:\n  rules:\n    - selector: ${S}.Echo\n      post: /a\n      body: nope\n`, 'ATTACHE_E_UNKNOWN_FIELD'],
     ['an unknown response_body field', `http:\n  rules:\n    - selector: ${S}.GetEcho\n      get: /a\n      response_body: nope\n`, 'ATTACHE_E_UNKNOWN_FIELD'],
     ['a GET with a body', `http:\n  rules:\n    - selector: ${S}.GetEcho\n      get: /a\n      body: "*"\n`, 'ATTACHE_E_BAD_BODY'],
-    ['a streaming method', `http:\n  rules:\n    - selector: ${S}.Stream\n      post: /a\n      body: "*"\n`, 'ATTACHE_E_STREAMING'],
     ['a custom kind Node cannot parse', `http:\n  rules:\n    - selector: ${S}.GetEcho\n      custom: {kind: FROB, path: /a}\n`, 'ATTACHE_E_BAD_METHOD'],
     ['two rules matching the same requests', `http:\n  rules:\n    - selector: ${S}.GetEcho\n      get: /a/{id}\n    - selector: ${S}.GetThing\n      get: /a/{name}\n`, 'ATTACHE_E_ROUTE_CONFLICT'],
     ['a backend selector matching nothing', `backend:\n  rules:\n    - selector: other.v1.*\n      address: grpc://a:1\n`, 'ATTACHE_E_UNKNOWN_SELECTOR'],
@@ -94,6 +102,17 @@ describe('buildRoutes', () => {
     expect(errors.map((e) => `${e.code} ${e.source} ${e.rule ?? ''} ${e.message}`).join('\n')).toContain(expected);
     // Every error names where it came from.
     for (const e of errors) expect(e.source).toMatch(/\.(yaml|proto)(:\d+)?/);
+  });
+
+  it.each([
+    ['GetEcho', 'unary'],
+    ['Stream', 'server-stream'],
+    ['Collect', 'client-stream'],
+    ['Chat', 'bidi'],
+  ])('serves %s, a %s method, with its kind (no method kind is refused)', (method, kind) => {
+    const { table, errors } = build(`http:\n  rules:\n    - selector: ${S}.${method}\n      post: /k\n      body: "*"\n`);
+    expect(errors).toEqual([]);
+    expect(table.routes.find((r) => r.template.toString() === '/k')?.kind).toBe(kind);
   });
 
   it('collects every error instead of stopping at the first', () => {

@@ -6,8 +6,11 @@
  * a rule naming an unknown method or field, two rules claiming the same method and path, and a template
  * that does not parse are errors naming the file, the rule and the reason. Errors are collected, not
  * thrown, because `--check` is a linter users run directly and wants every problem at once.
+ *
+ * Pure: no I/O and no upstream knowledge. What only the caller knows comes in through {@link BuildRoutesInput}:
+ * the line of an `rpc` in its file (the registry reads files) and each method's call policy (resolved by
+ * snapshot.ts with upstream/policy.ts), which a route carries as an opaque `P`.
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import type protobuf from 'protobufjs';
 import type { JsonSettings } from '../config/load.js';
@@ -15,11 +18,10 @@ import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from 
 import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
 import type { ReadOptions, WriteOptions } from '../codec/index.js';
 import type { Registry } from '../registry/load.js';
-import { AUTO_MAPPING_SOURCE, autoMappingRule } from './auto-mapping.js';
+import { autoMappingRule } from './auto-mapping.js';
 import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
 import { buildMatcher, type Matcher, type RouteEntry } from './matcher.js';
 import { parseTemplate, TemplateError, type Template } from './template.js';
-import { resolveMethodPolicy, type MethodPolicy, type OutboundSettings } from '../upstream/policy.js';
 
 /** Where an upstream lives. `target` is in grpc-js syntax. */
 export interface UpstreamRef {
@@ -33,14 +35,30 @@ export type BodyMapping =
   | { readonly kind: 'all' }
   | { readonly kind: 'field'; readonly field: protobuf.Field; readonly path: string };
 
-/** One HTTP binding of one gRPC method, fully resolved at load time. */
-export interface Route {
+/**
+ * The four gRPC method kinds (a unary call is a stream of one message each way). Named as `--check` prints
+ * them.
+ */
+export type MethodKind = 'unary' | 'server-stream' | 'client-stream' | 'bidi';
+
+/** The kind of a method from its descriptor's stream flags. */
+export function methodKindOf(requestStream: boolean | undefined, responseStream: boolean | undefined): MethodKind {
+  if (requestStream === true) return responseStream === true ? 'bidi' : 'client-stream';
+  return responseStream === true ? 'server-stream' : 'unary';
+}
+
+/**
+ * One HTTP binding of one gRPC method, fully resolved at load time. `P` is the call policy the caller's
+ * resolver gave the method (routing does not look inside it).
+ */
+export interface Route<P = unknown> {
   /** Fully-qualified method name, e.g. `payments.v1.PaymentService.GetPayment`. */
   readonly selector: string;
   readonly httpMethod: string;
   readonly template: Template;
   /** The gRPC request path, `/payments.v1.PaymentService/GetPayment`. */
   readonly grpcPath: string;
+  readonly kind: MethodKind;
   readonly requestType: protobuf.Type;
   readonly responseType: protobuf.Type;
   readonly body: BodyMapping;
@@ -57,7 +75,7 @@ export interface Route {
   readonly writeOptions: WriteOptions;
   readonly strictQuery: boolean;
   /** Outbound policy (retry/hedging per method; breaker, bulkhead, TLS per upstream), resolved at load time. */
-  readonly policy: MethodPolicy;
+  readonly policy: P;
   /** Where the rule came from: `mappings/a.yaml:12` or `protos/x.proto (annotation)`. */
   readonly source: string;
 }
@@ -70,9 +88,9 @@ export interface RouteError {
   readonly message: string;
 }
 
-export interface RouteTable {
-  readonly routes: readonly Route[];
-  readonly matcher: Matcher<Route>;
+export interface RouteTable<P = unknown> {
+  readonly routes: readonly Route<P>[];
+  readonly matcher: Matcher<Route<P>>;
 }
 
 interface MethodInfo {
@@ -106,10 +124,10 @@ function userMethods(registry: Registry): Map<string, MethodInfo> {
 }
 
 /** The google.api.http option of a method as HttpRuleSpecs (protobufjs keeps it in parsedOptions). */
-function annotationRules(info: MethodInfo, registry: Registry, rpcLines: RpcLines): HttpRuleSpec[] {
+function annotationRules(info: MethodInfo, registry: Registry, rpcLine: RpcLineOf): HttpRuleSpec[] {
   const parsed = (info.method.parsedOptions ?? []) as Record<string, unknown>[];
   const abs = info.method.filename ?? info.service.filename ?? 'protos';
-  const loc = { file: relativeProtoName(abs, registry), line: rpcLines.lineOf(abs, info.method.name) };
+  const loc = { file: relativeProtoName(abs, registry), line: rpcLine(abs, info.method.name) };
   const out: HttpRuleSpec[] = [];
   for (const opt of parsed) {
     const http = opt['(google.api.http)'];
@@ -161,69 +179,53 @@ function httpRuleFromOption(
   };
 }
 
-/**
- * The 1-based line declaring `rpc name(` in a proto file (protobufjs keeps no line numbers), or 0. Each file
- * is read and indexed once per route build: a per-method search of a large file (google/cloud/compute/v1,
- * 4 MB and some 800 methods) took over a minute.
- */
-interface RpcLines {
-  lineOf(file: string, name: string): number;
-}
-
-function rpcLineIndex(): RpcLines {
-  const byFile = new Map<string, ReadonlyMap<string, number>>();
-  const index = (file: string): ReadonlyMap<string, number> => {
-    const lines = new Map<string, number>();
-    let text = '';
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      return lines;
-    }
-    let line = 1;
-    let counted = 0;
-    for (const m of text.matchAll(/\brpc\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
-      for (let i = text.indexOf('\n', counted); i !== -1 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
-      counted = m.index;
-      if (!lines.has(m[1]!)) lines.set(m[1]!, line);
-    }
-    return lines;
-  };
-  return {
-    lineOf(file, name) {
-      let lines = byFile.get(file);
-      if (lines === undefined) {
-        lines = index(file);
-        byFile.set(file, lines);
-      }
-      return lines.get(name) ?? 0;
-    },
-  };
-}
-
 function relativeProtoName(absPath: string, registry: Registry): string {
   for (const [name, abs] of registry.resolved) if (abs === absPath) return name;
   return absPath;
 }
 
+/** The 1-based line declaring `rpc <name>(` in the proto file at `absPath`, or 0 when unknown. */
+export type RpcLineOf = (absPath: string, rpcName: string) => number;
 
-export interface BuildRoutesInput {
+/** What a method's policy is resolved from (upstream/policy.ts `MethodFacts` has this shape). */
+export interface MethodFacts {
+  readonly selector: string;
+  /** The HTTP methods of every binding of the method. */
+  readonly httpMethods: readonly string[];
+  /** descriptor.proto MethodOptions.idempotency_level as protobufjs reports it, if set. */
+  readonly idempotencyLevel: unknown;
+  readonly kind: MethodKind;
+  readonly target: string;
+  readonly tls: boolean;
+}
+
+/** A resolver's problem; buildRoutes reports it as a RouteError naming the method. */
+export interface PolicyProblem {
+  readonly code: string;
+  readonly source: string;
+  readonly message: string;
+}
+
+export interface BuildRoutesInput<P> {
   readonly registry: Registry;
   readonly mappings: MappingSet;
   readonly json: JsonSettings;
   readonly defaultUpstream: string | undefined;
-  /** Global outbound defaults (config `outbound`); the attache rules override them per selector. */
-  readonly outbound: OutboundSettings;
+  /** Whether `--upstream` is called over TLS (`--upstream-tls`). */
+  readonly upstreamTls: boolean;
+  /** The call policy of a method that has an upstream. */
+  readonly resolvePolicy: (facts: MethodFacts) => { readonly policy: P; readonly problems: readonly PolicyProblem[] };
+  /** Line numbers for annotation rules (default: none, reported as line 0). */
+  readonly rpcLine?: RpcLineOf;
   /** `--auto-mapping`: every method without a rule gets `POST /{package.Service}/{Method}`, body `*`. */
   readonly autoMapping?: boolean;
 }
 
 /** Builds and validates every route. Never throws; every problem is returned. */
-export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; errors: RouteError[] } {
+export function buildRoutes<P>(input: BuildRoutesInput<P>): { table: RouteTable<P>; errors: RouteError[] } {
   const { registry, mappings, json } = input;
   const errors: RouteError[] = [];
   const methods = userMethods(registry);
-  const rpcLines = rpcLineIndex();
 
   // Mapping-file rules by selector; a selector may appear once (use additional_bindings for more paths).
   const mapped = new Map<string, HttpRuleSpec>();
@@ -246,32 +248,28 @@ export function buildRoutes(input: BuildRoutesInput): { table: RouteTable; error
     }
   }
 
-  const entries: RouteEntry<Route>[] = [];
+  const rpcLine = input.rpcLine ?? (() => 0);
+  const entries: RouteEntry<Route<P>>[] = [];
   for (const info of methods.values()) {
     const fromMapping = mapped.get(info.selector);
-    let rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry, rpcLines);
+    let rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry, rpcLine);
     if (rules.length === 0 && input.autoMapping === true) rules = [autoMappingRule(info.selector, fullNameOf(info.service), info.method.name)];
     if (rules.length === 0) continue;
     // A backend rule applies whole (as in ESPv2); attache rules section by section, like the outbound policy.
     const backend = mostSpecificRule(mappings.backend, info.selector);
     const attache = mostSpecificRule(mappings.attache, info.selector, (r) => r.json !== undefined);
     const upstream = upstreamOf(backend, input);
-    let policy: MethodPolicy | undefined;
+    let policy: { readonly value: P } | undefined;
     if (upstream !== undefined) {
       const httpMethods = rules.flatMap((r) => [r, ...r.additionalBindings].map((b) => b.method));
-      const resolved = resolveMethodPolicy(
-        { selector: info.selector, httpMethods, idempotencyLevel: info.method.options?.['idempotency_level'], target: upstream.target, tls: upstream.tls },
-        mappings.attache,
-        input.outbound,
-      );
+      const kind = methodKindOf(info.method.requestStream, info.method.responseStream);
+      const resolved = input.resolvePolicy({ selector: info.selector, httpMethods, idempotencyLevel: info.method.options?.['idempotency_level'], kind, target: upstream.target, tls: upstream.tls });
       for (const p of resolved.problems) errors.push(routeError(p.code, p.source, info.selector, p.message));
-      policy = resolved.policy;
+      policy = { value: resolved.policy };
     }
     for (const rule of rules) {
       for (const binding of [rule, ...rule.additionalBindings]) {
         const built = buildRoute(info, binding, backend, attache, input, policy);
-        // A method auto-mapping cannot serve yet is left out, not an error: the user asked for no route.
-        if ('message' in built && built.code === 'ATTACHE_E_STREAMING' && binding.loc.file === AUTO_MAPPING_SOURCE) continue;
         if ('message' in built) errors.push(built);
         else entries.push({ method: built.httpMethod, template: built.template, value: built, source: `${built.source} (${info.selector})` });
       }
@@ -292,20 +290,17 @@ function nearMiss(selector: string, methods: ReadonlyMap<string, MethodInfo>): s
   return '';
 }
 
-function buildRoute(
+function buildRoute<P>(
   info: MethodInfo,
   rule: HttpRuleSpec,
   backend: BackendRuleSpec | undefined,
   attache: AttacheRuleSpec | undefined,
-  input: BuildRoutesInput,
-  policy: MethodPolicy | undefined,
-): Route | RouteError {
+  input: BuildRoutesInput<P>,
+  policy: { readonly value: P } | undefined,
+): Route<P> | RouteError {
   const source = rule.loc.line > 0 ? `${rule.loc.file}:${rule.loc.line}` : rule.loc.file;
   const fail = (code: string, message: string): RouteError => routeError(code, source, info.selector, message);
   const m = info.method;
-  if (m.requestStream || m.responseStream) {
-    return fail('ATTACHE_E_STREAMING', `${rule.method} ${rule.path}: streaming methods are not supported yet (only unary)`);
-  }
   if (!NODE_METHODS.has(rule.method)) {
     // Node's HTTP parser rejects unknown methods before any router sees them, so such a rule could never match.
     return fail('ATTACHE_E_BAD_METHOD', `custom kind "${rule.method}" is not an HTTP method Node.js accepts (${[...NODE_METHODS].join(', ')})`);
@@ -344,6 +339,12 @@ function buildRoute(
     body = { kind: 'field', field: f, path: f.name };
     boundPaths.add(f.name);
   }
+  const kind = methodKindOf(m.requestStream, m.responseStream);
+  if (body.kind === 'none' && (kind === 'client-stream' || kind === 'bidi')) {
+    // A request stream's messages can only come from the body (NDJSON lines, WebSocket frames), whatever the
+    // binding says: a GET binding of a bidi method is its WebSocket endpoint.
+    body = { kind: 'all' };
+  }
   if (body.kind !== 'none' && ['GET', 'DELETE'].includes(rule.method) && rule.body !== undefined) {
     // Allowed by http.proto for custom/other verbs; for GET and DELETE most clients cannot send a body.
     return fail('ATTACHE_E_BAD_BODY', `${rule.method} ${rule.path} declares body "${rule.body}", but ${rule.method} requests carry no body`);
@@ -379,6 +380,7 @@ function buildRoute(
     httpMethod: rule.method,
     template,
     grpcPath: `/${fullNameOf(info.service)}/${m.name}`,
+    kind,
     requestType,
     responseType,
     body,
@@ -390,13 +392,13 @@ function buildRoute(
     readOptions,
     writeOptions,
     strictQuery: j.strictQuery,
-    policy,
+    policy: policy.value,
     source,
   });
 }
 
 /** The method's upstream: its backend rule's address, else `--upstream` (TLS when `--upstream-tls`). */
-function upstreamOf(backend: BackendRuleSpec | undefined, input: BuildRoutesInput): UpstreamRef | undefined {
+function upstreamOf(backend: BackendRuleSpec | undefined, input: BuildRoutesInput<unknown>): UpstreamRef | undefined {
   if (backend?.address !== undefined) return { target: backend.address.target, tls: backend.address.tls };
-  return input.defaultUpstream !== undefined ? { target: input.defaultUpstream, tls: input.outbound.upstreamTls } : undefined;
+  return input.defaultUpstream !== undefined ? { target: input.defaultUpstream, tls: input.upstreamTls } : undefined;
 }

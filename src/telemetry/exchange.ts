@@ -128,6 +128,10 @@ export interface ExchangeAnswer {
   readonly body: string;
   /** The gRPC code of the answer (0 for a success). */
   readonly code: number;
+  /** Streams: messages each way and the bytes written (the body is not kept). */
+  readonly messagesIn?: number | undefined;
+  readonly messagesOut?: number | undefined;
+  readonly bytesOut?: number | undefined;
 }
 
 const secondsSince = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e9;
@@ -267,6 +271,9 @@ export function endExchange(t: Telemetry, ex: Exchange, answer: ExchangeAnswer):
     grpcCode,
     seconds,
   });
+  if (answer.messagesIn !== undefined && l !== undefined) {
+    t.metrics.observeStream({ route: l.template, messagesIn: answer.messagesIn, messagesOut: answer.messagesOut ?? 0 });
+  }
   const sc = ex.span?.spanContext();
   if (ex.span !== undefined) {
     if (t.tracing.recording) {
@@ -291,7 +298,9 @@ export function endExchange(t: Telemetry, ex: Exchange, answer: ExchangeAnswer):
       upstreamMs: ex.upstreamSeconds === undefined ? undefined : Math.round(ex.upstreamSeconds * 1e6) / 1e3,
       upstream: l?.upstream,
       bytesIn: ex.bytesIn,
-      bytesOut: Buffer.byteLength(answer.body),
+      bytesOut: answer.bytesOut ?? Buffer.byteLength(answer.body),
+      messagesIn: answer.messagesIn,
+      messagesOut: answer.messagesOut,
     };
     t.accessLog(line);
   }

@@ -64,10 +64,13 @@ export interface AccessLogLine {
   readonly upstream: string | undefined;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /** Streams only: request messages sent upstream and response messages written (undefined for unary calls). */
+  readonly messagesIn?: number | undefined;
+  readonly messagesOut?: number | undefined;
 }
 
 /** The access line's keys in the order the line writes them (docs/observability.md "Logs"). */
-const ACCESS_KEYS = ['reqId', 'traceId', 'spanId', 'method', 'path', 'route', 'grpcMethod', 'status', 'grpcCode', 'latencyMs', 'attempts', 'upstreamMs', 'upstream', 'bytesIn', 'bytesOut'] as const;
+const ACCESS_KEYS = ['reqId', 'traceId', 'spanId', 'method', 'path', 'route', 'grpcMethod', 'status', 'grpcCode', 'latencyMs', 'attempts', 'upstreamMs', 'upstream', 'bytesIn', 'bytesOut', 'messagesIn', 'messagesOut'] as const;
 /** `,"key":` for each of ACCESS_KEYS, built once. */
 const ACCESS_KEY_PREFIXES = ACCESS_KEYS.map((k) => `,${JSON.stringify(k)}:`);
 /** The message of the access line. */

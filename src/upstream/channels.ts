@@ -8,12 +8,13 @@
 import type { AttemptObserver } from './attempt-lb.js';
 import { createGrpcJsWire } from './grpcjs-wire.js';
 import type { RunningCall } from './call.js';
-import { callWithCredentials, createCredentialSource, type CredentialSource } from './credentials.js';
+import { callWithCredentials, createCredentialSource, streamWithCredentials, type CredentialSource } from './credentials.js';
 import { createLeanWire, leanTargetOf } from './lean-wire.js';
 import { createGuard, type Guard } from './guard.js';
 import type { CallMetadata } from './call-metadata.js';
 import type { MethodPolicy, OutboundSettings } from './policy.js';
 import type { UpstreamPlan } from './service-config.js';
+import type { MessageCall, MessageListener } from './stream-call.js';
 import type { Connectivity } from './transport.js';
 
 /** What a call needs from its route. */
@@ -27,6 +28,11 @@ export interface CallTarget {
 export interface Wire {
   /** Starts a unary call. Never throws: a closed wire gives an UNAVAILABLE outcome. */
   call(route: CallTarget, request: Uint8Array, metadata: CallMetadata, timeoutMs: number): RunningCall;
+  /**
+   * Opens a streaming call (server, client or bidi: stream-call.ts); `timeoutMs` bounds the whole stream.
+   * Never throws: a closed wire ends it with UNAVAILABLE.
+   */
+  stream(route: CallTarget, metadata: CallMetadata, timeoutMs: number, listener: MessageListener): MessageCall;
   /** The connections' state; `connect` asks an idle wire to connect. */
   connectivity(connect: boolean): Connectivity;
   /** Stops certificate watching and closes the connections; calls still running fail. */
@@ -144,6 +150,7 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
       guard: createGuard(plan.policy, wire.connectivity),
       fingerprint,
       call: source === undefined ? wire.call : callWithCredentials(wire.call, source, credentials!.callerAuthorization),
+      stream: source === undefined ? wire.stream : streamWithCredentials(wire.stream, source, credentials!.callerAuthorization),
       connectivity: wire.connectivity,
       close() {
         source?.close();

@@ -316,6 +316,26 @@ export function callWithCredentials<R>(call: CallFn<R>, source: CredentialSource
   };
 }
 
+/**
+ * `stream` with `source`'s credential as `authorization` metadata, as {@link callWithCredentials} does for
+ * unary calls, with two differences a stream imposes: it starts with the credential held now (when none is
+ * held yet, it starts without one and a fetch begins for the next call), and it is not retried on
+ * UNAUTHENTICATED (its messages may already have been sent).
+ */
+export function streamWithCredentials<T, A extends unknown[], R>(
+  stream: (route: T, metadata: CallMetadata, ...rest: A) => R,
+  source: CredentialSource,
+  mode: CredentialsPolicy['callerAuthorization'],
+): (route: T, metadata: CallMetadata, ...rest: A) => R {
+  return (route, metadata, ...rest) => {
+    const base = callerMetadata(metadata, mode);
+    if (base === undefined) return stream(route, metadata, ...rest);
+    const held = source.current();
+    if (held === undefined) void source.obtain().catch(() => undefined);
+    return stream(route, held === undefined ? base : base.with(AUTHORIZATION, held), ...rest);
+  };
+}
+
 const FORWARDED_KEY = new Set([X_FORWARDED_AUTHORIZATION]);
 
 /**

@@ -21,6 +21,8 @@ import { Code } from '../status/status.js';
 import { callWithPerTryTimeout } from './attempts.js';
 import { callUnary, toBuffer, type CallStatus, type RunningCall, type UnaryOutcome } from './call.js';
 import { createGrpcJsAttempts } from './grpcjs-attempts.js';
+import { openGrpcJsStream } from './grpcjs-stream.js';
+import { failedStreamCall, type MessageCall } from './stream-call.js';
 import { CallMetadata } from './call-metadata.js';
 import { toGrpcJsMetadata } from './grpcjs-metadata.js';
 import type { UpstreamEvents, Wire } from './channels.js';
@@ -119,6 +121,25 @@ export function createGrpcJsWire(key: string, plan: UpstreamPlan, s: OutboundSet
         if (--g.inflight === 0 && g.retired) g.client.close();
       });
       return running;
+    },
+    stream(route, callMetadata, timeoutMs, listener) {
+      const g = current;
+      let call: MessageCall;
+      try {
+        call = openGrpcJsStream(g.client, route.grpcPath, toGrpcJsMetadata(callMetadata), timeoutMs, {
+          onHeaders: (h) => listener.onHeaders(h),
+          onMessage: (m) => listener.onMessage(m),
+          onWritable: () => listener.onWritable(),
+          onEnd: (e) => {
+            if (--g.inflight === 0 && g.retired) g.client.close();
+            listener.onEnd(e);
+          },
+        });
+      } catch (err) {
+        return failedStreamCall(listener, Code.UNAVAILABLE, `the channel to ${key} is closed: ${err instanceof Error ? err.message : String(err)}`, CallMetadata.EMPTY);
+      }
+      g.inflight++;
+      return call;
     },
     connectivity,
     close() {

@@ -14,6 +14,7 @@ import { createH2Transport, type H2Transport } from './h2/transport.js';
 import { parseTarget, type ParsedTarget } from './h2/target.js';
 import type { OutboundSettings } from './policy.js';
 import { callWithPolicy, createRetryThrottle } from './retrying.js';
+import { openStreamCall } from './stream-call.js';
 import type { UpstreamPlan } from './service-config.js';
 import { watchTls, type TlsSource } from './tls.js';
 
@@ -63,6 +64,7 @@ export function createLeanWire(
   const throttle = createRetryThrottle(s.retryThrottleMaxTokens, s.retryThrottleTokenRatio);
   return {
     call: (route, request, metadata, timeoutMs) => callWithPolicy(t, route.grpcPath, toBuffer(request), metadata, timeoutMs, route.policy, throttle),
+    stream: (route, metadata, timeoutMs, listener) => openStreamCall(t, route.grpcPath, metadata, timeoutMs, listener),
     connectivity: (connect) => t.connectivity(connect),
     close() {
       tls?.close();

@@ -99,3 +99,47 @@ export interface AttemptObserver {
    */
   attempt(metadata: CallMetadata, peer: string | undefined): AttemptHandle | undefined;
 }
+
+/** How a streaming attempt ended: an {@link AttemptEnd} without a response (the messages came one by one). */
+export type StreamEnd = Omit<AttemptEnd, 'response'>;
+
+/**
+ * What a streaming attempt reports, in order: at most one `onHeaders`, any number of `onMessage` (none
+ * while paused), then exactly one `onEnd`; `onWritable` whenever the request messages written so far have
+ * all gone out, after a `write` that returned false.
+ */
+export interface StreamAttemptListener {
+  /** Response headers arrived (not trailers-only): the call is committed to this attempt (gRFC A6). */
+  onHeaders(headers: CallMetadata): void;
+  onMessage(message: Buffer): void;
+  onWritable(): void;
+  onEnd(end: StreamEnd): void;
+}
+
+/** A running streaming attempt: the request side, flow control of the response side, and cancel. */
+export interface StreamAttemptControl extends AttemptControl {
+  /**
+   * Sends one serialised request message. False when the messages not yet sent (flow control) are above the
+   * high-water mark: the caller waits for `onWritable` before writing more. Ignored after `end` or the end.
+   */
+  write(message: Buffer): boolean;
+  /** Half-closes: no more request messages (END_STREAM). Idempotent. */
+  end(): void;
+  /**
+   * Stops delivering messages; the transport then stops granting the server flow-control credit, so at
+   * most a bounded window of response data waits here (a slow reader slows the server). Messages that
+   * arrive meanwhile, and the end, are delivered after `resume`.
+   */
+  pause(): void;
+  resume(): void;
+}
+
+/** A transport that also carries streaming calls (all four kinds as a stream of messages each way). */
+export interface StreamTransport extends Transport {
+  /**
+   * Opens one streaming attempt of `path` with `metadata`; request messages follow with `write`. The same
+   * connection, deadline and failure rules as {@link Transport.start}. Never throws; every failure is an
+   * `onEnd`.
+   */
+  open(path: string, metadata: CallMetadata, deadline: number, listener: StreamAttemptListener): StreamAttemptControl;
+}

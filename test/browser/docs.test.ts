@@ -57,9 +57,11 @@ describe('the /docs API reference page', () => {
     expect(ops.sort()).toEqual([
       'GET /api/payments',
       'GET /api/payments/{payment_id}',
+      'GET /api/payments:watch',
       'PATCH /api/payments/{payment.id}',
       'POST /api/payments/charge',
       'POST /api/payments/{payment_id}:refund',
+      'POST /api/payments:batch',
       'POST /api/v2/charges',
     ]);
 

@@ -173,7 +173,7 @@ async function checkAttachePod(objs: Obj[], pod: any): Promise<void> {
   const local = await localArgs(objs, pod, container);
   const check = spawnCollected(process.execPath, [CLI, ...local.args, '--check'], { env: { PATH: process.env['PATH'] ?? '', ...local.env } });
   expect(await check.exited, check.output()).toBe(0);
-  expect(check.stdout()).toMatch(/\n6 route\(s\) OK\n$/);
+  expect(check.stdout()).toMatch(/\n8 route\(s\) OK\n$/);
   expect(check.stdout()).toContain('payments-grpc:50051');
 }
 

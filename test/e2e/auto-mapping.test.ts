@@ -78,8 +78,11 @@ describe('--auto-mapping', () => {
       );
     });
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^POST +\/payments\.v1\.PaymentService\/ChargePayment +payments\.v1\.PaymentService\.ChargePayment +127\.0\.0\.1:50051 +15s \(default\) +auto-mapping$/m);
+    expect(out.stdout).toMatch(/^POST +\/payments\.v1\.PaymentService\/ChargePayment +payments\.v1\.PaymentService\.ChargePayment +unary +127\.0\.0\.1:50051 +15s \(default\) +auto-mapping$/m);
+    // Streaming methods are auto-mapped too, each called as its kind says (docs/streaming.md).
+    expect(out.stdout).toMatch(/^POST +\/payments\.v1\.PaymentService\/WatchPayments +payments\.v1\.PaymentService\.WatchPayments +server-stream .*auto-mapping$/m);
+    expect(out.stdout).toMatch(/^POST +\/payments\.v1\.PaymentService\/ChargeBatch +payments\.v1\.PaymentService\.ChargeBatch +client-stream .*auto-mapping$/m);
     expect(out.stdout).toMatch(/^PATCH +\/api\/payments\/\{payment\.id\} .*payments\/v1\/payments\.proto:\d+/m);
-    expect(out.stdout).toContain('5 route(s) OK');
+    expect(out.stdout).toContain('7 route(s) OK');
   });
 });

@@ -24,7 +24,7 @@ describe('--check without an upstream', () => {
   it('validates everything, lists the upstream as unset, warns, exits 0', async () => {
     const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--check']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +\(unset\) +15s \(default\) /m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +unary +\(unset\) +15s \(default\) /m);
     const routes = Number(/\n(\d+) route\(s\) OK\n$/.exec(r.stdout)?.[1]);
     expect(routes).toBeGreaterThan(10);
     expect(r.stderr).toContain(`warning: no upstream set (--upstream or GRPC_TARGET): ${routes} route(s) have none`);

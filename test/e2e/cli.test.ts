@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
+import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
 import { request } from '../support/http.js';
 import { CLI, REPO, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
@@ -39,7 +39,7 @@ function tempTree(files: Record<string, string>): string {
   return dir;
 }
 
-const HEADER = /^METHOD +TEMPLATE +SELECTOR +UPSTREAM +DEADLINE +SOURCE$/m;
+const HEADER = /^METHOD +TEMPLATE +SELECTOR +KIND +UPSTREAM +DEADLINE +SOURCE$/m;
 
 const API_PROTO = `syntax = "proto3";
 package bad.v1;
@@ -106,25 +106,35 @@ describe('--check on good configurations', () => {
     const r = await cli(['--demo', '--check']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(HEADER);
-    expect(r.stdout).toMatch(/^GET +\/api\/payments\/\{payment_id\} +payments\.v1\.PaymentService\.GetPayment +\S+ +5s +\S*mappings\/payments\.yaml:14$/m);
-    expect(r.stdout).toMatch(/^POST +\/api\/payments\/\{payment_id\}:refund +payments\.v1\.PaymentService\.RefundPayment .*payments\.yaml:16$/m);
+    expect(r.stdout).toMatch(/^GET +\/api\/payments\/\{payment_id\} +payments\.v1\.PaymentService\.GetPayment +unary +\S+ +5s +\S*mappings\/payments\.yaml:14$/m);
+    expect(r.stdout).toMatch(/^POST +\/api\/payments\/\{payment_id\}:refund +payments\.v1\.PaymentService\.RefundPayment +unary .*payments\.yaml:16$/m);
     // The one annotation route names the proto file and line.
-    expect(r.stdout).toMatch(/^PATCH +\/api\/payments\/\{payment\.id\} +payments\.v1\.PaymentService\.UpdatePayment .*payments\.proto:\d+$/m);
-    expect(r.stdout).toMatch(/\n6 route\(s\) OK\n$/);
+    expect(r.stdout).toMatch(/^PATCH +\/api\/payments\/\{payment\.id\} +payments\.v1\.PaymentService\.UpdatePayment +unary .*payments\.proto:\d+$/m);
+    expect(r.stdout).toMatch(/^GET +\/api\/payments:watch +payments\.v1\.PaymentService\.WatchPayments +server-stream /m);
+    expect(r.stdout).toMatch(/\n8 route\(s\) OK\n$/);
   });
 
   it('the e2e fixture: exit 0, every route, rule and default deadlines, the upstream', async () => {
     const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', '127.0.0.1:50051', '--check']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(HEADER);
-    expect(r.stdout).toMatch(/^GET +\/v1\/slow\/\{ms\} +e2e\.v1\.EchoService\.Slow +127\.0\.0\.1:50051 +2s +\S*echo\.yaml:\d+$/m);
-    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +127\.0\.0\.1:50051 +15s \(default\) +\S*mappings\/echo\.yaml:21$/m);
-    expect(r.stdout).toMatch(/^POST +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.Echo .*echo\.yaml:27$/m);
-    expect(r.stdout).toMatch(/^PURGE +\/v1\/cache\/\{id\} +e2e\.v1\.EchoService\.Purge .*e2e\.proto:\d+$/m);
-    expect(r.stdout).toMatch(/^GET +\/v1\/\{name=shelves\/\*\/books\/\*\} +e2e\.v1\.EchoService\.GetShelfBook .*e2e\.proto:\d+$/m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/slow\/\{ms\} +e2e\.v1\.EchoService\.Slow +unary +127\.0\.0\.1:50051 +2s +\S*echo\.yaml:\d+$/m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +unary +127\.0\.0\.1:50051 +15s \(default\) +\S*mappings\/echo\.yaml:21$/m);
+    expect(r.stdout).toMatch(/^POST +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.Echo +unary .*echo\.yaml:27$/m);
+    expect(r.stdout).toMatch(/^PURGE +\/v1\/cache\/\{id\} +e2e\.v1\.EchoService\.Purge +unary .*e2e\.proto:\d+$/m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/\{name=shelves\/\*\/books\/\*\} +e2e\.v1\.EchoService\.GetShelfBook +unary .*e2e\.proto:\d+$/m);
     // The overridden annotation is not routed.
     expect(r.stdout).not.toContain('/v1/annotation-overridden/');
     expect(r.stdout).toMatch(/\n\d+ route\(s\) OK\n$/);
+  });
+
+  it('streaming methods load and are listed with their kind (no method kind is refused)', async () => {
+    const r = await cli(['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--mappings', E2E_STREAMING_MAPPINGS_DIR, '--upstream', '127.0.0.1:50051', '--check']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^POST +\/v1\/stream +e2e\.v1\.EchoService\.Stream +server-stream +127\.0\.0\.1:50051 /m);
+    expect(r.stdout).toMatch(/^POST +\/v1\/collect +e2e\.v1\.EchoService\.Collect +client-stream /m);
+    expect(r.stdout).toMatch(/^POST +\/v1\/chat +e2e\.v1\.EchoService\.Chat +bidi /m);
+    expect(r.stdout).toMatch(/^GET +\/v1\/echo\/\{id\} +e2e\.v1\.EchoService\.GetEcho +unary /m);
   });
 });
 

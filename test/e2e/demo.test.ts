@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAttache, type TestAttache } from '../support/attache.js';
-import { request } from '../support/http.js';
+import { ndjson, request } from '../support/http.js';
 
 let demo: TestAttache;
 
@@ -131,6 +131,29 @@ describe('the README demo', () => {
     expect(r.status).toBe(405);
     expect(r.headers['allow']).toBe('GET, PATCH');
     expect(r.json).toMatchObject({ code: 12, details: [] });
+  });
+
+  it('GET /api/payments:watch → a server stream, one NDJSON line per payment (docs/streaming.md)', async () => {
+    const r = await request(`${demo.url}/api/payments:watch?customerId=cus_bob&intervalMs=10`);
+    expect(r.status, r.body).toBe(200);
+    expect(r.headers['content-type']).toBe('application/x-ndjson');
+    expect(r.headers['grpc-metadata-x-demo-backend']).toBe('payments-v1');
+    const lines = ndjson(r.body) as Array<{ result: { customerId: string } }>;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l.result.customerId).toBe('cus_bob');
+  });
+
+  it('GET /api/payments:watch with Accept: text/event-stream → Server-Sent Events', async () => {
+    const r = await request(`${demo.url}/api/payments:watch?customerId=cus_bob&intervalMs=10`, { headers: { accept: 'text/event-stream' } });
+    expect(r.headers['content-type']).toBe('text/event-stream');
+    expect(r.body).toMatch(/^id: 0\ndata: \{"id":"pay_/);
+  });
+
+  it('POST /api/payments:batch with an NDJSON body → one summary of the client stream', async () => {
+    const body = '{"customerId":"cus_alice","amountMinor":"500","currency":"EUR"}\n{"customerId":"cus_bob","amountMinor":"-1","currency":"EUR"}\n{"customerId":"cus_bob","amountMinor":"700","currency":"USD"}\n';
+    const r = await request(`${demo.url}/api/payments:batch`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(r.status, r.body).toBe(200);
+    expect(r.json).toMatchObject({ refused: 1, totalMinor: '1200', payments: [{ amountMinor: '500' }, { amountMinor: '700' }] });
   });
 
   it('GET /readyz on the admin listener → {"status":"ready"}', async () => {

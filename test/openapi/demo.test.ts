@@ -47,9 +47,11 @@ describe('the demo API as OpenAPI 3.1', () => {
     expect(ops.sort()).toEqual([
       'GET /api/payments',
       'GET /api/payments/{payment_id}',
+      'GET /api/payments:watch',
       'PATCH /api/payments/{payment.id}',
       'POST /api/payments/charge',
       'POST /api/payments/{payment_id}:refund',
+      'POST /api/payments:batch',
       'POST /api/v2/charges',
     ]);
     const get = doc.paths['/api/payments/{payment_id}'].get;

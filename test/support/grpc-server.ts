@@ -10,8 +10,10 @@
  * - Meta echoes the request metadata into `metadata` and sends back the header `x-echo-header: h`, the
  *   binary header `x-echo-header-bin` and the trailers `x-echo-trailer: t` and `x-echo-bin`
  *   (both binary values are the bytes 0x00 0xff);
- * - Stream sends `count` StreamItems, then optionally fails like Fail; Collect answers every message of a
- *   client stream.
+ * - Stream sends the header `x-echo-header: h`, `count` StreamItems, then the trailer `x-echo-trailer: t`, or
+ *   fails like Fail; Collect answers every message of a
+ *   client stream; Chat answers each message of a bidi stream at once (an id "fail" ends it with
+ *   FAILED_PRECONDITION).
  *
  * Requests are decoded by @grpc/proto-loader with keepCase, longs as String, enums as String and
  * defaults false, so a recorded request holds exactly the fields that were on the wire, under their proto
@@ -47,7 +49,7 @@ export const ECHO_TRAILER_BIN = 'x-echo-bin';
 export const ECHO_BIN_VALUE: Buffer = Buffer.from([0x00, 0xff]);
 
 /** Stream refuses more items than this, so a typo cannot flood a test. */
-export const MAX_STREAM_ITEMS = 10_000;
+export const MAX_STREAM_ITEMS = 200_000;
 
 /** One call the server received. */
 export interface RecordedCall {
@@ -71,6 +73,8 @@ export interface RecordedCall {
   readonly deadline: Date | undefined;
   /** Set when the call was cancelled (client gone, deadline passed, server closed) before it was answered. */
   cancelled: boolean;
+  /** Streams: the response messages the server has written so far (its progress, for flow-control tests). */
+  sent: number;
 }
 
 /** A running fixture server. */
@@ -118,6 +122,7 @@ class CallLog {
       metadata: metadataRecord(call.metadata),
       deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
       cancelled: false,
+      sent: 0,
     };
     this.calls.push(rec);
     // grpc-js also emits 'cancelled' when a finished call's stream closes; #settled makes that a no-op.
@@ -189,6 +194,26 @@ class CallLog {
 /** "/e2e.v1.EchoService/Echo" → "Echo"; a bare name is returned as is. */
 function methodName(pathOrName: string): string {
   return pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
+}
+
+/** How long a client stream's end waits for a 'cancelled' that may follow it (see Collect). */
+const END_GRACE_MS = 20;
+
+/** Resolves true on the stream's 'drain', false if the call is cancelled first. */
+function drainedUnlessCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<boolean> {
+  if (call.cancelled) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onDrain = (): void => {
+      call.removeListener('cancelled', onCancel);
+      resolve(true);
+    };
+    const onCancel = (): void => {
+      call.removeListener('drain', onDrain);
+      resolve(false);
+    };
+    call.once('drain', onDrain);
+    call.once('cancelled', onCancel);
+  });
 }
 
 /** Metadata → plain record: one value as is, several as an array. */
@@ -304,13 +329,20 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
     Stream: (call: grpc.ServerWritableStream<{ count?: number; interval_ms?: number; fail?: FailRequest }, unknown>) => {
       const rec = log.start(call, call.request);
       const count = call.request.count ?? 0;
+      const header = new grpc.Metadata();
+      header.set(ECHO_HEADER.key, ECHO_HEADER.value);
+      call.sendMetadata(header);
       const run = async (): Promise<void> => {
         if (count < 0 || count > MAX_STREAM_ITEMS) {
           throw asServiceError({ code: grpc.status.INVALID_ARGUMENT, details: `fixture: count must be 0..${MAX_STREAM_ITEMS}` });
         }
         for (let i = 0; i < count; i++) {
           if (!(await waitUnlessCancelled(call, call.request.interval_ms ?? 0))) return;
-          call.write({ index: i, big: (BigInt(i) * 10n ** 12n).toString(), note: `item ${i}` });
+          // Flow control as a real server does it: wait for 'drain' rather than buffer a long stream whole.
+          rec.sent++;
+          if (!call.write({ index: i, big: (BigInt(i) * 10n ** 12n).toString(), note: `item ${i}` })) {
+            if (!(await drainedUnlessCancelled(call))) return;
+          }
         }
         const error = failStatus(root, call.request.fail);
         if (error) throw asServiceError(error);
@@ -319,7 +351,9 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
         () => {
           if (log.isSettled(rec)) return;
           log.settle(rec, false);
-          call.end();
+          const trailer = new grpc.Metadata();
+          trailer.set(ECHO_TRAILER.key, ECHO_TRAILER.value);
+          call.end(trailer);
         },
         (err: unknown) => {
           if (log.isSettled(rec)) return;
@@ -334,9 +368,35 @@ function echoService(root: protobuf.Root, log: CallLog, definition: grpc.Service
       const rec = log.start(call, received);
       call.on('data', (msg: Record<string, unknown>) => received.push(msg));
       call.on('end', () => {
+        // A client's RST_STREAM also ends the readable side (node:http2 ends a stream's readable when it
+        // closes), and the 'cancelled' event can come a few turns later: wait for it a moment.
+        setTimeout(() => {
+          if (log.isSettled(rec)) return;
+          log.settle(rec, call.cancelled);
+          if (!call.cancelled) callback(null, { received, count: received.length });
+        }, END_GRACE_MS);
+      });
+    },
+    Chat: (call: grpc.ServerDuplexStream<Record<string, unknown>, unknown>) => {
+      const received: Record<string, unknown>[] = [];
+      const rec = log.start(call, received);
+      call.on('data', (msg: Record<string, unknown>) => {
         if (log.isSettled(rec)) return;
-        log.settle(rec, false);
-        callback(null, { received, count: received.length });
+        received.push(msg);
+        if (msg['id'] === 'fail') {
+          log.settle(rec, false);
+          call.emit('error', asServiceError({ code: grpc.status.FAILED_PRECONDITION, details: 'e2e chat: asked to fail' }));
+          return;
+        }
+        rec.sent++;
+        call.write(echo('Chat', msg));
+      });
+      call.on('end', () => {
+        setTimeout(() => {
+          if (log.isSettled(rec)) return;
+          log.settle(rec, call.cancelled);
+          if (!call.cancelled) call.end();
+        }, END_GRACE_MS);
       });
     },
   };

@@ -51,7 +51,7 @@ const ACCEPT_ENCODING = 'identity,deflate,gzip';
 /** Paths whose header block prefix is kept (a transport serves the methods of its config: far fewer). */
 const MAX_PREFIXES = 1000;
 /** Headers the attempt sets itself, and connection-specific ones HTTP/2 forbids (RFC 9113 §8.2.2). */
-const NOT_FROM_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-accept-encoding', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+export const NOT_FROM_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-accept-encoding', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
 /** The constant part of a request's header block: encoded, and its RFC 9113 §6.5.2 header list size. */
 export interface HeaderPrefix {
@@ -60,7 +60,7 @@ export interface HeaderPrefix {
 }
 
 /** The header block prefix for `path` (pseudo-headers first, RFC 9113 §8.3). */
-function headerPrefix(ctx: AttemptContext, path: string): HeaderPrefix {
+export function headerPrefix(ctx: AttemptContext, path: string): HeaderPrefix {
   let p = ctx.prefixes.get(path);
   if (p !== undefined) return p;
   const fields = [':path', path, ':authority', ctx.authority, 'content-type', 'application/grpc', 'te', 'trailers', 'user-agent', ctx.userAgent, 'grpc-accept-encoding', ACCEPT_ENCODING];

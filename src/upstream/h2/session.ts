@@ -38,6 +38,8 @@ export interface StreamListener {
   onData(chunk: Buffer): void;
   /** The stream is over. `rstCode`: the RST_STREAM code (ours or the server's), NO_ERROR for a normal end. */
   onClose(rstCode: number): void;
+  /** Streams opened with an open body (`request(…, endBody false)`): everything pushed has been framed. */
+  onDrained?(): void;
 }
 
 /** What the connection's owner hears. */
@@ -86,6 +88,10 @@ export class ClientStream {
   /** Request body not yet sent (flow control), and whether END_STREAM is still to be sent. */
   body: Buffer;
   bodySent = false;
+  /** No more body will be pushed: END_STREAM goes with the last of `body` (always so for unary calls). */
+  bodyEnded = true;
+  /** The reader is paused: received DATA is not given back as stream WINDOW_UPDATE until it resumes. */
+  paused = false;
   sendWindow = 0;
   recvConsumed = 0;
   /** Response headers arrived (the next HEADERS are trailers). */
@@ -99,6 +105,19 @@ export class ClientStream {
   /** Ends the stream now with RST_STREAM `code` (a queued stream just leaves the queue). Idempotent. */
   close(code: number): void {
     this.session.resetStream(this, code);
+  }
+
+  /** Streams opened with an open body: appends `data` to the request body; `end` sends END_STREAM after it. */
+  push(data: Buffer, end: boolean): void {
+    this.session.pushBody(this, data, end);
+  }
+
+  /**
+   * Receive-side flow control (RFC 9113 §6.9): while paused, the stream's window is not replenished, so the
+   * server can send at most one window (SessionOptions.streamWindow) ahead of the reader.
+   */
+  setPaused(paused: boolean): void {
+    this.session.setPaused(this, paused);
   }
 }
 
@@ -169,11 +188,12 @@ export class ClientSession implements FrameSink {
    * `body` the whole request body (sent with END_STREAM). Throws when the session takes no new streams
    * (closing, destroyed, ids used up) or the header list exceeds the server's SETTINGS_MAX_HEADER_LIST_SIZE.
    */
-  request(block: Buffer, listSize: number, body: Buffer, listener: StreamListener): ClientStream {
+  request(block: Buffer, listSize: number, body: Buffer, listener: StreamListener, endBody = true): ClientStream {
     if (this.destroyed || this.closing) throw new Error('The session is closed');
     if (this.nextId > MAX_STREAM_ID) throw new Error('Stream ids exhausted');
     if (listSize > this.peerMaxHeaderList) throw new Error(`Request headers (${listSize} octets) exceed the server's SETTINGS_MAX_HEADER_LIST_SIZE (${this.peerMaxHeaderList})`);
     const s = new ClientStream(this, block, body, listener);
+    if (!endBody) s.bodyEnded = false;
     if (this.active < this.maxConcurrent) this.open(s);
     else this.queued.push(s);
     return s;
@@ -234,6 +254,23 @@ export class ClientSession implements FrameSink {
     this.closeStream(s, code);
   }
 
+  /** ClientStream.push. Ignored once the stream closed or its END_STREAM went out. */
+  pushBody(s: ClientStream, data: Buffer, end: boolean): void {
+    if (s.state === StreamState.Closed || s.bodySent || s.bodyEnded) return;
+    if (data.length > 0) s.body = s.body.length === 0 ? data : Buffer.concat([s.body, data]);
+    if (end) s.bodyEnded = true;
+    if (s.state === StreamState.Open) this.sendBody(s);
+  }
+
+  /** ClientStream.setPaused: on resume, the window consumed meanwhile is given back. */
+  setPaused(s: ClientStream, paused: boolean): void {
+    s.paused = paused;
+    if (!paused && s.state === StreamState.Open && !s.remoteEnded && s.recvConsumed >= this.o.streamWindow / 2) {
+      this.write(windowUpdateFrame(s.id, s.recvConsumed));
+      s.recvConsumed = 0;
+    }
+  }
+
   // ---- sending
 
   private open(s: ClientStream): void {
@@ -273,22 +310,26 @@ export class ClientSession implements FrameSink {
   /** Sends as much of the body as the windows allow; the rest waits for WINDOW_UPDATE. */
   private sendBody(s: ClientStream): void {
     while (!s.bodySent) {
+      // An open body with nothing pushed yet: wait for ClientStream.push.
+      if (s.body.length === 0 && !s.bodyEnded) break;
       const n = Math.min(s.body.length, this.peerMaxFrame, s.sendWindow, this.sendWindow);
       if (n <= 0 && s.body.length > 0) {
         this.blocked.add(s);
         return;
       }
-      const last = n === s.body.length;
+      const all = n === s.body.length;
+      const last = all && s.bodyEnded;
       const buf = Buffer.allocUnsafe(FRAME_HEADER + n);
       writeHeader(buf, 0, n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
       s.body.copy(buf, FRAME_HEADER, 0, n);
       this.write(buf);
       s.sendWindow -= n;
       this.sendWindow -= n;
-      s.body = last ? EMPTY : s.body.subarray(n);
+      s.body = all ? EMPTY : s.body.subarray(n);
       if (last) s.bodySent = true;
     }
     this.blocked.delete(s);
+    if (!s.bodyEnded || s.bodySent) s.listener.onDrained?.();
   }
 
   private resumeBlocked(): void {
@@ -432,7 +473,7 @@ export class ClientSession implements FrameSink {
     const end = (flags & Flag.END_STREAM) !== 0;
     s.recvConsumed += length;
     if (s.recvConsumed > this.o.streamWindow) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
-    if (!end && s.recvConsumed >= this.o.streamWindow / 2) {
+    if (!end && !s.paused && s.recvConsumed >= this.o.streamWindow / 2) {
       this.write(windowUpdateFrame(id, s.recvConsumed));
       s.recvConsumed = 0;
     }

@@ -16,9 +16,10 @@
  * exchange on a stream).
  */
 import type { CallMetadata } from '../call-metadata.js';
-import type { AttemptControl, AttemptListener, AttemptObserver, Connectivity, Transport } from '../transport.js';
+import type { AttemptControl, AttemptListener, AttemptObserver, Connectivity, StreamAttemptControl, StreamAttemptListener, StreamTransport } from '../transport.js';
 import { Attempt, type AttemptContext } from './attempt.js';
 import { Balancer } from './balancer.js';
+import { StreamAttempt } from './stream-attempt.js';
 import { Connection, type ConnectionInternals, type ConnectionSettings, type TlsMaterial } from './connection.js';
 import type { ParsedTarget } from './target.js';
 
@@ -46,7 +47,7 @@ export interface H2TransportOptions {
 }
 
 /** The transport plus the TLS swap. */
-export interface H2Transport extends Transport {
+export interface H2Transport extends StreamTransport {
   /**
    * New TLS material (certificate rotation, tls.ts `watchTls`): new connections use it; sessions already
    * open finish their calls in flight and then close. Ignored for a plaintext transport.
@@ -90,6 +91,15 @@ export function createH2Transport(o: H2TransportOptions): H2Transport {
         // Never throws (Transport contract): an unexpected failure is this attempt's UNAVAILABLE.
         a.failPick(`attache h2 transport: ${err instanceof Error ? err.message : String(err)}`);
         return NO_CONTROL;
+      }
+      return a;
+    },
+    open(path: string, metadata: CallMetadata, deadline: number, listener: StreamAttemptListener): StreamAttemptControl {
+      const a = new StreamAttempt(ctx, path, metadata, deadline, listener);
+      try {
+        a.start();
+      } catch (err) {
+        a.failPick(`attache h2 transport: ${err instanceof Error ? err.message : String(err)}`);
       }
       return a;
     },
