@@ -1,7 +1,7 @@
 /**
- * Soak: a bounded mixed load on loopback through a real attache process (the bundled CLI) to a real backend
- * behind a TCP proxy, with faults injected while it runs — connections reset, the backend killed and
- * restarted on its port. 30 s measured after a warm-up (see WARMUP_S) in CI; `npm run soak` measures 5 minutes
+ * Soak: a bounded mixed load of unary and streaming calls on loopback through a real attache process (the
+ * bundled CLI) to a real backend behind a TCP proxy, with faults injected while it runs — connections reset,
+ * the backend killed and restarted on its port. 30 s measured after a warm-up (see WARMUP_S) in CI; `npm run soak` measures 5 minutes
  * (ATTACHE_SOAK_SECONDS, ATTACHE_SOAK_WARMUP_SECONDS).
  *
  * Properties: attache never crashes; every request is accounted for (answered, with a status the fault
@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
+import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
 import { CLI, ensureBuilt, freePort, spawnCollected, type Spawned } from '../support/process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
   proxy = await startTcpProxy(backendPort);
   [port, adminPort] = [await freePort(), await freePort()];
   attache = spawnCollected(process.execPath, [
-    CLI, '--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', proxy.target,
+    CLI, '--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--mappings', E2E_STREAMING_MAPPINGS_DIR, '--upstream', proxy.target,
     '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn',
     '--reconnect-backoff-initial', '100ms', '--reconnect-backoff-max', '500ms',
   ]);
@@ -76,6 +76,12 @@ const KINDS: readonly Kind[] = [
   { name: 'not-found', method: 'GET', path: () => '/v1/nothing/here', ok: [404] },
   { name: 'upstream-error', method: 'GET', path: () => '/v1/fail/5', ok: [404] },
   { name: 'deadline', method: 'GET', path: () => '/v1/slow/300', headers: { 'x-request-timeout': '50ms' }, ok: [504] },
+  // Streams: a fault after the first message is an error line in a 200 body, so 200 is right either way.
+  { name: 'server-stream', method: 'GET', path: () => '/v1/stream?count=20', ok: [200] },
+  {
+    name: 'client-stream', method: 'POST', path: () => '/v1/collect', ok: [200],
+    body: Array.from({ length: 10 }, (_, i) => JSON.stringify({ id: `c${i}` })).join('\n'), headers: { 'content-type': 'application/x-ndjson' },
+  },
 ];
 
 function send(k: Kind): Promise<number> {
