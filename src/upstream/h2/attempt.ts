@@ -51,7 +51,7 @@ const ACCEPT_ENCODING = 'identity,deflate,gzip';
 /** Paths whose header block prefix is kept (a transport serves the methods of its config: far fewer). */
 const MAX_PREFIXES = 1000;
 /** Headers the attempt sets itself, and connection-specific ones HTTP/2 forbids (RFC 9113 §8.2.2). */
-export const NOT_FROM_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-accept-encoding', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+const NOT_FROM_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-accept-encoding', 'grpc-timeout', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
 /** The constant part of a request's header block: encoded, and its RFC 9113 §6.5.2 header list size. */
 export interface HeaderPrefix {
@@ -70,6 +70,22 @@ export function headerPrefix(ctx: AttemptContext, path: string): HeaderPrefix {
   };
   if (ctx.prefixes.size < MAX_PREFIXES) ctx.prefixes.set(path, p);
   return p;
+}
+
+/**
+ * A request's header fields after the constant prefix: `grpc-timeout` for `deadline`, then the metadata,
+ * `-bin` values base64-encoded. Pseudo-header names are not metadata (grpc-js toHttp2Headers skips them too),
+ * nor are the headers an attempt sets itself ({@link NOT_FROM_METADATA}). For unary and streaming attempts.
+ */
+export function requestFields(md: CallMetadata, deadline: number): string[] {
+  const fields: string[] = ['grpc-timeout', timeoutHeader(deadline - Date.now())];
+  for (let i = 0; i < md.size; i++) {
+    const name = md.keyAt(i);
+    if (name.charCodeAt(0) === 0x3a || NOT_FROM_METADATA.has(name)) continue;
+    const v = md.valueAt(i);
+    fields.push(name, typeof v === 'string' ? v : v.toString('base64'));
+  }
+  return fields;
 }
 
 const enum Phase { Waiting, Running, Ended }
@@ -140,14 +156,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       this.handle = observer.attempt(md, c.peer);
       md = this.handle?.metadata ?? md;
     }
-    const fields: string[] = ['grpc-timeout', timeoutHeader(this.deadline - Date.now())];
-    for (let i = 0; i < md.size; i++) {
-      const name = md.keyAt(i);
-      // Pseudo-header names are not metadata (grpc-js toHttp2Headers skips them too).
-      if (name.charCodeAt(0) === 0x3a || NOT_FROM_METADATA.has(name)) continue;
-      const v = md.valueAt(i);
-      fields.push(name, typeof v === 'string' ? v : v.toString('base64'));
-    }
+    const fields = requestFields(md, this.deadline);
     const n = this.payload.length;
     const frame = Buffer.allocUnsafe(5 + n);
     frame[0] = 0;

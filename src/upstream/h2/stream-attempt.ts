@@ -25,8 +25,8 @@ import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
 import { encodeFields, headerListSize } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
-import { headerPrefix, NOT_FROM_METADATA, type AttemptContext } from './attempt.js';
-import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
+import { headerPrefix, requestFields, type AttemptContext } from './attempt.js';
+import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, type HeaderBlock } from './wire.js';
 
 /** Request bytes pending (not yet framed for lack of window) above which `write` asks the caller to wait. */
 export const HIGH_WATER = 64 * 1024;
@@ -98,13 +98,7 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
       this.handle = observer.attempt(md, c.peer);
       md = this.handle?.metadata ?? md;
     }
-    const fields: string[] = ['grpc-timeout', timeoutHeader(this.deadline - Date.now())];
-    for (let i = 0; i < md.size; i++) {
-      const name = md.keyAt(i);
-      if (name.charCodeAt(0) === 0x3a || NOT_FROM_METADATA.has(name)) continue;
-      const v = md.valueAt(i);
-      fields.push(name, typeof v === 'string' ? v : v.toString('base64'));
-    }
+    const fields = requestFields(md, this.deadline);
     const body = this.early.length === 0 ? EMPTY : Buffer.concat(this.early, this.earlyBytes);
     this.early = [];
     this.earlyBytes = 0;
