@@ -160,15 +160,20 @@ describe('server streaming: NDJSON', () => {
             count += parts.length;
             if (parts.length > 0) last = parts[parts.length - 1]!;
           };
-          // Deliberately slow: nothing is read for a second, then the rest is read in small steps.
+          // Deliberately slow: nothing is read for a second, then the rest is read. What the upstream sent by
+          // then is not asserted: this 7 MB stream fits in the kernel's loopback socket buffers (several MB each
+          // way), so it measured the machine, not attache: Node 24 sent 60% of it in that second, Node 20 less.
+          // What is asserted is attache's memory, below. Showing the upstream held back needs a stream larger
+          // than the socket buffers (the fixture caps streams at 200,000 small messages).
           setTimeout(() => {
-            const progress = server.calls[0]?.sent ?? 0;
-            // The upstream is held back by flow control (buffers: the HTTP/2 stream window, socket buffers).
-            expect(progress).toBeLessThan(total / 2);
             res.on('data', consume);
             res.on('end', () => {
-              expect(JSON.parse(last)).toEqual({ result: item(total - 1) });
-              resolve(count);
+              try {
+                expect(JSON.parse(last)).toEqual({ result: item(total - 1) });
+                resolve(count);
+              } catch (err) {
+                reject(err);
+              }
             });
             res.resume();
           }, 1000);
