@@ -4,10 +4,10 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/telemetry/logging.js';
+import { logLines } from '../support/log-lines.js';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
 import { rawRequest, request } from '../support/http.js';
@@ -15,16 +15,11 @@ import { rawRequest, request } from '../support/http.js';
 let server: TestServer;
 let attache: TestAttache;
 let port = 0;
-const logs: Array<Record<string, unknown>> = [];
+const { sink, lines } = logLines();
+const logs = (): Array<Record<string, unknown>> => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
 beforeAll(async () => {
   server = await startTestServer();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') logs.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
   attache = await startAttache(
     ['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target, '--body-limit', '1MiB', '--header-timeout', '500ms', '--linger-time', '2s'],
     {},
@@ -131,7 +126,7 @@ describe('odd clients', () => {
   });
 
   it('a client that disconnects mid-body is an access line with 499, not an error with a stack trace', async () => {
-    const before = logs.length;
+    const before = lines.length;
     await new Promise<void>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => {
         s.write('POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"id":');
@@ -143,8 +138,8 @@ describe('odd clients', () => {
       s.on('error', () => undefined);
     });
     const until = Date.now() + 2000;
-    while (!logs.slice(before).some((l) => l['status'] === 499) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    const mine = logs.slice(before);
+    while (!logs().slice(before).some((l) => l['status'] === 499) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const mine = logs().slice(before);
     expect(mine.filter((l) => (l['level'] as number) >= 50)).toEqual([]);
     expect(mine.some((l) => l['status'] === 499 && l['path'] === '/v1/echo')).toBe(true);
     expect(JSON.stringify(mine)).not.toContain('"stack"');

@@ -5,10 +5,10 @@
  * counts. test/grpc-js/streaming-semantics.test.ts runs it again on grpc-js.
  */
 import http from 'node:http';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/telemetry/logging.js';
+import { logLines } from '../support/log-lines.js';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
 import { ndjson, request } from '../support/http.js';
@@ -16,16 +16,10 @@ import { parsePrometheus, sampleSum } from '../support/prometheus.js';
 
 let server: TestServer;
 let attache: TestAttache;
-const lines: string[] = [];
+const { sink, lines } = logLines();
 
 beforeAll(async () => {
   server = await startTestServer();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
   attache = await startAttache(
     ['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--mappings', E2E_STREAMING_MAPPINGS_DIR, '--upstream', server.target, '--stream-idle-timeout', '300ms', '--sse-heartbeat', '100ms'],
     {},

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loggerOptions } from '../../src/telemetry/logging.js';
+import { logLines } from '../support/log-lines.js';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
 import { request } from '../support/http.js';
@@ -14,16 +15,10 @@ import { parsePrometheus, sampleSum, type Exposition } from '../support/promethe
 
 let server: TestServer;
 let attache: TestAttache;
-const lines: string[] = [];
+const { sink, lines } = logLines();
 
 beforeAll(async () => {
   server = await startTestServer();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
   attache = await startAttache(
     ['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target, '--body-limit', '1KiB', '--redact-header', 'X-Api-Key'],
     {},
