@@ -35,6 +35,12 @@ export interface JsonCodec {
    * no JSON form). The response path's common case.
    */
   bytesToJson(type: protobuf.Type, bytes: Uint8Array, opts: WriteOptions): string;
+  /**
+   * `bytesToJson` for a response that may be large: the same string below 64 KiB of input; from there on
+   * the UTF-8 bytes of the same text as Buffers, written out while the message is read, so neither the
+   * whole text as a string nor the strings that build it are held at once (wire-json.ts `Spill`).
+   */
+  bytesToJsonChunks(type: protobuf.Type, bytes: Uint8Array, opts: WriteOptions): string | Buffer[];
   /** Msg (from decode or messageFromJson) → JSON text. */
   messageToJson(type: protobuf.Type, msg: Msg, opts: WriteOptions): string;
   /** One field's value (for `response_body: "field"`) → JSON text; `undefined` → the field's default JSON. */
@@ -75,6 +81,7 @@ export function createJsonCodec(root: protobuf.Root): JsonCodec {
     decode: (type, bytes) => binary.decode(type, bytes),
     encode: (type, msg) => binary.encode(type, msg),
     bytesToJson: (type, bytes, opts) => at('', () => wire.bytesToJson(type, bytes, opts)),
+    bytesToJsonChunks: (type, bytes, opts) => at('', () => wire.bytesToJsonChunks(type, bytes, opts)),
     messageToJson: (type, msg, opts) => at('', () => writer.message(type)(msg, opts, 1)),
     fieldToJson: (field, value, opts) => at('', () => writer.field(field, value, opts)),
     anyToJson: (typeUrl, value, opts) => at('', () => writer.any(typeUrl, value, opts, 1)),

@@ -10,7 +10,7 @@ import { httpStreamIo } from './http-stream.js';
 import { serveStream, type StreamIo } from './stream-exchange.js';
 import { CodecError } from '../codec/index.js';
 import { buildRequest } from '../transcode/request.js';
-import { responseJson } from '../transcode/response.js';
+import { responseBody } from '../transcode/response.js';
 import type { RunningCall } from '../upstream/call.js';
 import type { CallMetadata } from '../upstream/call-metadata.js';
 import type { Upstreams } from '../upstream/channels.js';
@@ -27,6 +27,11 @@ export interface HttpAnswer {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: string;
+  /**
+   * A large body as UTF-8 Buffers, in order (then `body` is '' and `bytesOut` their total): written as
+   * they are, with backpressure, never joined into one string or Buffer (plugin.ts `write`).
+   */
+  readonly chunks?: readonly Buffer[];
   /** The gRPC code the answer stands for (0 for a success), for metrics and the access log. */
   readonly code: number;
   /** A stream: the response was written as it came (http-stream.ts); nothing is left to write. */
@@ -261,9 +266,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
     }
     return errorAnswer(upstreamStatus(snap, e?.code ?? Code.INTERNAL, e?.details ?? 'upstream returned no response', e?.metadata, timeoutMs), rid, headers);
   }
-  let body: string;
+  let body: string | Buffer[];
   try {
-    body = responseJson(snap.codec, route, outcome.response);
+    body = responseBody(snap.codec, route, outcome.response);
   } catch (err) {
     if (err instanceof CodecError) {
       return errorAnswer(new RpcStatus(Code.INTERNAL, `upstream response could not be decoded as ${route.responseType.fullName.slice(1)}: ${err.description}`), rid, headers);
@@ -272,5 +277,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   headers['content-type'] = JSON_TYPE;
   headers['x-request-id'] = rid;
-  return { status: 200, headers, body, code: Code.OK };
+  if (typeof body === 'string') return { status: 200, headers, body, code: Code.OK };
+  let length = 0;
+  for (const b of body) length += b.length;
+  headers['content-length'] = String(length);
+  return { status: 200, headers, body: '', chunks: body, bytesOut: length, code: Code.OK };
 }

@@ -30,7 +30,11 @@ export function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean
   if (draining) answer.headers['connection'] = 'close';
   // The body is JSON text already: an identity serializer keeps Fastify from re-inspecting it and from
   // appending "; charset=utf-8" to the contract's `Content-Type: application/json`.
-  reply.code(answer.status).headers(answer.headers).serializer(asIs).send(answer.body);
+  reply.code(answer.status).headers(answer.headers);
+  // A large body (pipeline.ts: UTF-8 Buffers, content-length set) goes out as a stream of its Buffers, so
+  // the socket takes them as they are, with backpressure, and no copy of the whole body is made.
+  if (answer.chunks !== undefined) reply.send(Readable.from(answer.chunks, { objectMode: false }));
+  else reply.serializer(asIs).send(answer.body);
 }
 
 const asIs = (body: unknown): string => body as string;
