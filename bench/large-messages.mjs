@@ -106,7 +106,7 @@ function request(port, kind, hold = 0) {
   return new Promise((resolve, reject) => {
     const post = kind === 'post';
     const req = http.request(
-      { host: '127.0.0.1', port, agent, method: post ? 'POST' : 'GET', path: post ? '/v1/large:ingest' : `/v1/large/${kind}${hold > 0 ? `@${hold}` : ''}`, headers: post ? { 'content-type': 'application/json', 'content-length': postBody.length } : {}, timeout: 30_000 },
+      { host: '127.0.0.1', port, agent, method: post ? 'POST' : 'GET', path: post ? '/v1/large:ingest' : `/v1/large/${kind}${hold > 0 ? `@${hold}` : ''}`, headers: post ? { 'content-type': 'application/json', 'content-length': postBody.length, 'grpc-timeout': '60S' } : { 'grpc-timeout': '60S' }, timeout: 30_000 },
       (res) => {
         const parts = [];
         res.on('data', (d) => parts.push(d));
@@ -125,12 +125,20 @@ function request(port, kind, hold = 0) {
   });
 }
 
-/** Heap bytes allocated per request over `count` sequential requests. */
+/** utime + stime of `pid` in µs (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMicros(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/** Heap bytes allocated and CPU µs per request over `count` sequential requests. */
 async function allocPerRequest(a, kind, count) {
   await probe(a.child, 'begin');
+  const cpu0 = cpuMicros(a.child.pid);
   for (let i = 0; i < count; i++) await request(a.port, kind);
+  const cpu = cpuMicros(a.child.pid) - cpu0;
   const { allocated } = await probe(a.child, 'end');
-  return allocated / count;
+  return { alloc: allocated / count, cpu: cpu / count };
 }
 
 /** `n` concurrent requests held together by the backend: RSS before, peak RSS (VmHWM), and their difference / n. */
@@ -152,15 +160,15 @@ for (const transport of TRANSPORTS) {
     const ready = (await probe(a.child, 'rss')).memory;
     for (const kind of SIZE_LIST) {
       const json = expected[kind === 'post' ? 'large' : kind].length;
-      const alloc = await allocPerRequest(a, kind, REPEAT[kind]);
+      const { alloc, cpu } = await allocPerRequest(a, kind, REPEAT[kind]);
       const fl = await inFlight(a, kind, N);
-      rows.push({ transport, kind, json, alloc, ...fl, n: N, readyRss: ready.rss });
-      process.stderr.write(`${transport} ${kind}: JSON ${json} B, heap allocated ${alloc.toFixed(0)} B/req (${(alloc / json).toFixed(2)}× JSON); ${N} in flight: RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB, ${MiB(fl.perRequest)} MiB/req (${(fl.perRequest / json).toFixed(2)}× JSON)\n`);
+      rows.push({ transport, kind, json, alloc, cpu, ...fl, n: N, readyRss: ready.rss });
+      process.stderr.write(`${transport} ${kind}: JSON ${json} B, heap allocated ${alloc.toFixed(0)} B/req (${(alloc / json).toFixed(2)}× JSON), CPU ${cpu.toFixed(0)} µs/req; ${N} in flight: RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB, ${MiB(fl.perRequest)} MiB/req (${(fl.perRequest / json).toFixed(2)}× JSON)\n`);
     }
     for (const kind of ['large', 'post'].filter((k) => SIZE_LIST.includes(k))) {
       const fl = await inFlight(a, kind, INFLIGHT);
       const json = expected[kind === 'post' ? 'large' : kind].length;
-      rows.push({ transport, kind: `${kind} ×${INFLIGHT}`, json, alloc: NaN, ...fl, n: INFLIGHT, readyRss: ready.rss });
+      rows.push({ transport, kind: `${kind} ×${INFLIGHT}`, json, alloc: NaN, cpu: NaN, ...fl, n: INFLIGHT, readyRss: ready.rss });
       process.stderr.write(`${transport} ${kind} ×${INFLIGHT} (${MiB(json * INFLIGHT)} MiB of JSON in flight): RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB (+${MiB(fl.peak - fl.before)}; ${(fl.perRequest / json).toFixed(2)}× JSON per request)\n`);
     }
   } finally {
@@ -175,9 +183,9 @@ await stopAll();
 const lines = [
   `Large messages (\`node bench/large-messages.mjs ${process.argv.slice(2).join(' ')}\`), build ${path.relative(REPO_DIR, DIST) || DIST}, ${new Date().toISOString()}`,
   '',
-  '| transport | message | JSON bytes | heap allocated / req | × JSON | in flight | RSS before → peak (MiB) | transient / req | × JSON |',
-  '|---|---|---:|---:|---:|---:|---|---:|---:|',
-  ...rows.map((r) => `| ${r.transport} | ${r.kind} | ${r.json} | ${Number.isNaN(r.alloc) ? '–' : `${(r.alloc / 1024).toFixed(1)} KiB`} | ${Number.isNaN(r.alloc) ? '–' : (r.alloc / r.json).toFixed(2)} | ${r.n} | ${MiB(r.before)} → ${MiB(r.peak)} | ${MiB(r.perRequest)} MiB | ${(r.perRequest / r.json).toFixed(2)} |`),
+  '| transport | message | JSON bytes | heap allocated / req | × JSON | CPU µs / req | in flight | RSS before → peak (MiB) | transient / req | × JSON |',
+  '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
+  ...rows.map((r) => `| ${r.transport} | ${r.kind} | ${r.json} | ${Number.isNaN(r.alloc) ? '–' : `${(r.alloc / 1024).toFixed(1)} KiB`} | ${Number.isNaN(r.alloc) ? '–' : (r.alloc / r.json).toFixed(2)} | ${Number.isNaN(r.cpu) ? '–' : r.cpu.toFixed(0)} | ${r.n} | ${MiB(r.before)} → ${MiB(r.peak)} | ${MiB(r.perRequest)} MiB | ${(r.perRequest / r.json).toFixed(2)} |`),
   '',
 ];
 process.stdout.write(lines.join('\n'));

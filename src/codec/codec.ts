@@ -36,7 +36,7 @@ export interface JsonCodec {
    */
   bytesToJson(type: protobuf.Type, bytes: Uint8Array, opts: WriteOptions): string;
   /**
-   * `bytesToJson` for a response that may be large: the same string below 64 KiB of input; from there on
+   * `bytesToJson` for a response that may be large: the same string below 32 KiB of input; from there on
    * the UTF-8 bytes of the same text as Buffers, written out while the message is read, so neither the
    * whole text as a string nor the strings that build it are held at once (wire-json.ts `Spill`).
    */

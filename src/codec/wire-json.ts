@@ -53,7 +53,7 @@ export interface WireJson {
 }
 
 /** Inputs from this many bytes on get {@link WireJson.bytesToJsonChunks}'s chunked rendering. */
-export const LARGE_INPUT = 64 * 1024;
+export const LARGE_INPUT = 32 * 1024;
 /** A repeated field's or map's text is moved out of the V8 heap once it is this many characters long. */
 export const SPILL_CHARS = 32 * 1024;
 

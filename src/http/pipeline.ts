@@ -62,7 +62,11 @@ export interface InboundRequest {
   /** The raw request target, e.g. `/api/x%2Fy?a=1`. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  readonly body: string | undefined;
+  /**
+   * The body text. The pipeline sets it to undefined once the request message is encoded, so a large body
+   * is not held while the upstream call runs.
+   */
+  body: string | undefined;
   readonly requestId: string;
   /** The response, to notice a client that goes away before the answer (and to stream into). */
   readonly res: ServerResponse;
@@ -149,6 +153,18 @@ async function streamAnswer(
   return { status: 200, headers: {}, body: '', code: out.code, streamed: true, ...counts };
 }
 
+/**
+ * The request message's bytes, or the INVALID_ARGUMENT of a bad request. Its own function so that neither
+ * the parsed message nor the body text stays reachable from the suspended request while the upstream call
+ * runs: for a 3 MiB body they are ~10–20 MB (bench/RESULTS.md §13).
+ */
+function requestBytes(snap: ServingSnapshot, route: ServedRoute, bindings: readonly Binding[], rawQuery: string, req: InboundRequest): Uint8Array | RpcStatus {
+  const msg = buildRequest(snap.codec, route, bindings, rawQuery, req.body);
+  if (isRpcStatus(msg)) return msg;
+  req.body = undefined;
+  return snap.codec.encode(route.requestType, msg);
+}
+
 /** What an exchange that threw is recorded as (the plugin's error handler then answers 500). */
 const THREW = Object.freeze({ status: 500, body: '', code: Code.INTERNAL });
 
@@ -216,13 +232,12 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   if (route.kind !== 'unary') return streamAnswer(ctx, req, ex, snap, route, found.bindings, rawQuery, timeoutMs);
 
-  const msg = buildRequest(snap.codec, route, found.bindings, rawQuery, req.body);
-  if (isRpcStatus(msg)) return errorAnswer(msg, rid);
+  const bytes = requestBytes(snap, route, found.bindings, rawQuery, req);
+  if (isRpcStatus(bytes)) return errorAnswer(bytes, rid);
 
   const metadata = metadataFromHeaders(req.headers, rid);
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
-  const bytes = snap.codec.encode(route.requestType, msg);
   // Breaker and bulkhead: refused at once, or admitted, possibly after a short wait for a slot.
   const up = snap.channels.get(route.policy.upstream.key)!;
   let admission = up.guard.admit(timeoutMs);

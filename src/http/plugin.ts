@@ -98,6 +98,8 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     observed.add(request);
     const body = request.body;
+    // The pipeline holds the body only until the request message is built (pipeline.ts requestBytes).
+    request.body = undefined;
     const answer = await handleRequest(ctx, {
       method: request.raw.method ?? 'GET',
       url: request.raw.url ?? '/',

@@ -18,7 +18,7 @@ export function responseJson(codec: JsonCodec, route: Route, bytes: Uint8Array):
 
 /**
  * {@link responseJson} for a unary answer, which may be large: the whole message's JSON as
- * JsonCodec.bytesToJsonChunks gives it (a string for small responses, UTF-8 Buffers from 64 KiB of
+ * JsonCodec.bytesToJsonChunks gives it (a string for small responses, UTF-8 Buffers from 32 KiB of
  * protobuf on), `response_body` as text. Throws as responseJson does.
  */
 export function responseBody(codec: JsonCodec, route: Route, bytes: Uint8Array): string | Buffer[] {

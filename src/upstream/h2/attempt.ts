@@ -47,6 +47,8 @@ export interface AttemptContext {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Request messages from this size on are not copied behind their length prefix (session.ts sends both). */
+const JOIN_BELOW = 16 * 1024;
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
 /** Paths whose header block prefix is kept (a transport serves the methods of its config: far fewer). */
 const MAX_PREFIXES = 1000;
@@ -164,14 +166,25 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     }
     const fields = requestFields(md, this.deadline);
     const n = this.payload.length;
-    const frame = Buffer.allocUnsafe(5 + n);
-    frame[0] = 0;
-    frame.writeUInt32BE(n, 1);
-    this.payload.copy(frame, 5);
+    // The gRPC message: a 5-octet prefix and the payload. Small ones are joined (one DATA frame, one copy of
+    // a few bytes); a large one is sent as prefix + the payload itself, so the message is not copied.
+    let body: Buffer;
+    let head: Buffer | undefined;
+    if (n < JOIN_BELOW) {
+      body = Buffer.allocUnsafe(5 + n);
+      body[0] = 0;
+      body.writeUInt32BE(n, 1);
+      this.payload.copy(body, 5);
+    } else {
+      head = Buffer.allocUnsafe(5);
+      head[0] = 0;
+      head.writeUInt32BE(n, 1);
+      body = this.payload;
+    }
     let stream: ClientStream;
     try {
       const prefix = headerPrefix(this.ctx, this.path);
-      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), frame, this);
+      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), body, this, true, head);
     } catch (err) {
       // The session started closing between the pick and now (GOAWAY or close in the same tick).
       this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, CallMetadata.EMPTY, true);
