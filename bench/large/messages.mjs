@@ -105,11 +105,16 @@ export function buildMessages(sizes = SIZES) {
   for (const size of sizes) {
     const msg = ItemList.fromObject(listOf(size));
     const bytes = Buffer.from(ItemList.encode(msg).finish());
-    const obj = ItemList.toObject(ItemList.decode(bytes), JSON_OPTIONS);
-    for (const it of obj.items ?? []) if (it.updatedAt !== undefined) it.updatedAt = rfc3339(it.updatedAt);
-    out[size] = { bytes, json: JSON.stringify(obj) };
+    out[size] = { bytes, json: itemListJson(ItemList.decode(bytes)) };
   }
   return out;
+}
+
+/** The proto3 JSON of a decoded ItemList (protobufjs toObject, then the Timestamps in RFC 3339). */
+export function itemListJson(list) {
+  const obj = list.$type.toObject(list, JSON_OPTIONS);
+  for (const it of obj.items ?? []) if (it.updatedAt !== undefined) it.updatedAt = rfc3339(it.updatedAt);
+  return JSON.stringify(obj);
 }
 
 /** protobufjs toObject options that give the proto3 JSON mapping for these types but the Timestamp (rfc3339). */
