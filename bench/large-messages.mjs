@@ -7,6 +7,8 @@
 //   - transient memory per request in flight: N concurrent requests that the backend answers together (it
 //     holds each for --hold ms, so all N are in attache at once): (peak RSS − RSS before) / N, where the peak
 //     is the kernel's VmHWM (reset before the burst through /proc/PID/clear_refs), next to the JSON size;
+//     each such figure on a fresh attache (warmed up with 3 requests of that size), so that heap an earlier
+//     burst left free does not hide what this one needs;
 //   - the 100 MiB-in-flight case: --inflight concurrent 3 MiB responses (34 × 3.1 MiB), peak RSS;
 //   - the same for 3 MiB JSON request bodies (POST; attache's default body limit is 4 MiB).
 // Every response is compared byte for byte with the JSON protobufjs writes for it (bench/large/messages.mjs);
@@ -47,6 +49,12 @@ const expected = {
 const backend = await startNode('large-backend', [path.join(BENCH_DIR, 'large', 'backend.mjs')], async (out) => listening(out));
 const target = `127.0.0.1:${backend.info}`;
 
+/** attache children still running: killed when this script exits, however it exits. */
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 /** attache from DIST in a child with the probe and an IPC channel; resolves once /readyz answers 200. */
 async function startAttache(transport) {
   const port = await freePort();
@@ -63,7 +71,8 @@ async function startAttache(transport) {
   let out = '';
   child.stdout.on('data', (d) => (out = (out + d).slice(-20000)));
   child.stderr.on('data', (d) => (out = (out + d).slice(-20000)));
-  process.on('exit', () => child.kill('SIGKILL'));
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`attache exited (${child.exitCode}):\n${out}`);
     try {
@@ -152,29 +161,49 @@ async function inFlight(a, kind, n) {
   return { before, peak, perRequest: (peak - before) / n };
 }
 
+async function stopAttache(a) {
+  a.child.kill('SIGTERM');
+  await new Promise((r) => (a.child.exitCode !== null ? r() : a.child.once('exit', r)));
+  fs.rmSync(a.mappings, { recursive: true, force: true });
+}
+
+/**
+ * The in-flight figure of one size on a fresh attache (ready, then 3 requests of that size), so that free
+ * heap left by an earlier measure does not hide what this one needs.
+ */
+async function freshInFlight(transport, kind, n) {
+  const a = await startAttache(transport);
+  try {
+    for (let i = 0; i < 3; i++) await request(a.port, kind);
+    const ready = (await probe(a.child, 'rss')).memory.rss;
+    return { ready, ...(await inFlight(a, kind, n)) };
+  } finally {
+    await stopAttache(a);
+  }
+}
+
 const rows = [];
 for (const transport of TRANSPORTS) {
   const a = await startAttache(transport);
+  const cost = {};
   try {
     for (const kind of SIZE_LIST) for (let i = 0; i < 3; i++) await request(a.port, kind); // warm-up
-    const ready = (await probe(a.child, 'rss')).memory;
-    for (const kind of SIZE_LIST) {
-      const json = expected[kind === 'post' ? 'large' : kind].length;
-      const { alloc, cpu } = await allocPerRequest(a, kind, REPEAT[kind]);
-      const fl = await inFlight(a, kind, N);
-      rows.push({ transport, kind, json, alloc, cpu, ...fl, n: N, readyRss: ready.rss });
-      process.stderr.write(`${transport} ${kind}: JSON ${json} B, heap allocated ${alloc.toFixed(0)} B/req (${(alloc / json).toFixed(2)}× JSON), CPU ${cpu.toFixed(0)} µs/req; ${N} in flight: RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB, ${MiB(fl.perRequest)} MiB/req (${(fl.perRequest / json).toFixed(2)}× JSON)\n`);
-    }
-    for (const kind of ['large', 'post'].filter((k) => SIZE_LIST.includes(k))) {
-      const fl = await inFlight(a, kind, INFLIGHT);
-      const json = expected[kind === 'post' ? 'large' : kind].length;
-      rows.push({ transport, kind: `${kind} ×${INFLIGHT}`, json, alloc: NaN, cpu: NaN, ...fl, n: INFLIGHT, readyRss: ready.rss });
-      process.stderr.write(`${transport} ${kind} ×${INFLIGHT} (${MiB(json * INFLIGHT)} MiB of JSON in flight): RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB (+${MiB(fl.peak - fl.before)}; ${(fl.perRequest / json).toFixed(2)}× JSON per request)\n`);
-    }
+    for (const kind of SIZE_LIST) cost[kind] = await allocPerRequest(a, kind, REPEAT[kind]);
   } finally {
-    a.child.kill('SIGTERM');
-    await new Promise((r) => (a.child.exitCode !== null ? r() : a.child.once('exit', r)));
-    fs.rmSync(a.mappings, { recursive: true, force: true });
+    await stopAttache(a);
+  }
+  for (const kind of SIZE_LIST) {
+    const json = expected[kind === 'post' ? 'large' : kind].length;
+    const { alloc, cpu } = cost[kind];
+    const fl = await freshInFlight(transport, kind, N);
+    rows.push({ transport, kind, json, alloc, cpu, ...fl, n: N });
+    process.stderr.write(`${transport} ${kind}: JSON ${json} B, heap allocated ${alloc.toFixed(0)} B/req (${(alloc / json).toFixed(2)}× JSON), CPU ${cpu.toFixed(0)} µs/req; ${N} in flight: RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB, ${MiB(fl.perRequest)} MiB/req (${(fl.perRequest / json).toFixed(2)}× JSON)\n`);
+  }
+  for (const kind of ['large', 'post'].filter((k) => SIZE_LIST.includes(k))) {
+    const fl = await freshInFlight(transport, kind, INFLIGHT);
+    const json = expected[kind === 'post' ? 'large' : kind].length;
+    rows.push({ transport, kind: `${kind} ×${INFLIGHT}`, json, alloc: NaN, cpu: NaN, ...fl, n: INFLIGHT });
+    process.stderr.write(`${transport} ${kind} ×${INFLIGHT} (${MiB(json * INFLIGHT)} MiB of JSON in flight): RSS ${MiB(fl.before)} → peak ${MiB(fl.peak)} MiB (+${MiB(fl.peak - fl.before)}; ${(fl.perRequest / json).toFixed(2)}× JSON per request)\n`);
   }
 }
 agent.destroy();
