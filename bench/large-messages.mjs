@@ -3,7 +3,7 @@
 // upstream transport in turn), and per size:
 //   - heap bytes allocated per request in attache: V8's own GC accounting inside the attache process
 //     (bench/large/probe.mjs: Σ(used before − used after) over every GC, plus the growth; exact, garbage
-//     included), over R sequential requests;
+//     included), over R sequential requests, and the CPU (utime+stime) of the attache process over them;
 //   - transient memory per request in flight: N concurrent requests that the backend answers together (it
 //     holds each for --hold ms, so all N are in attache at once): (peak RSS − RSS before) / N, where the peak
 //     is the kernel's VmHWM (reset before the burst through /proc/PID/clear_refs), next to the JSON size;
