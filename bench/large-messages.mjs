@@ -214,7 +214,7 @@ const lines = [
   '',
   '| transport | message | JSON bytes | heap allocated / req | × JSON | CPU µs / req | in flight | RSS before → peak (MiB) | transient / req | × JSON |',
   '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
-  ...rows.map((r) => `| ${r.transport} | ${r.kind} | ${r.json} | ${Number.isNaN(r.alloc) ? '–' : `${(r.alloc / 1024).toFixed(1)} KiB`} | ${Number.isNaN(r.alloc) ? '–' : (r.alloc / r.json).toFixed(2)} | ${Number.isNaN(r.cpu) ? '–' : r.cpu.toFixed(0)} | ${r.n} | ${MiB(r.before)} → ${MiB(r.peak)} | ${MiB(r.perRequest)} MiB | ${(r.perRequest / r.json).toFixed(2)} |`),
+  ...rows.map((r) => `| ${r.transport} | ${r.kind} | ${r.json} | ${Number.isNaN(r.alloc) ? '–' : `${(r.alloc / 1024).toFixed(1)} KiB`} | ${Number.isNaN(r.alloc) ? '–' : (r.alloc / r.json).toFixed(2)} | ${Number.isNaN(r.cpu) ? '–' : r.cpu.toFixed(0)} | ${r.n} | ${MiB(r.before)} → ${MiB(r.peak)} | ${MiB(r.perRequest)} MiB | ${r.json < 4096 ? '– (page noise)' : (r.perRequest / r.json).toFixed(2)} |`),
   '',
 ];
 process.stdout.write(lines.join('\n'));
