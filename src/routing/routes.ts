@@ -186,9 +186,17 @@ function httpRuleFromOption(
   };
 }
 
+/** The import name a file was loaded under (the first, if several), by absolute path; built once per registry. */
+const importNames = new WeakMap<Registry, ReadonlyMap<string, string>>();
+
 function relativeProtoName(absPath: string, registry: Registry): string {
-  for (const [name, abs] of registry.resolved) if (abs === absPath) return name;
-  return absPath;
+  let byPath = importNames.get(registry);
+  if (byPath === undefined) {
+    const m = new Map<string, string>();
+    for (const [name, abs] of registry.resolved) if (!m.has(abs)) m.set(abs, name);
+    importNames.set(registry, (byPath = m));
+  }
+  return byPath.get(absPath) ?? absPath;
 }
 
 /** The 1-based line declaring `rpc <name>(` in the proto file at `absPath`, or 0 when unknown. */
