@@ -167,8 +167,8 @@ function restoreValuesOptions(obj: protobuf.ReflectionObject | null, json: Recor
 /**
  * protobufjs generates five functions per type on its first encode or decode (`Type#setup`: encode, decode,
  * verify, fromObject, toObject), and V8 keeps each one's source text. attache's codec calls only encode and
- * decode (src/codec/binary.ts), so materialized types generate just those two: the generated code of the
- * 1,200 routes of bench/realworld went from 13.6 to 8.3 MiB. The other three stay protobufjs's own
+ * decode (src/codec/binary.ts), so materialized types generate just those two, each on its first call: the
+ * generated code of the 1,200 routes of bench/realworld went from 13.6 to 8.3 MiB. The other three stay protobufjs's own
  * set-up-on-first-call methods, which generate everything as before if anything calls them.
  */
 function withLeanCodec(type: protobuf.Type): void {
@@ -178,20 +178,20 @@ function withLeanCodec(type: protobuf.Type): void {
   for (const nested of type.nestedArray) if (nested instanceof protobuf.Type) withLeanCodec(nested);
 }
 
-function leanSetup(type: protobuf.Type): void {
-  // As Type#setup does: `types` lines up with fieldsArray, which the generated code indexes.
-  const types = type.fieldsArray.map((f) => f.resolve().resolvedType);
-  type.encode = protobuf.encoder(type)({ Writer: protobuf.Writer, types, util: protobuf.util }) as typeof type.encode;
-  type.decode = protobuf.decoder(type)({ Reader: protobuf.Reader, types, util: protobuf.util }) as typeof type.decode;
+/** The fields' resolved types, lined up with fieldsArray, which the generated code indexes (as Type#setup does). */
+function fieldTypes(type: protobuf.Type): (protobuf.Type | protobuf.Enum | null)[] {
+  return type.fieldsArray.map((f) => f.resolve().resolvedType);
 }
 
+// Each generated on its own first call: request types are mostly only encoded, response types only decoded
+// (when the one-pass JSON writer cannot be used), so half of them never need the other.
 function encodeSetup(this: protobuf.Type, ...args: unknown[]): unknown {
-  leanSetup(this);
+  this.encode = protobuf.encoder(this)({ Writer: protobuf.Writer, types: fieldTypes(this), util: protobuf.util }) as typeof this.encode;
   return (this.encode as (...a: unknown[]) => unknown).apply(this, args);
 }
 
 function decodeSetup(this: protobuf.Type, ...args: unknown[]): unknown {
-  leanSetup(this);
+  this.decode = protobuf.decoder(this)({ Reader: protobuf.Reader, types: fieldTypes(this), util: protobuf.util }) as typeof this.decode;
   return (this.decode as (...a: unknown[]) => unknown).apply(this, args);
 }
 
