@@ -6,7 +6,7 @@ import type protobuf from 'protobufjs';
 import { createBinaryCodec, type Msg } from './binary.js';
 import { toCodecError } from './errors.js';
 import type { ReadOptions, WriteOptions } from './options.js';
-import { createTypeUrlResolver } from './descriptors.js';
+import { createTypeUrlResolver, type MessageTypes } from './descriptors.js';
 import { createReader } from './read.js';
 import { createWireJson } from './wire-json.js';
 import { createWriter } from './write.js';
@@ -50,16 +50,16 @@ export interface JsonCodec {
 }
 
 /**
- * Builds a codec over a resolved Root. Types are compiled on first use and cached. Any's @type is looked
- * up in `root`.
+ * Builds a codec over a resolved Root or a schema store. Types are compiled on first use and cached. Any's
+ * @type is looked up in `types`.
  *
  * Every method throws CodecError (with `field` set to the JSON path of the bad value) for data that cannot
  * be converted; nothing else is thrown except on a bug. JSON read errors name paths in the spelling the
  * user wrote; write errors (values with no JSON form) use the output spelling.
  */
-export function createJsonCodec(root: protobuf.Root): JsonCodec {
+export function createJsonCodec(types: protobuf.Root | MessageTypes): JsonCodec {
   const binary = createBinaryCodec();
-  const typeFromUrl = createTypeUrlResolver(root);
+  const typeFromUrl = createTypeUrlResolver(types);
   const reader = createReader(typeFromUrl, binary);
   const writer = createWriter(typeFromUrl, binary);
   const wire = createWireJson(writer, binary);
