@@ -1,10 +1,11 @@
 // "Filled" messages for the real-world backend: every field of a message set to a value that is not its
 // default, so the response exercises every field's JSON form. Nested messages down to MAX_DEPTH; repeated
 // fields with 2 elements; maps with 1 entry; each oneof with its first member; well-known types with valid
-// values (google.protobuf.Any packs a Duration). The values are chosen to catch the JSON mapping's traps:
-// int64 above 2^32 and uint64 above 2^53 (strings), bytes whose base64 has '+' and '/', exact floats.
+// values (google.protobuf.Any packs the well-known types in turn). The values are chosen to catch the JSON
+// mapping's traps: well-known types inside Any (their "value" form), int64 above 2^32 and uint64 above 2^53
+// (strings), bytes whose base64 has '+' and '/', exact floats.
 import { create, ScalarType } from '@bufbuild/protobuf';
-import { anyPack, DurationSchema, isWrapperDesc } from '@bufbuild/protobuf/wkt';
+import { anyPack, DurationSchema, FieldMaskSchema, Int64ValueSchema, isWrapperDesc, ListValueSchema, StructSchema, TimestampSchema, ValueSchema } from '@bufbuild/protobuf/wkt';
 
 /** Depth of the deepest message filled (the top message is depth 0). */
 export const MAX_DEPTH = 2;
@@ -53,6 +54,25 @@ function enumValue(desc) {
   return desc.values.find((v) => v.number !== 0)?.number;
 }
 
+// What google.protobuf.Any fields hold, in turn: the well-known types, whose JSON inside an Any is
+// {"@type": …, "value": <their JSON form>}, the mapping's special case.
+const ANY_VALUES = [
+  [DurationSchema, { seconds: 3n, nanos: 500000000 }],
+  [FieldMaskSchema, { paths: ['display_name', 'labels.env'] }],
+  [StructSchema, { fields: { s: { kind: { case: 'stringValue', value: 'v' } } } }],
+  [ValueSchema, { kind: { case: 'listValue', value: { values: [{ kind: { case: 'numberValue', value: 2 } }, { kind: { case: 'nullValue', value: 0 } }] } } }],
+  [Int64ValueSchema, { value: 9007199254740993n }],
+  [TimestampSchema, { seconds: 1715937704n, nanos: 0 }],
+  [ListValueSchema, { values: [{ kind: { case: 'boolValue', value: false } }] }],
+];
+let anyTurn = 0;
+
+/** The next packed Any of ANY_VALUES. */
+function packedAny() {
+  const [schema, init] = ANY_VALUES[anyTurn++ % ANY_VALUES.length];
+  return anyPack(schema, create(schema, init));
+}
+
 /**
  * Init values of the well-known types that have a JSON form of their own. `inField`: the value of a field,
  * where @bufbuild/protobuf holds a Struct as a plain JSON object.
@@ -75,7 +95,7 @@ function wellKnown(desc, inField) {
     case 'google.protobuf.Empty':
       return {};
     case 'google.protobuf.Any':
-      return anyPack(DurationSchema, create(DurationSchema, { seconds: 3n, nanos: 500000000 }));
+      return packedAny();
     default:
       if (isWrapperDesc(desc)) return { value: scalarValue(desc.fields[0].scalar, 'wrapped') };
       return undefined;

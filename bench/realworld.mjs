@@ -1,0 +1,244 @@
+// The real-world scenario of `npm run bench` (issue 17): attache serving Google Cloud API packages from their
+// google.api.http annotations (bench/realworld/build-set.mjs: 1, 5 and 25 packages with all their imports),
+// in front of a grpc-js backend that answers every method with a filled message (bench/realworld/backend.mjs).
+//
+// For each size, --runs launches of attache (median of each figure), each:
+// - ready time: spawn → admin /readyz answering 200, polled every 5 ms;
+// - RSS when ready: VmRSS, RssAnon, RssFile from /proc/PID/status 0.3 s after ready (as bench/rss-ready.sh);
+// - RSS after one request on every route it serves (bench/realworld/requests.mjs, one at a time), and the
+//   answers that were not 2xx (listed);
+// - under load: wrk -t1 -c--conc for --duration s, round-robin over every route (bench/realworld/wrk-routes.lua):
+//   req/s, CPU µs per request (utime+stime of attache from /proc/PID/stat), errors, after --warmup s of the
+//   same load (the first requests of each route compile its code: a cost of its own, not the steady state);
+//   peak RSS (VmHWM, over the process's whole life, warm-up included).
+// Then one line on how ready time and RSS grow with the route count (1 → 5 → 25).
+//
+// Bounded: every wrk has -d plus a hard kill and a 2,000,000-request cap; readiness waits at most 60 s;
+// every process is started here and stopped by PID. Only 127.0.0.1 is used, on ports the OS picks.
+//
+// Options: --sizes 1,5,25 --runs 3 --duration S (5) --warmup S (2) --conc N (64) --dist DIR (another build, for A/B; default
+//          dist/) --attache-args "..." --attache-node-args "..." --out FILE (.bench-out/realworld-<time>.md;
+//          a .json with every run beside it)
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, listening, runBounded, startNode, stop, stopAll, benchJson } from './lib/processes.mjs';
+import { arg, BENCH_DIR, cpuSeconds, REPO_DIR } from './lib/proto.mjs';
+import { buildSet } from './realworld/build-set.mjs';
+import { checkRoutes, requestsFor } from './realworld/requests.mjs';
+import { loadSet } from './realworld/set.mjs';
+
+const SIZES = arg('sizes', '1,5,25').split(',').map(Number);
+const RUNS = Number(arg('runs', '3'));
+const DURATION = Number(arg('duration', '5'));
+const WARMUP = Number(arg('warmup', '2'));
+const CONC = Number(arg('conc', '64'));
+const DIST = path.resolve(arg('dist', path.join(REPO_DIR, 'dist')));
+const ATTACHE_ARGS = arg('attache-args', '').split(' ').filter(Boolean);
+const ATTACHE_NODE_ARGS = arg('attache-node-args', '').split(' ').filter(Boolean);
+const OUT = arg('out', path.join(REPO_DIR, '.bench-out', `realworld-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
+const SETS_DIR = path.join(REPO_DIR, '.bench-out', 'realworld');
+const MAX_REQUESTS = 2_000_000;
+for (const n of SIZES) if (!(Number.isInteger(n) && n >= 1 && n <= 25)) throw new Error('--sizes must be integers in 1..25');
+if (!(RUNS >= 1 && RUNS <= 9)) throw new Error('--runs must be in 1..9');
+if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0, 60]');
+if (!(WARMUP >= 0 && WARMUP <= 60)) throw new Error('--warmup must be in [0, 60]');
+if (!(CONC >= 1 && CONC <= 256)) throw new Error('--conc must be in 1..256');
+if (!fs.existsSync(path.join(DIST, 'cli.js'))) throw new Error(`${DIST}/cli.js is missing: npm run build`);
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const MiB = 1024;
+
+/** VmRSS, RssAnon, RssFile and VmHWM of `pid` in MiB. */
+function memory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rss: kib('VmRSS') / MiB, anon: kib('RssAnon') / MiB, file: kib('RssFile') / MiB, hwm: kib('VmHWM') / MiB };
+}
+
+/** Whether GET `url` answers 200 within 1 s (no keep-alive: each poll is its own connection). */
+function ok200(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** Starts attache on the set at `dir`; resolves once /readyz answers 200 (polled every 5 ms), with the time it took. */
+async function startAttache(dir, upstream) {
+  const port = await freePort();
+  const admin = await freePort();
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-rw-mappings-'));
+  const argv = [
+    ...ATTACHE_NODE_ARGS, path.join(DIST, 'cli.js'), '--protos', dir, '--mappings', empty, '--upstream', upstream,
+    '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn', ...ATTACHE_ARGS,
+  ];
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTACHE_') && k !== 'GRPC_TARGET'));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, argv, { cwd: REPO_DIR, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-20000)));
+  const deadline = t0 + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`attache exited (${child.exitCode}):\n${err}`);
+    if (await ok200(`http://127.0.0.1:${admin}/readyz`)) break;
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`attache not ready after 60 s:\n${err}`);
+    }
+    await sleep(5);
+  }
+  const readyMs = performance.now() - t0;
+  return { child, pid: child.pid, readyMs, url: `http://127.0.0.1:${port}`, cleanup: () => fs.rmSync(empty, { recursive: true, force: true }) };
+}
+
+/** Sends every request once, one at a time; resolves with the answers that were not 2xx. */
+async function everyRouteOnce(url, requests) {
+  const bad = [];
+  for (const q of requests) {
+    const r = await fetch(`${url}${q.path}`, {
+      method: q.method,
+      body: q.body,
+      headers: { accept: 'application/json', ...(q.contentType ? { 'content-type': q.contentType } : {}) },
+      signal: AbortSignal.timeout(20_000),
+    });
+    const text = await r.text();
+    if (r.status < 200 || r.status > 299) bad.push(`${r.status} ${q.method} ${q.path} (${q.selector}): ${text.slice(0, 300)}`);
+  }
+  return bad;
+}
+
+/** The request list of wrk-routes.lua. */
+function writeRoutesFile(requests, file) {
+  const esc = (b) => (b ?? '').replace(/\n/g, '\\n');
+  fs.writeFileSync(file, `${requests.map((q) => `${q.method}\t${q.path}\t${q.contentType ?? ''}\t${esc(q.body)}`).join('\n')}\n`);
+}
+
+async function load(url, routesFile, seconds) {
+  const argv = ['-t1', `-c${CONC}`, `-d${seconds}s`, '--latency', '-s', path.join(BENCH_DIR, 'realworld', 'wrk-routes.lua'), url];
+  const r = await runBounded('wrk', argv, { timeoutMs: (seconds + 15) * 1000, env: { ...process.env, BENCH_ROUTES_FILE: routesFile, BENCH_MAX_REQUESTS: String(MAX_REQUESTS) } });
+  const j = benchJson(r.out);
+  if (!j) throw new Error(`no BENCHJSON from wrk:\n${r.out}`);
+  return j;
+}
+
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+
+async function measureSize(n) {
+  const dir = path.join(SETS_DIR, String(n));
+  const info = buildSet(n, dir);
+  const set = loadSet(dir);
+  const routes = checkRoutes(DIST, dir);
+  const requests = requestsFor(set, routes);
+  const routesFile = path.join(SETS_DIR, `${n}.routes.tsv`);
+  writeRoutesFile(requests, routesFile);
+  const backend = await startNode(`backend-${n}`, [path.join(BENCH_DIR, 'realworld', 'backend.mjs'), '--set', dir, '--max-seconds', '900'], async (out) => listening(out));
+  const upstream = `127.0.0.1:${backend.info}`;
+  log(`${n} package(s): ${info.services} services, ${info.files} files, ${routes.length} routes served`);
+  const runs = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const a = await startAttache(dir, upstream);
+      try {
+        await sleep(300); // as bench/rss-ready.sh: let start-up garbage settle the way a pod would before its first request
+        const ready = memory(a.pid);
+        const non2xx = await everyRouteOnce(a.url, requests);
+        const after = memory(a.pid);
+        if (WARMUP > 0) await load(a.url, routesFile, WARMUP);
+        const c0 = cpuSeconds(a.pid);
+        const w = await load(a.url, routesFile, DURATION);
+        const cpu = cpuSeconds(a.pid) - c0;
+        const peak = memory(a.pid);
+        const r = {
+          run: i + 1, readyMs: a.readyMs, ready, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
+          rps: w.rps, requests: w.requests, errors: w.errors, p50Ms: w.p50_ms, p99Ms: w.p99_ms, cpuUsPerReq: (cpu / w.requests) * 1e6,
+        };
+        runs.push(r);
+        log(`  run ${i + 1}: ready ${f0(r.readyMs)} ms, RSS ${f1(ready.rss)} MiB (anon ${f1(ready.anon)}, file ${f1(ready.file)}), after every route ${f1(after.rss)} MiB (${non2xx.length} non-2xx), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
+      } finally {
+        await stop(a.child);
+        a.cleanup();
+      }
+    }
+  } finally {
+    await stop(backend.child);
+  }
+  const m = (f) => median(runs.map(f));
+  return {
+    packages: n, services: info.services, files: info.files, routes: routes.length,
+    readyMs: m((r) => r.readyMs), rss: m((r) => r.ready.rss), anon: m((r) => r.ready.anon), file: m((r) => r.ready.file),
+    afterRss: m((r) => r.afterEveryRoute.rss), afterAnon: m((r) => r.afterEveryRoute.anon),
+    non2xx: [...new Set(runs.flatMap((r) => r.non2xx))], peakMiB: m((r) => r.peakMiB), rps: m((r) => r.rps), cpuUsPerReq: m((r) => r.cpuUsPerReq),
+    p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), errors: runs.reduce((s, r) => s + r.errors, 0), runs,
+  };
+}
+
+/** How ready time and RSS grow with the route count: ratios between sizes and the log-log slope (< 1: sub-linear). */
+function growth(rows) {
+  if (rows.length < 2) return '';
+  const a = rows[0];
+  const z = rows[rows.length - 1];
+  const slope = (key) => Math.log(z[key] / a[key]) / Math.log(z.routes / a.routes);
+  const chain = (key, fmt) => rows.map((r) => fmt(r[key])).join(' → ');
+  const perRoute = (key, unit, scale) => `${f1(((z[key] - a[key]) / (z.routes - a.routes)) * scale)} ${unit}`;
+  return [
+    `Growth over ${rows.map((r) => r.packages).join(' → ')} packages (${chain('routes', f0)} routes, ×${f1(z.routes / a.routes)}):`,
+    `ready ${chain('readyMs', f0)} ms (×${f2(z.readyMs / a.readyMs)}; log-log slope ${f2(slope('readyMs'))}; ${perRoute('readyMs', 'ms', 1)} per added route),`,
+    `RSS when ready ${chain('rss', f1)} MiB (×${f2(z.rss / a.rss)}; slope ${f2(slope('rss'))}; ${perRoute('rss', 'KiB', 1024)} per added route),`,
+    `after every route ${chain('afterRss', f1)} MiB (×${f2(z.afterRss / a.afterRss)}; slope ${f2(slope('afterRss'))}; ${perRoute('afterRss', 'KiB', 1024)} per added route).`,
+    'A slope below 1 is sub-linear growth.',
+  ].join(' ');
+}
+
+async function main() {
+  try {
+    await runBounded('wrk', ['-v'], { timeoutMs: 5000 }).then((r) => {
+      if (r.code === null) throw new Error('wrk -v hung');
+    });
+  } catch (e) {
+    throw new Error(`wrk is needed (Debian: apt-get install wrk): ${e.message}`);
+  }
+  const rows = [];
+  for (const n of SIZES) rows.push(await measureSize(n));
+  const lines = [
+    `# attache real-world bench — ${new Date().toISOString()}`,
+    '',
+    `Machine: ${os.type()} ${os.release()}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+    `Command: \`node bench/realworld.mjs ${process.argv.slice(2).join(' ')}\` — build ${path.relative(REPO_DIR, DIST) || DIST}, median of ${RUNS} launch(es) per size; load: wrk -t1 -c${CONC} for ${DURATION} s after ${WARMUP} s of warm-up, round-robin over every route`,
+    '',
+    '| packages | services | routes | ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
+    '|---:|---:|---:|---:|---|---|---:|---:|---:|---|---:|---:|',
+    ...rows.map((r) => `| ${r.packages} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
+    '',
+    growth(rows),
+  ];
+  for (const r of rows) if (r.non2xx.length > 0) lines.push('', `Non-2xx answers, ${r.packages} package(s):`, ...r.non2xx.map((s) => `- ${s}`));
+  const report = `${lines.join('\n')}\n`;
+  process.stdout.write(report);
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, report);
+  fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ dist: DIST, conc: CONC, duration: DURATION, sizes: rows }, null, 1));
+  log(`written to ${OUT}`);
+}
+
+main().then(stopAll, async (err) => {
+  log(`realworld bench: ${err.stack ?? err}`);
+  await stopAll();
+  process.exitCode = 1;
+});
