@@ -18,6 +18,7 @@
 //          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
 //          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
 //          --stream-count N --stream-rounds R (the streaming scenario, bench/stream.mjs, run after) --no-stream
+//          --realworld-sizes 1,5,25 (the real-world proto sets, bench/realworld.mjs, run last) --no-realworld
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -257,9 +258,25 @@ async function streamScenario() {
   if (r.code !== 0) throw new Error(`bench/stream.mjs failed (${r.code})`);
 }
 
+/**
+ * The real-world scenario (bench/realworld.mjs) last, in its own process with its own backend and attache:
+ * --realworld-sizes (1,5,25), 3 launches per size (1 with --quick); --no-realworld skips it.
+ */
+async function realworldScenario() {
+  if (process.argv.includes('--no-realworld')) return;
+  const argv = [
+    path.join(BENCH_DIR, 'realworld.mjs'), '--sizes', arg('realworld-sizes', '1,5,25'), '--runs', quick ? '1' : '3',
+    '--duration', quick ? '1' : '5', '--warmup', quick ? '1' : '2', '--out', OUT.replace(/\.md$/, '-realworld.md'),
+  ];
+  const r = await runBounded(process.execPath, argv, { timeoutMs: 30 * 60 * 1000, stderr: 'inherit' });
+  process.stdout.write(r.out);
+  if (r.code !== 0) throw new Error(`bench/realworld.mjs failed (${r.code})`);
+}
+
 main()
   .then(stopAll)
   .then(streamScenario)
+  .then(realworldScenario)
   .then(undefined, async (err) => {
     log(`bench: ${err.stack ?? err}`);
     await stopAll();
