@@ -3,7 +3,8 @@
 // in front of a grpc-js backend that answers every method with a filled message (bench/realworld/backend.mjs).
 //
 // For each size, --runs launches of attache (median of each figure), each:
-// - ready time: spawn → admin /readyz answering 200, polled every 5 ms;
+// - ready time: spawn → admin /readyz answering 200, polled every 5 ms, and the CPU time attache spent until
+//   then (utime+stime, all threads: what a loaded machine does not inflate);
 // - RSS when ready: VmRSS, RssAnon, RssFile from /proc/PID/status 0.3 s after ready (as bench/rss-ready.sh);
 // - RSS after one request on every route it serves (bench/realworld/requests.mjs, one at a time), and the
 //   answers that were not 2xx (listed);
@@ -96,7 +97,8 @@ async function startAttache(dir, upstream) {
     await sleep(5);
   }
   const readyMs = performance.now() - t0;
-  return { child, pid: child.pid, readyMs, url: `http://127.0.0.1:${port}`, cleanup: () => fs.rmSync(empty, { recursive: true, force: true }) };
+  const readyCpuMs = cpuSeconds(child.pid) * 1000;
+  return { child, pid: child.pid, readyMs, readyCpuMs, url: `http://127.0.0.1:${port}`, cleanup: () => fs.rmSync(empty, { recursive: true, force: true }) };
 }
 
 /** Sends every request once, one at a time; resolves with the answers that were not 2xx. */
@@ -165,11 +167,11 @@ async function measureSize(n) {
         const cpu = cpuSeconds(a.pid) - c0;
         const peak = memory(a.pid);
         const r = {
-          run: i + 1, readyMs: a.readyMs, ready, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
+          run: i + 1, readyMs: a.readyMs, readyCpuMs: a.readyCpuMs, ready, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
           rps: w.rps, requests: w.requests, errors: w.errors, p50Ms: w.p50_ms, p99Ms: w.p99_ms, cpuUsPerReq: (cpu / w.requests) * 1e6,
         };
         runs.push(r);
-        log(`  run ${i + 1}: ready ${f0(r.readyMs)} ms, RSS ${f1(ready.rss)} MiB (anon ${f1(ready.anon)}, file ${f1(ready.file)}), after every route ${f1(after.rss)} MiB (${non2xx.length} non-2xx), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
+        log(`  run ${i + 1}: ready ${f0(r.readyMs)} ms (CPU ${f0(r.readyCpuMs)} ms), RSS ${f1(ready.rss)} MiB (anon ${f1(ready.anon)}, file ${f1(ready.file)}), after every route ${f1(after.rss)} MiB (${non2xx.length} non-2xx), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
       } finally {
         await stop(a.child);
         a.cleanup();
@@ -181,7 +183,7 @@ async function measureSize(n) {
   const m = (f) => median(runs.map(f));
   return {
     packages: n, services: info.services, files: info.files, routes: routes.length,
-    readyMs: m((r) => r.readyMs), rss: m((r) => r.ready.rss), anon: m((r) => r.ready.anon), file: m((r) => r.ready.file),
+    readyMs: m((r) => r.readyMs), readyCpuMs: m((r) => r.readyCpuMs), rss: m((r) => r.ready.rss), anon: m((r) => r.ready.anon), file: m((r) => r.ready.file),
     afterRss: m((r) => r.afterEveryRoute.rss), afterAnon: m((r) => r.afterEveryRoute.anon),
     non2xx: [...new Set(runs.flatMap((r) => r.non2xx))], peakMiB: m((r) => r.peakMiB), rps: m((r) => r.rps), cpuUsPerReq: m((r) => r.cpuUsPerReq),
     p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), errors: runs.reduce((s, r) => s + r.errors, 0), runs,
@@ -199,6 +201,7 @@ function growth(rows) {
   return [
     `Growth over ${rows.map((r) => r.packages).join(' → ')} packages (${chain('routes', f0)} routes, ×${f1(z.routes / a.routes)}):`,
     `ready ${chain('readyMs', f0)} ms (×${f2(z.readyMs / a.readyMs)}; log-log slope ${f2(slope('readyMs'))}; ${perRoute('readyMs', 'ms', 1)} per added route),`,
+    `CPU until ready ${chain('readyCpuMs', f0)} ms (×${f2(z.readyCpuMs / a.readyCpuMs)}; slope ${f2(slope('readyCpuMs'))}),`,
     `RSS when ready ${chain('rss', f1)} MiB (×${f2(z.rss / a.rss)}; slope ${f2(slope('rss'))}; ${perRoute('rss', 'KiB', 1024)} per added route),`,
     `after every route ${chain('afterRss', f1)} MiB (×${f2(z.afterRss / a.afterRss)}; slope ${f2(slope('afterRss'))}; ${perRoute('afterRss', 'KiB', 1024)} per added route).`,
     'A slope below 1 is sub-linear growth.',
@@ -222,9 +225,9 @@ async function main() {
     '',
     `Command: \`node bench/realworld.mjs ${process.argv.slice(2).join(' ')}\` — build ${path.relative(REPO_DIR, DIST) || DIST}, median of ${RUNS} launch(es) per size; load: wrk -t1 -c${CONC} for ${DURATION} s after ${WARMUP} s of warm-up, round-robin over every route`,
     '',
-    '| packages | services | routes | ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
-    '|---:|---:|---:|---:|---|---|---:|---:|---:|---|---:|---:|',
-    ...rows.map((r) => `| ${r.packages} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
+    '| packages | services | routes | ready ms | CPU until ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
+    '|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|---:|---:|',
+    ...rows.map((r) => `| ${r.packages} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f0(r.readyCpuMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
     '',
     growth(rows),
   ];
