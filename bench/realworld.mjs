@@ -14,12 +14,13 @@
 //   peak RSS (VmHWM, over the process's whole life, warm-up included).
 // Then one line on how ready time and RSS grow with the route count (1 → 5 → 25).
 //
-// Bounded: every wrk has -d plus a hard kill and a 2,000,000-request cap; readiness waits at most 60 s;
-// every process is started here and stopped by PID. Only 127.0.0.1 is used, on ports the OS picks.
+// Bounded: every wrk has -d plus a hard kill and a 2,000,000-request cap; readiness waits at most 60 s and
+// the pass over every route at most 180 s; every process is started here and stopped by PID. Only 127.0.0.1
+// is used, on ports the OS picks.
 //
-// Options: --sizes 1,5,25 --runs 3 --duration S (5) --warmup S (2) --conc N (64) --dist DIR (another build, for A/B; default
-//          dist/) --attache-args "..." --attache-node-args "..." --out FILE (.bench-out/realworld-<time>.md;
-//          a .json with every run beside it)
+// Options: --sizes 1,5,25 --runs 3 --duration S (5) --warmup S (2) --conc N (64) --dist DIR (another build,
+//          for A/B; default dist/) --attache-args "..." --attache-node-args "..." --out FILE
+//          (.bench-out/realworld-<time>.md; a .json with every run beside it)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -101,10 +102,12 @@ async function startAttache(dir, upstream) {
   return { child, pid: child.pid, readyMs, readyCpuMs, url: `http://127.0.0.1:${port}`, cleanup: () => fs.rmSync(empty, { recursive: true, force: true }) };
 }
 
-/** Sends every request once, one at a time; resolves with the answers that were not 2xx. */
+/** Sends every request once, one at a time, within 180 s in all; resolves with the answers that were not 2xx. */
 async function everyRouteOnce(url, requests) {
   const bad = [];
+  const deadline = performance.now() + 180_000;
   for (const q of requests) {
+    if (performance.now() > deadline) throw new Error(`one request per route took over 180 s (${bad.length} non-2xx so far)`);
     const r = await fetch(`${url}${q.path}`, {
       method: q.method,
       body: q.body,
