@@ -6,7 +6,8 @@
 // - ready time: spawn → admin /readyz answering 200, polled every 5 ms, and the CPU time attache spent until
 //   then (utime+stime, all threads: what a loaded machine does not inflate);
 // - RSS when ready: VmRSS, RssAnon, RssFile from /proc/PID/status 0.3 s after ready (as bench/rss-ready.sh);
-// - RSS after one request on every route it serves (bench/realworld/requests.mjs, one at a time), and the
+// - RSS after one request on every route it serves (bench/realworld/requests.mjs, one at a time), attache's
+//   CPU per route for those first requests (each route's cold cost: lazy compilation included), and the
 //   answers that were not 2xx (listed);
 // - under load: wrk -t1 -c--conc for --duration s, round-robin over every route (bench/realworld/wrk-routes.lua):
 //   req/s, CPU µs per request (utime+stime of attache from /proc/PID/stat), errors, after --warmup s of the
@@ -162,7 +163,9 @@ async function measureSize(n) {
       try {
         await sleep(300); // as bench/rss-ready.sh: let start-up garbage settle the way a pod would before its first request
         const ready = memory(a.pid);
+        const p0 = cpuSeconds(a.pid);
         const non2xx = await everyRouteOnce(a.url, requests);
+        const firstCpuUs = ((cpuSeconds(a.pid) - p0) / requests.length) * 1e6;
         const after = memory(a.pid);
         if (WARMUP > 0) await load(a.url, routesFile, WARMUP);
         const c0 = cpuSeconds(a.pid);
@@ -170,11 +173,11 @@ async function measureSize(n) {
         const cpu = cpuSeconds(a.pid) - c0;
         const peak = memory(a.pid);
         const r = {
-          run: i + 1, readyMs: a.readyMs, readyCpuMs: a.readyCpuMs, ready, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
+          run: i + 1, readyMs: a.readyMs, readyCpuMs: a.readyCpuMs, ready, firstCpuUs, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
           rps: w.rps, requests: w.requests, errors: w.errors, p50Ms: w.p50_ms, p99Ms: w.p99_ms, cpuUsPerReq: (cpu / w.requests) * 1e6,
         };
         runs.push(r);
-        log(`  run ${i + 1}: ready ${f0(r.readyMs)} ms (CPU ${f0(r.readyCpuMs)} ms), RSS ${f1(ready.rss)} MiB (anon ${f1(ready.anon)}, file ${f1(ready.file)}), after every route ${f1(after.rss)} MiB (${non2xx.length} non-2xx), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
+        log(`  run ${i + 1}: ready ${f0(r.readyMs)} ms (CPU ${f0(r.readyCpuMs)} ms), RSS ${f1(ready.rss)} MiB (anon ${f1(ready.anon)}, file ${f1(ready.file)}), after every route ${f1(after.rss)} MiB (${non2xx.length} non-2xx, first request CPU ${f0(firstCpuUs)} µs/route), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
       } finally {
         await stop(a.child);
         a.cleanup();
@@ -187,7 +190,7 @@ async function measureSize(n) {
   return {
     packages: n, services: info.services, files: info.files, routes: routes.length,
     readyMs: m((r) => r.readyMs), readyCpuMs: m((r) => r.readyCpuMs), rss: m((r) => r.ready.rss), anon: m((r) => r.ready.anon), file: m((r) => r.ready.file),
-    afterRss: m((r) => r.afterEveryRoute.rss), afterAnon: m((r) => r.afterEveryRoute.anon),
+    firstCpuUs: m((r) => r.firstCpuUs), afterRss: m((r) => r.afterEveryRoute.rss), afterAnon: m((r) => r.afterEveryRoute.anon),
     non2xx: [...new Set(runs.flatMap((r) => r.non2xx))], peakMiB: m((r) => r.peakMiB), rps: m((r) => r.rps), cpuUsPerReq: m((r) => r.cpuUsPerReq),
     p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), errors: runs.reduce((s, r) => s + r.errors, 0), runs,
   };
@@ -228,9 +231,9 @@ async function main() {
     '',
     `Command: \`node bench/realworld.mjs ${process.argv.slice(2).join(' ')}\` — build ${path.relative(REPO_DIR, DIST) || DIST}, median of ${RUNS} launch(es) per size; load: wrk -t1 -c${CONC} for ${DURATION} s after ${WARMUP} s of warm-up, round-robin over every route`,
     '',
-    '| packages | services | routes | ready ms | CPU until ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
-    '|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|---:|---:|',
-    ...rows.map((r) => `| ${r.packages} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f0(r.readyCpuMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
+    '| packages | services | routes | ready ms | CPU until ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | first request CPU µs/route | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
+    '|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|---:|',
+    ...rows.map((r) => `| ${r.packages} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f0(r.readyCpuMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${f0(r.firstCpuUs)} | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
     '',
     growth(rows),
   ];
