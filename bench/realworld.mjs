@@ -19,8 +19,10 @@
 // the pass over every route at most 180 s; every process is started here and stopped by PID. Only 127.0.0.1
 // is used, on ports the OS picks.
 //
-// Options: --sizes 1,5,25 --runs 3 --duration S (5) --warmup S (2) --conc N (64) --dist DIR (another build,
-//          for A/B; default dist/) --attache-args "..." --attache-node-args "..." --out FILE
+// Options: --sizes 1,5,25 --runs 3 --duration S (5) --warmup S (2) --conc N (64) --dist DIR (the build
+//          measured, default dist/) --ref-dist DIR (a second build, e.g. main's, measured as `ref` in
+//          alternation with the first, launch by launch, with attache/ref ratios per run: the A/B that
+//          survives a shared machine) --attache-args "..." --attache-node-args "..." --out FILE
 //          (.bench-out/realworld-<time>.md; a .json with every run beside it)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +41,8 @@ const DURATION = Number(arg('duration', '5'));
 const WARMUP = Number(arg('warmup', '2'));
 const CONC = Number(arg('conc', '64'));
 const DIST = path.resolve(arg('dist', path.join(REPO_DIR, 'dist')));
+const REF_DIST = arg('ref-dist', '');
+const BUILDS = [{ name: 'attache', dist: DIST }, ...(REF_DIST ? [{ name: 'ref', dist: path.resolve(REF_DIST) }] : [])];
 const ATTACHE_ARGS = arg('attache-args', '').split(' ').filter(Boolean);
 const ATTACHE_NODE_ARGS = arg('attache-node-args', '').split(' ').filter(Boolean);
 const OUT = arg('out', path.join(REPO_DIR, '.bench-out', `realworld-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
@@ -49,7 +53,7 @@ if (!(RUNS >= 1 && RUNS <= 9)) throw new Error('--runs must be in 1..9');
 if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0, 60]');
 if (!(WARMUP >= 0 && WARMUP <= 60)) throw new Error('--warmup must be in [0, 60]');
 if (!(CONC >= 1 && CONC <= 256)) throw new Error('--conc must be in 1..256');
-if (!fs.existsSync(path.join(DIST, 'cli.js'))) throw new Error(`${DIST}/cli.js is missing: npm run build`);
+for (const b of BUILDS) if (!fs.existsSync(path.join(b.dist, 'cli.js'))) throw new Error(`${b.dist}/cli.js is missing: npm run build`);
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -74,13 +78,13 @@ function ok200(url) {
   });
 }
 
-/** Starts attache on the set at `dir`; resolves once /readyz answers 200 (polled every 5 ms), with the time it took. */
-async function startAttache(dir, upstream) {
+/** Starts attache from the build `dist` on the set at `dir`; resolves once /readyz answers 200 (polled every 5 ms), with the time it took. */
+async function startAttache(dist, dir, upstream) {
   const port = await freePort();
   const admin = await freePort();
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-rw-mappings-'));
   const argv = [
-    ...ATTACHE_NODE_ARGS, path.join(DIST, 'cli.js'), '--protos', dir, '--mappings', empty, '--upstream', upstream,
+    ...ATTACHE_NODE_ARGS, path.join(dist, 'cli.js'), '--protos', dir, '--mappings', empty, '--upstream', upstream,
     '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn', ...ATTACHE_ARGS,
   ];
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTACHE_') && k !== 'GRPC_TARGET'));
@@ -145,55 +149,80 @@ const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 
+/** One launch of `build` on the set at `dir`: every figure of the table. */
+async function measureLaunch(build, dir, upstream, requests, routesFile) {
+  const a = await startAttache(build.dist, dir, upstream);
+  try {
+    await sleep(300); // as bench/rss-ready.sh: let start-up garbage settle the way a pod would before its first request
+    const ready = memory(a.pid);
+    const p0 = cpuSeconds(a.pid);
+    const non2xx = await everyRouteOnce(a.url, requests);
+    const firstCpuUs = ((cpuSeconds(a.pid) - p0) / requests.length) * 1e6;
+    const after = memory(a.pid);
+    if (WARMUP > 0) await load(a.url, routesFile, WARMUP);
+    const c0 = cpuSeconds(a.pid);
+    const w = await load(a.url, routesFile, DURATION);
+    const cpu = cpuSeconds(a.pid) - c0;
+    const peak = memory(a.pid);
+    return {
+      readyMs: a.readyMs, readyCpuMs: a.readyCpuMs, ready, firstCpuUs, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
+      rps: w.rps, requests: w.requests, errors: w.errors, p50Ms: w.p50_ms, p99Ms: w.p99_ms, cpuUsPerReq: (cpu / w.requests) * 1e6,
+    };
+  } finally {
+    await stop(a.child);
+    a.cleanup();
+  }
+}
+
+/** Every build measured RUNS times on the set of `n` packages, launches alternating (order rotating per run). */
 async function measureSize(n) {
   const dir = path.join(SETS_DIR, String(n));
   const info = buildSet(n, dir);
   const set = loadSet(dir);
-  const routes = checkRoutes(DIST, dir);
-  const requests = requestsFor(set, routes);
-  const routesFile = path.join(SETS_DIR, `${n}.routes.tsv`);
-  writeRoutesFile(requests, routesFile);
+  const plans = BUILDS.map((b) => {
+    const routes = checkRoutes(b.dist, dir);
+    const requests = requestsFor(set, routes);
+    const routesFile = path.join(SETS_DIR, `${n}.${b.name}.routes.tsv`);
+    writeRoutesFile(requests, routesFile);
+    log(`${n} package(s), ${b.name}: ${info.services} services, ${info.files} files, ${routes.length} routes served`);
+    return { build: b, routes, requests, routesFile, runs: [] };
+  });
   const backend = await startNode(`backend-${n}`, [path.join(BENCH_DIR, 'realworld', 'backend.mjs'), '--set', dir, '--max-seconds', '900'], async (out) => listening(out));
   const upstream = `127.0.0.1:${backend.info}`;
-  log(`${n} package(s): ${info.services} services, ${info.files} files, ${routes.length} routes served`);
-  const runs = [];
   try {
     for (let i = 0; i < RUNS; i++) {
-      const a = await startAttache(dir, upstream);
-      try {
-        await sleep(300); // as bench/rss-ready.sh: let start-up garbage settle the way a pod would before its first request
-        const ready = memory(a.pid);
-        const p0 = cpuSeconds(a.pid);
-        const non2xx = await everyRouteOnce(a.url, requests);
-        const firstCpuUs = ((cpuSeconds(a.pid) - p0) / requests.length) * 1e6;
-        const after = memory(a.pid);
-        if (WARMUP > 0) await load(a.url, routesFile, WARMUP);
-        const c0 = cpuSeconds(a.pid);
-        const w = await load(a.url, routesFile, DURATION);
-        const cpu = cpuSeconds(a.pid) - c0;
-        const peak = memory(a.pid);
-        const r = {
-          run: i + 1, readyMs: a.readyMs, readyCpuMs: a.readyCpuMs, ready, firstCpuUs, afterEveryRoute: after, non2xx, peakMiB: peak.hwm,
-          rps: w.rps, requests: w.requests, errors: w.errors, p50Ms: w.p50_ms, p99Ms: w.p99_ms, cpuUsPerReq: (cpu / w.requests) * 1e6,
-        };
-        runs.push(r);
-        log(`  run ${i + 1}: ready ${f0(r.readyMs)} ms (CPU ${f0(r.readyCpuMs)} ms), RSS ${f1(ready.rss)} MiB (anon ${f1(ready.anon)}, file ${f1(ready.file)}), after every route ${f1(after.rss)} MiB (${non2xx.length} non-2xx, first request CPU ${f0(firstCpuUs)} µs/route), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
-      } finally {
-        await stop(a.child);
-        a.cleanup();
+      for (let k = 0; k < plans.length; k++) {
+        const p = plans[(i + k) % plans.length];
+        const r = { run: i + 1, ...(await measureLaunch(p.build, dir, upstream, p.requests, p.routesFile)) };
+        p.runs.push(r);
+        log(`  ${p.build.name} run ${i + 1}: ready ${f0(r.readyMs)} ms (CPU ${f0(r.readyCpuMs)} ms), RSS ${f1(r.ready.rss)} MiB (anon ${f1(r.ready.anon)}, file ${f1(r.ready.file)}), after every route ${f1(r.afterEveryRoute.rss)} MiB (${r.non2xx.length} non-2xx, first request CPU ${f0(r.firstCpuUs)} µs/route), load c=${CONC}: ${f0(r.rps)} req/s, ${f0(r.cpuUsPerReq)} µs/req, peak ${f1(r.peakMiB)} MiB, ${r.errors} errors`);
       }
     }
   } finally {
     await stop(backend.child);
   }
-  const m = (f) => median(runs.map(f));
-  return {
-    packages: n, services: info.services, files: info.files, routes: routes.length,
-    readyMs: m((r) => r.readyMs), readyCpuMs: m((r) => r.readyCpuMs), rss: m((r) => r.ready.rss), anon: m((r) => r.ready.anon), file: m((r) => r.ready.file),
-    firstCpuUs: m((r) => r.firstCpuUs), afterRss: m((r) => r.afterEveryRoute.rss), afterAnon: m((r) => r.afterEveryRoute.anon),
-    non2xx: [...new Set(runs.flatMap((r) => r.non2xx))], peakMiB: m((r) => r.peakMiB), rps: m((r) => r.rps), cpuUsPerReq: m((r) => r.cpuUsPerReq),
-    p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), errors: runs.reduce((s, r) => s + r.errors, 0), runs,
-  };
+  return plans.map(({ build, routes, runs }) => {
+    const m = (f) => median(runs.map(f));
+    return {
+      build: build.name, dist: build.dist, packages: n, services: info.services, files: info.files, routes: routes.length,
+      readyMs: m((r) => r.readyMs), readyCpuMs: m((r) => r.readyCpuMs), rss: m((r) => r.ready.rss), anon: m((r) => r.ready.anon), file: m((r) => r.ready.file),
+      firstCpuUs: m((r) => r.firstCpuUs), afterRss: m((r) => r.afterEveryRoute.rss), afterAnon: m((r) => r.afterEveryRoute.anon),
+      non2xx: [...new Set(runs.flatMap((r) => r.non2xx))], peakMiB: m((r) => r.peakMiB), rps: m((r) => r.rps), cpuUsPerReq: m((r) => r.cpuUsPerReq),
+      p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), errors: runs.reduce((s, r) => s + r.errors, 0), runs,
+    };
+  });
+}
+
+/** attache/ref per figure at one size: the ratio within each run, then the median (lowest–highest run). */
+function ratios(a, b) {
+  const keys = [
+    ['CPU until ready', (r) => r.readyCpuMs], ['RSS ready', (r) => r.ready.rss], ['RSS after every route', (r) => r.afterEveryRoute.rss],
+    ['first request CPU', (r) => r.firstCpuUs], ['CPU/req', (r) => r.cpuUsPerReq], ['peak RSS', (r) => r.peakMiB], ['req/s', (r) => r.rps],
+  ];
+  return keys.map(([label, f]) => {
+    const xs = a.runs.map((r, i) => f(r) / f(b.runs[i]));
+    return `${label} ${f2(median(xs))}×${xs.length > 1 ? ` (${f2(Math.min(...xs))}–${f2(Math.max(...xs))})` : ''}`;
+  }).join(', ');
 }
 
 /** How ready time and RSS grow with the route count: ratios between sizes and the log-log slope (< 1: sub-linear). */
@@ -222,27 +251,35 @@ async function main() {
   } catch (e) {
     throw new Error(`wrk is needed (Debian: apt-get install wrk): ${e.message}`);
   }
-  const rows = [];
-  for (const n of SIZES) rows.push(await measureSize(n));
+  const bySize = [];
+  for (const n of SIZES) bySize.push(await measureSize(n));
+  const rows = bySize.flat();
+  const builds = BUILDS.map((b) => `${b.name} = ${path.relative(REPO_DIR, b.dist) || b.dist}`).join(', ');
   const lines = [
     `# attache real-world bench — ${new Date().toISOString()}`,
     '',
     `Machine: ${os.type()} ${os.release()}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     '',
-    `Command: \`node bench/realworld.mjs ${process.argv.slice(2).join(' ')}\` — build ${path.relative(REPO_DIR, DIST) || DIST}, median of ${RUNS} launch(es) per size; load: wrk -t1 -c${CONC} for ${DURATION} s after ${WARMUP} s of warm-up, round-robin over every route`,
+    `Command: \`node bench/realworld.mjs ${process.argv.slice(2).join(' ')}\` — ${builds}; median of ${RUNS} launch(es) per size${BUILDS.length > 1 ? ' and build, alternating' : ''}; load: wrk -t1 -c${CONC} for ${DURATION} s after ${WARMUP} s of warm-up, round-robin over every route`,
     '',
-    '| packages | services | routes | ready ms | CPU until ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | first request CPU µs/route | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
-    '|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|---:|',
-    ...rows.map((r) => `| ${r.packages} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f0(r.readyCpuMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${f0(r.firstCpuUs)} | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
-    '',
-    growth(rows),
+    '| packages | build | services | routes | ready ms | CPU until ready ms | RSS ready MiB (anon / file) | RSS after every route MiB (anon) | first request CPU µs/route | non-2xx | req/s c=' + CONC + ' | CPU µs/req | p50 / p99 ms | peak RSS MiB | errors |',
+    '|---:|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|---:|',
+    ...rows.map((r) => `| ${r.packages} | ${r.build} | ${r.services} | ${r.routes} | ${f0(r.readyMs)} | ${f0(r.readyCpuMs)} | ${f1(r.rss)} (${f1(r.anon)} / ${f1(r.file)}) | ${f1(r.afterRss)} (${f1(r.afterAnon)}) | ${f0(r.firstCpuUs)} | ${r.non2xx.length} | ${f0(r.rps)} | ${f0(r.cpuUsPerReq)} | ${f2(r.p50Ms)} / ${f2(r.p99Ms)} | ${f1(r.peakMiB)} | ${r.errors} |`),
   ];
-  for (const r of rows) if (r.non2xx.length > 0) lines.push('', `Non-2xx answers, ${r.packages} package(s):`, ...r.non2xx.map((s) => `- ${s}`));
+  for (const b of BUILDS) {
+    const g = growth(rows.filter((r) => r.build === b.name));
+    if (g) lines.push('', `${BUILDS.length > 1 ? `${b.name}: ` : ''}${g}`);
+  }
+  if (BUILDS.length > 1) {
+    lines.push('', 'attache/ref, within each run then the median (lowest–highest run); below 1 is less for attache:', '');
+    for (const [a, b] of bySize) lines.push(`- ${a.packages} package(s): ${ratios(a, b)}`);
+  }
+  for (const r of rows) if (r.non2xx.length > 0) lines.push('', `Non-2xx answers, ${r.packages} package(s), ${r.build}:`, ...r.non2xx.map((x) => `- ${x}`));
   const report = `${lines.join('\n')}\n`;
   process.stdout.write(report);
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, report);
-  fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ dist: DIST, conc: CONC, duration: DURATION, sizes: rows }, null, 1));
+  fs.writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ builds: BUILDS, conc: CONC, duration: DURATION, warmup: WARMUP, rows }, null, 1));
   log(`written to ${OUT}`);
 }
 

@@ -260,13 +260,15 @@ async function streamScenario() {
 
 /**
  * The real-world scenario (bench/realworld.mjs) last, in its own process with its own backend and attache:
- * --realworld-sizes (1,5,25), 3 launches per size (1 with --quick); --no-realworld skips it.
+ * --realworld-sizes (1,5,25), 3 launches per size (1 with --quick), alternating with the `ref` build when
+ * that is a subject; --no-realworld skips it.
  */
 async function realworldScenario() {
   if (process.argv.includes('--no-realworld')) return;
   const argv = [
     path.join(BENCH_DIR, 'realworld.mjs'), '--sizes', arg('realworld-sizes', '1,5,25'), '--runs', quick ? '1' : '3',
     '--duration', quick ? '1' : '5', '--warmup', quick ? '1' : '2', '--out', OUT.replace(/\.md$/, '-realworld.md'),
+    ...(REF_DIST && SUBJECTS.includes('ref') ? ['--ref-dist', REF_DIST] : []),
   ];
   const r = await runBounded(process.execPath, argv, { timeoutMs: 30 * 60 * 1000, stderr: 'inherit' });
   process.stdout.write(r.out);
