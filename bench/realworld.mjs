@@ -57,13 +57,19 @@ for (const b of BUILDS) if (!fs.existsSync(path.join(b.dist, 'cli.js'))) throw n
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const MiB = 1024;
+const KIB_PER_MIB = 1024;
+// attache children started here (not through lib/processes.mjs, to poll readiness every 5 ms): SIGKILLed
+// if this script exits with one still running.
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 /** VmRSS, RssAnon, RssFile and VmHWM of `pid` in MiB. */
 function memory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rss: kib('VmRSS') / MiB, anon: kib('RssAnon') / MiB, file: kib('RssFile') / MiB, hwm: kib('VmHWM') / MiB };
+  return { rss: kib('VmRSS') / KIB_PER_MIB, anon: kib('RssAnon') / KIB_PER_MIB, file: kib('RssFile') / KIB_PER_MIB, hwm: kib('VmHWM') / KIB_PER_MIB };
 }
 
 /** Whether GET `url` answers 200 within 1 s (no keep-alive: each poll is its own connection). */
@@ -90,6 +96,8 @@ async function startAttache(dist, dir, upstream) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTACHE_') && k !== 'GRPC_TARGET'));
   const t0 = performance.now();
   const child = spawn(process.execPath, argv, { cwd: REPO_DIR, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-20000)));
   const deadline = t0 + 60_000;
