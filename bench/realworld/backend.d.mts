@@ -8,5 +8,7 @@ export declare function startBackend(set: ProtoSet, options?: { port?: number })
   port: number;
   target: string;
   responses: Map<string, FilledResponse>;
+  /** selector → the bytes of the last request each unary method received. */
+  received: Map<string, Buffer>;
   close(): Promise<void>;
 }>;

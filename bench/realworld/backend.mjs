@@ -15,10 +15,13 @@ import { loadSet } from './set.mjs';
 
 const identity = (b) => b;
 
-function handlerFor(kind, bytes) {
+function handlerFor(kind, bytes, onRequest) {
   switch (kind) {
     case 'unary':
-      return (_call, callback) => callback(null, bytes);
+      return (call, callback) => {
+        onRequest(call.request);
+        callback(null, bytes);
+      };
     case 'server-stream':
       return (call) => {
         call.write(bytes);
@@ -64,10 +67,12 @@ export function responsesOf(set) {
 
 /**
  * Starts the backend for `set` on 127.0.0.1:`port` (0: the OS picks); resolves with
- * `{ port, target, responses, close() }`. Rejects if it cannot bind.
+ * `{ port, target, responses, received, close() }` (`received`: selector → the bytes of the last request of
+ * each unary method). Rejects if it cannot bind.
  */
 export async function startBackend(set, { port = 0 } = {}) {
   const responses = responsesOf(set);
+  const received = new Map();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 2 ** 20 });
   const services = new Map();
   for (const { method: m, bytes } of responses.values()) {
@@ -82,7 +87,7 @@ export async function startBackend(set, { port = 0 } = {}) {
       responseSerialize: identity,
       responseDeserialize: identity,
     };
-    s.handlers[m.name] = handlerFor(m.kind, bytes);
+    s.handlers[m.name] = handlerFor(m.kind, bytes, (req) => received.set(m.selector, req));
   }
   for (const s of services.values()) server.addService(s.definition, s.handlers);
   const bound = await new Promise((resolve, reject) =>
@@ -91,6 +96,7 @@ export async function startBackend(set, { port = 0 } = {}) {
     port: bound,
     target: `127.0.0.1:${bound}`,
     responses,
+    received,
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
 }

@@ -94,6 +94,14 @@ function concrete(segments, star) {
   return segments.map((s) => (s === '**' ? 'a1/b1' : s === '*' ? star : s)).join('/');
 }
 
+/** The variables of `template` with the values pathFor gives them: `[{ field, value }]` (field: dotted proto path). */
+export function pathBindings(template, input) {
+  return [...template.matchAll(/\{([^}=]+)(?:=([^}]*))?\}/g)].map(([, field, pattern]) => ({
+    field,
+    value: concrete((pattern ?? '*').split('/'), segmentFor(fieldAt(input, field))),
+  }));
+}
+
 /** The path of `template` with every variable and wildcard replaced by a matching value. */
 export function pathFor(template, input) {
   let verb = '';
@@ -125,7 +133,8 @@ function bodyFor(body, input) {
 
 /**
  * One request per row of `routes` (routesFromCheck's), for the loaded `set` (loadSet's):
- * `[{ selector, kind, method, template, path, body, contentType }]` (`body` a string or undefined). Throws
+ * `[{ selector, kind, method, template, bodyField, path, body, contentType }]` (`bodyField`: the binding's
+ * `body`, '' for none; `body` a string or undefined). Throws
  * when a row's binding is not among the set's annotations.
  */
 export function requestsFor(set, routes) {
@@ -144,6 +153,6 @@ export function requestsFor(set, routes) {
       body = bodyFor(rule.body, m.input);
       contentType = 'application/json';
     }
-    return { selector: r.selector, kind: r.kind, method: r.method, template: r.template, path: pathFor(r.template, m.input), body, contentType };
+    return { selector: r.selector, kind: r.kind, method: r.method, template: r.template, bodyField: rule.body, path: pathFor(r.template, m.input), body, contentType };
   });
 }
