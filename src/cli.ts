@@ -174,10 +174,24 @@ function firstStopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * Exits once what was written to stdout and stderr has gone out: when the reader of a pipe is slower than
+ * attache (`attache --check | less`), writes wait in the stream, and process.exit would drop them (the
+ * route table of a large set stopped at ~64 KiB, exit code 0).
+ */
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (err: unknown) => {
     process.stderr.write(`attache: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    exitWhenFlushed(1);
   },
 );

@@ -2,8 +2,13 @@
  * `--check` as CI runs it: on a mapping with no upstream given it still validates everything, prints the
  * route table with the upstream unset, warns, and exits 0; serving the same configuration stays an error.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error a plain .mjs bench module, without types
+import { buildSet } from '../../bench/realworld/build-set.mjs';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR } from '../support/grpc-server.js';
 import { CLI, ensureBuilt, REPO, spawnCollected } from '../support/process.js';
 
@@ -51,4 +56,36 @@ describe('--check without an upstream', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/unclosed-template\.yaml:\d+: e2e\.v1\.EchoService\.GetEcho: invalid path template "\/v1\/\{x=".*unclosed '\{' \(opened at column 5\).*\[ATTACHE_E_TEMPLATE\]/);
   });
+});
+
+describe('--check read through a slow pipe', () => {
+  it('prints the whole route table of a large set before it exits (~200 KB, more than a pipe holds)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-check-'));
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-check-maps-'));
+    try {
+      buildSet(25, path.join(dir, 'set'));
+      const child = spawn(process.execPath, [CLI, '--protos', path.join(dir, 'set'), '--mappings', empty, '--upstream', '127.0.0.1:1', '--check'], {
+        cwd: REPO,
+        env: { PATH: process.env['PATH'] ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const guard = setTimeout(() => child.kill(), 60_000);
+      // Read nothing for a while: the pipe fills and attache's writes wait in its stream.
+      child.stdout.pause();
+      await new Promise((r) => setTimeout(r, 1500));
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      child.stdout.resume();
+      const code = await new Promise<number | null>((r) => child.once('close', r));
+      clearTimeout(guard);
+      const out = Buffer.concat(chunks).toString();
+      expect(code).toBe(0);
+      const routes = Number(/\n(\d+) route\(s\) OK\n$/.exec(out)?.[1]);
+      expect(routes).toBeGreaterThan(1000);
+      expect(out.split('\n').filter((l) => /^(GET|POST|PUT|PATCH|DELETE) /.test(l))).toHaveLength(routes);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
