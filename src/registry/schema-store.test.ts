@@ -5,7 +5,6 @@ import protobuf from 'protobufjs';
 import { afterAll, describe, expect, it } from 'vitest';
 // The real-world set of the benchmark (bench/realworld/build-set.mjs): 25 Google Cloud API packages and
 // everything they import, from the google-proto-files devDependency.
-// @ts-expect-error a plain .mjs bench module, without types
 import { buildSet } from '../../bench/realworld/build-set.mjs';
 import { loadRegistry } from './load.js';
 import { createSchemaStore, ownString } from './schema-store.js';

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error a plain .mjs bench module, without types
 import { buildSet } from '../../bench/realworld/build-set.mjs';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR } from '../support/grpc-server.js';
 import { CLI, ensureBuilt, REPO, spawnCollected } from '../support/process.js';
