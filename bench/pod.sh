@@ -2,9 +2,12 @@
 # attache inside a memory limit, the way a Kubernetes pod runs it: a memory cgroup with LIMIT_MIB (128)
 # as its hard limit (cgroup v2 memory.max or v1 memory.limit_in_bytes; needs root), attache alone in it,
 # wrk c=CONC GET then POST for SECONDS each against bench/backend.mjs (outside the cgroup).
-# Reports, per NODE_OPTIONS setting (CONFIGS lines "label|node flags"): the heap limit Node chose from the
-# cgroup, RSS when ready, the cgroup's peak charge (what the kubelet compares with the limit: RSS + page
-# cache + kernel memory), peak VmHWM, OOM kills, CPU µs per request and req/s.
+# Reports, per setting (CONFIGS lines "label|node flags|attache flags"): the heap limit Node picks from the
+# cgroup for those node flags, the heap settings attache put in force (attache_heap_settings_info: source
+# and semi-space MiB; by default it re-executes node inside a limit under 1 GiB, --heap-tuning off keeps
+# V8's sizing), the time to ready, RSS when ready, the cgroup's peak charge (what the kubelet compares with
+# the limit: RSS + page cache + kernel memory), peak VmHWM, OOM kills, CPU µs per request and req/s.
+# The attache measured is dist/cli.js, or DIST's cli.js (a folder beside a package.json, protos/ and third_party/).
 # Usage: sudo bench/pod.sh [SECONDS (5)] [LIMIT_MIB (128)] [CONC (64)]
 #
 # Why a cgroup and not just VmHWM on the bench machine: Node sizes its heap from the memory it may use
@@ -35,11 +38,13 @@ cleanup() { [ -n "$apid" ] && kill -KILL "$apid" 2>/dev/null; kill "$bpid" 2>/de
 trap cleanup EXIT
 for _ in $(seq 50); do grep -q listening "$out/backend.log" && break; sleep 0.1; done
 bport=$(sed -n 's/listening //p' "$out/backend.log")
-CONFIGS=${CONFIGS:-"default|
-semi-space 4 MiB|--max-semi-space-size=4
-semi 4 + old 64|--max-semi-space-size=4 --max-old-space-size=64"}
-printf '| NODE_OPTIONS (limit %s MiB) | heap limit MiB | RSS ready MiB | cgroup peak MiB | peak VmHWM MiB | OOM kills | CPU µs/req | req/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n' "$limit"
-while IFS='|' read -r label flags; do
+dist=${DIST:-dist}
+CONFIGS=${CONFIGS:-"default (attache decides)||
+--heap-tuning off (V8's sizing)||--heap-tuning off
+semi-space 4 MiB|--max-semi-space-size=4|
+semi-space 8 MiB|--max-semi-space-size=8|"}
+printf '| setting (limit %s MiB) | heap limit MiB | heap settings | ready ms | RSS ready MiB | cgroup peak MiB | peak VmHWM MiB | OOM kills | CPU µs/req | req/s |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n' "$limit"
+while IFS='|' read -r label flags aflags; do
   port=$((20000 + RANDOM % 20000)); admin=$((port + 1))
   k0=$(ooms)
   # The heap limit Node picks for these flags inside the cgroup (from process.constrainedMemory()).
@@ -47,11 +52,14 @@ while IFS='|' read -r label flags; do
   heap=$(sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "$cg" node $flags -p \
     "Math.round(require('v8').getHeapStatistics().heap_size_limit / 1048576)" 2>/dev/null)
   # The shell moves itself into the cgroup, then becomes node: attache is the only process charged to it.
+  t0=$(date +%s%N)
   # shellcheck disable=SC2086
-  sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "$cg" node $flags dist/cli.js --protos bench/protos \
+  sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "$cg" node $flags "$dist/cli.js" --protos bench/protos \
     --mappings bench/bench.mapping.yaml --upstream "127.0.0.1:$bport" --listen "127.0.0.1:$port" \
-    --admin-listen "127.0.0.1:$admin" --log-level warn > "$out/attache.log" 2>&1 & apid=$!
-  for _ in $(seq 100); do curl -sf -o /dev/null "127.0.0.1:$admin/readyz" && break; sleep 0.1; done
+    --admin-listen "127.0.0.1:$admin" --log-level warn $aflags > "$out/attache.log" 2>&1 & apid=$!
+  for _ in $(seq 500); do curl -sf -o /dev/null "127.0.0.1:$admin/readyz" && break; sleep 0.02; done
+  ready_ms=$((($(date +%s%N) - t0) / 1000000))
+  settings=$(curl -s "127.0.0.1:$admin/metrics" | sed -n 's/^attache_heap_settings_info{source="\([^"]*\)",semi_space_mib="\([^"]*\)".*/\1 \2/p')
   sleep 0.3
   ready=$(awk '/VmRSS/{print $2}' /proc/$apid/status)
   reset_peak
@@ -67,6 +75,6 @@ while IFS='|' read -r label flags; do
   fi
   apid=
   k1=$(ooms)
-  awk -v l="$label" -v r="$ready" -v p="$(peak)" -v h="$hwm" -v k=$((k1 - k0)) -v c=$((c1 - c0)) -v n=$((${n1:-0} + ${n2:-0})) -v s="$secs" -v hl="$heap" \
-    'BEGIN{printf "| %s | %s | %.0f | %.0f | %.0f | %d | %.0f | %.0f |\n", l, hl, r/1024, p/1048576, h/1024, k, (n>0? c*10000/n : 0), n/(2*s)}'
+  awk -v l="$label" -v hs="${settings:-?}" -v rm="$ready_ms" -v r="$ready" -v p="$(peak)" -v h="$hwm" -v k=$((k1 - k0)) -v c=$((c1 - c0)) -v n=$((${n1:-0} + ${n2:-0})) -v s="$secs" -v hl="$heap" \
+    'BEGIN{printf "| %s | %s | %s | %d | %.0f | %.0f | %.0f | %d | %.0f | %.0f |\n", l, hl, hs, rm, r/1024, p/1048576, h/1024, k, (n>0? c*10000/n : 0), n/(2*s)}'
 done <<< "$CONFIGS"
