@@ -31,17 +31,17 @@ function makeMemoryCgroup(limitMiB: number): MemoryCgroup | string {
   if (v2 && !fs.readFileSync(path.join(parent, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('memory')) {
     return 'cgroup v2 without the memory controller enabled for children';
   }
-  const dir = path.join(parent, `attache-heap-test-${process.pid}`);
+  const dir = path.join(parent, `attache-heap-test-${process.pid}-${limitMiB}`);
   try {
     fs.mkdirSync(dir);
+  } catch (err) {
+    return `cannot create a memory cgroup: ${(err as Error).message}`;
+  }
+  try {
     fs.writeFileSync(path.join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), String(limitMiB * 1024 * 1024));
   } catch (err) {
-    try {
-      fs.rmdirSync(dir);
-    } catch {
-      /* it was never made */
-    }
-    return `cannot create a memory cgroup: ${(err as Error).message}`;
+    fs.rmdirSync(dir);
+    return `cannot set a memory limit: ${(err as Error).message}`;
   }
   return {
     dir,
@@ -168,6 +168,22 @@ describe.skipIf(typeof cgroup === 'string')(`heap settings inside a ${LIMIT_MIB}
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('semi-space');
     expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="opted-out",semi_space_mib="",limit_mib="${LIMIT_MIB}"} 1`);
     await serves(port);
+  });
+
+  it.runIf(CAN_REEXECUTE)('--workers 2 in 384 MiB: the primary restarts with 8 MiB (its 192 MiB share each), and the workers inherit it', async () => {
+    const big = makeMemoryCgroup(384);
+    if (typeof big === 'string') throw new Error(big);
+    try {
+      const { s, admin } = await startCli(big, ['--workers', '2']);
+      await expect.poll(() => heapLines(s).length, { timeout: 15_000 }).toBe(3);
+      for (const line of heapLines(s)) expect(line, s.output()).toMatchObject({ heap: { source: 'memory-limit', semiSpaceMiB: 8, limitMiB: 384 } });
+      expect(fs.readFileSync(`/proc/${s.child.pid!}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
+      expect(await heapMetric(admin)).toBe('attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="384"} 1');
+      s.child.kill('SIGTERM');
+      expect(await s.exited, s.output()).toBe(0);
+    } finally {
+      big.remove();
+    }
   });
 
   it('ATTACHE_HEAP_TUNING=off works as the flag does', async () => {
