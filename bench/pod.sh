@@ -45,7 +45,7 @@ CONFIGS=${CONFIGS:-"default (attache decides)||
 --heap-tuning off (V8's sizing)||--heap-tuning off
 semi-space 4 MiB|--max-semi-space-size=4|
 semi-space 8 MiB|--max-semi-space-size=8|"}
-printf '| setting (limit %s MiB) | heap limit MiB | heap settings | ready ms | RSS ready MiB | cgroup peak MiB | peak VmHWM MiB | OOM kills | CPU µs/req | req/s | scavenges /1k req | GC ms /1k req |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' "$limit"
+printf '| setting (limit %s MiB) | heap limit MiB (node flags, before attache decides) | heap settings | ready ms | RSS ready MiB | cgroup peak MiB | peak VmHWM MiB | OOM kills | CPU µs/req | req/s | scavenges /1k req | GC ms /1k req |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n' "$limit"
 # "<minor GCs> <GC seconds, all kinds>" from attache's /metrics.
 gcs() { curl -s "127.0.0.1:$1/metrics" | awk '/^nodejs_gc_duration_seconds_count\{kind="minor"\}/{m=$2} /^nodejs_gc_duration_seconds_sum/{s+=$2} END{print m+0, s+0}'; }
 while IFS='|' read -r label flags aflags; do
