@@ -16,7 +16,6 @@
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
-import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,20 +36,6 @@ const swaggerUiStatic = path.join(root, 'node_modules/@fastify/swagger-ui/static
 fs.rmSync(path.join(root, 'dist/docs-ui'), { recursive: true, force: true });
 fs.cpSync(swaggerUiStatic, path.join(root, 'dist/docs-ui'), { recursive: true });
 
-// Node's built-ins as require() calls (the banner's), not ES imports. An ES import of a built-in makes Node
-// build that module's ESM facade while linking, before any of the bundle runs, reading every export, lazy
-// getters included (node:http's loads undici): ~90 ms of CPU on each start, and twice when attache restarts
-// node with heap settings for a memory limit (src/ops/heap-settings-taken.ts), which only runs after linking.
-const builtinsAsRequire = {
-  name: 'builtins-as-require',
-  setup(b) {
-    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) =>
-      args.kind === 'import-statement' && builtins.has(args.path) ? { path: args.path, namespace: 'builtin-require' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
-  },
-};
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli.ts'],
@@ -66,7 +51,7 @@ await build({
   // The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) call require() for Node's built-ins; an ES
   // module bundle has no require of its own.
   banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
-  plugins: [docsUiExternal, builtinsAsRequire],
+  plugins: [docsUiExternal],
   logLevel: 'warning',
 });
 
