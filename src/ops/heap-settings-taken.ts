@@ -6,7 +6,7 @@
  * A module of its own, imported by src/cli.ts right after the start-up hold and before the libraries, for
  * the hold's reason (ES modules evaluate their imports in order): the re-execution then throws away node's
  * boot, the bundle's compilation and the config, not the loading of Fastify, grpc-js and OpenTelemetry
- * (~300 ms of CPU at a load average of 10, against ~700 ms for the whole start: bench/RESULTS.md §14).
+ * (~400 ms of CPU at a load average of 10, against ~650 ms for a whole start: bench/RESULTS.md §14).
  * It reads the configuration with the same loader cli.ts uses (for `--heap-tuning` and `--workers`); when
  * that fails, or for `--check`, `--help` and `--version`, it does nothing and cli.ts reports as usual.
  */
