@@ -3,8 +3,8 @@
  *
  * Node sizes V8's heap from the memory it may use (`process.constrainedMemory()`, the cgroup limit): below
  * 1 GiB it gets 1 MiB semi-spaces (measured on Node 20 and 24: 128, 256 and 512 MiB limits; 1 GiB gives
- * 16 MiB), so a busy attache scavenges every few hundred requests and spends ~1.8× the CPU per request it
- * spends with 8 MiB (bench/RESULTS.md §14). The semi-space size is fixed when the isolate is created: V8
+ * 16 MiB), so a busy attache scavenges ~38 times per 1,000 requests (6 with 8 MiB) and spends about twice the
+ * GC time per request (bench/RESULTS.md §14). The semi-space size is fixed when the isolate is created: V8
  * reads `--max-semi-space-size` and `--min-semi-space-size` once, in `Heap::ConfigureHeap`, and setting
  * them (or `--semi-space-growth-factor`) later with `v8.setFlagsFromString` leaves the young generation at
  * its start-up maximum (measured, §14). So the only way to change it from inside is a new isolate: a new
@@ -80,8 +80,8 @@ const MIB = 1024 * 1024;
 /**
  * The semi-space size for a process whose share of the memory limit is `budgetBytes`: a sixteenth of it,
  * rounded down to a power of two (V8 rounds semi-spaces to one), at least 2 and at most 16 MiB. A 128 MiB
- * pod gets 8 MiB, 256 MiB and more 16 MiB: the sizes that measured best for those limits (bench/RESULTS.md
- * §14), keeping the young generation (up to 3 × the semi-space when full) well inside the limit.
+ * pod gets 8 MiB (4 MiB scavenged twice as often; 16 MiB left the pod ~27 MiB of room) and 256 MiB gets 16
+ * (the GC time of 8; 32 added ~45 MiB of peak for nothing): bench/RESULTS.md §14.
  */
 export function semiSpaceMiBFor(budgetBytes: number): number {
   const sixteenth = Math.max(1, Math.floor(budgetBytes / MIB / 16));
