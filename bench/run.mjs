@@ -18,6 +18,8 @@
 //          --ref-dist DIR (subject `ref`: another build of attache, e.g. before a change, for A/B ratios) --quick (1 s levels, no warm-up) --out FILE
 //          --backend-target HOST:PORT (use a running backend instead of starting bench/backend.mjs)
 //          --stream-count N --stream-rounds R (the streaming scenario, bench/stream.mjs, run after) --no-stream
+//          --realworld-sizes 1,5,25 (the real-world proto sets, bench/realworld.mjs, run after) --no-realworld
+//          --no-large (skip the large-message scenario, bench/large-messages.mjs, run last; --large-args "…" replaces its flags)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -257,9 +259,40 @@ async function streamScenario() {
   if (r.code !== 0) throw new Error(`bench/stream.mjs failed (${r.code})`);
 }
 
+/**
+ * The real-world scenario (bench/realworld.mjs) after the streaming one, in its own process with its own backend and attache:
+ * --realworld-sizes (1,5,25), 3 launches per size (1 with --quick), alternating with the `ref` build when
+ * that is a subject; --no-realworld skips it.
+ */
+async function realworldScenario() {
+  if (process.argv.includes('--no-realworld')) return;
+  const argv = [
+    path.join(BENCH_DIR, 'realworld.mjs'), '--sizes', arg('realworld-sizes', '1,5,25'), '--runs', quick ? '1' : '3',
+    '--duration', quick ? '1' : '5', '--warmup', quick ? '1' : '2', '--out', OUT.replace(/\.md$/, '-realworld.md'),
+    ...(REF_DIST && SUBJECTS.includes('ref') ? ['--ref-dist', REF_DIST] : []),
+  ];
+  const r = await runBounded(process.execPath, argv, { timeoutMs: 30 * 60 * 1000, stderr: 'inherit' });
+  process.stdout.write(r.out);
+  if (r.code !== 0) throw new Error(`bench/realworld.mjs failed (${r.code})`);
+}
+
+/**
+ * The large-message scenario (bench/large-messages.mjs, ~30 s) last: 16 B, 100 KiB and 3 MiB answers and
+ * 34 × 3 MiB in flight on attache's own transport; --large-args "…" gives it other flags, --no-large skips it.
+ */
+async function largeScenario() {
+  if (process.argv.includes('--no-large')) return;
+  const flags = arg('large-args', '--quick --transports own --sizes tiny,medium,large').split(' ').filter(Boolean);
+  const r = await runBounded(process.execPath, [path.join(BENCH_DIR, 'large-messages.mjs'), ...flags, '--out', OUT.replace(/\.md$/, '-large.md')], { timeoutMs: 10 * 60 * 1000, stderr: 'inherit' });
+  process.stdout.write(r.out);
+  if (r.code !== 0) throw new Error(`bench/large-messages.mjs failed (${r.code})`);
+}
+
 main()
   .then(stopAll)
   .then(streamScenario)
+  .then(realworldScenario)
+  .then(largeScenario)
   .then(undefined, async (err) => {
     log(`bench: ${err.stack ?? err}`);
     await stopAll();

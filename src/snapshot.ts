@@ -8,6 +8,7 @@ import { createJsonCodec, DEFAULT_WRITE_OPTIONS, type JsonCodec } from './codec/
 import type { Config } from './config/load.js';
 import { loadMappings, type HttpRuleSpec } from './config/mapping.js';
 import { loadRegistry, ProtoLoadError, RegistryError, rpcLineIndex, type Registry } from './registry/load.js';
+import { createSchemaStore, type SchemaStore } from './registry/schema-store.js';
 import { buildRoutes, type Route, type RouteTable } from './routing/routes.js';
 import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
@@ -30,7 +31,11 @@ export type ServedRoute = Route<MethodPolicy>;
 
 export interface Snapshot {
   readonly config: Config;
-  readonly registry: Registry;
+  /**
+   * The message types, materialized on first use (registry/schema-store.ts). The protobufjs Root the
+   * snapshot was validated against is not kept: on a large proto set it is most of the process's memory.
+   */
+  readonly types: SchemaStore;
   readonly codec: JsonCodec;
   readonly table: RouteTable<MethodPolicy>;
   /** One plan per upstream channel (policy and service config), keyed by `Route.policy.upstream.key`. */
@@ -93,6 +98,7 @@ export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): Snapshot
     return { ok: false, problems };
   }
   const { mappings, errors: mappingErrors } = loadMappings(config.mappings);
+  const types = createSchemaStore(registry.root);
   for (const e of mappingErrors) problems.push({ code: e.code, source: e.source, rule: e.rule, message: e.message });
   // Policies are resolved here, not in routing/ (which stays pure): the attache rules and the outbound defaults.
   const { table, errors } = buildRoutes({
@@ -104,6 +110,7 @@ export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): Snapshot
     resolvePolicy: (facts) => resolveMethodPolicy(facts, mappings.attache, config.outbound),
     rpcLine: rpcLineIndex(),
     autoMapping: config.autoMapping,
+    types,
   });
   problems.push(...errors);
   const { plans: upstreams, problems: planProblems } = buildUpstreamPlans(table.routes, config.outbound);
@@ -120,11 +127,11 @@ export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): Snapshot
   }
   if (problems.length > 0) return { ok: false, problems };
 
-  const codec = createJsonCodec(registry.root);
+  const codec = createJsonCodec(types);
   const renderAny = (typeUrl: string, value: Uint8Array): DetailJson =>
     JSON.parse(codec.anyToJson(typeUrl, value, DEFAULT_WRITE_OPTIONS)) as DetailJson;
   const requestStreams = table.routes.some((r) => r.kind === 'client-stream' || r.kind === 'bidi');
-  return { ok: true, snapshot: Object.freeze({ config, registry, codec, table, upstreams, requestStreams, renderAny }) };
+  return { ok: true, snapshot: Object.freeze({ config, types, codec, table, upstreams, requestStreams, renderAny }) };
 }
 
 /** One line per problem: `source: rule: message [CODE]`. */

@@ -6,7 +6,7 @@ import type protobuf from 'protobufjs';
 import { createBinaryCodec, type Msg } from './binary.js';
 import { toCodecError } from './errors.js';
 import type { ReadOptions, WriteOptions } from './options.js';
-import { createTypeUrlResolver } from './descriptors.js';
+import { createTypeUrlResolver, type MessageTypes } from './descriptors.js';
 import { createReader } from './read.js';
 import { createWireJson } from './wire-json.js';
 import { createWriter } from './write.js';
@@ -35,6 +35,12 @@ export interface JsonCodec {
    * no JSON form). The response path's common case.
    */
   bytesToJson(type: protobuf.Type, bytes: Uint8Array, opts: WriteOptions): string;
+  /**
+   * `bytesToJson` for a response that may be large: the same string below 32 KiB of input; from there on
+   * the UTF-8 bytes of the same text as Buffers, written out while the message is read, so neither the
+   * whole text as a string nor the strings that build it are held at once (wire-json.ts `Spill`).
+   */
+  bytesToJsonChunks(type: protobuf.Type, bytes: Uint8Array, opts: WriteOptions): string | Buffer[];
   /** Msg (from decode or messageFromJson) → JSON text. */
   messageToJson(type: protobuf.Type, msg: Msg, opts: WriteOptions): string;
   /** One field's value (for `response_body: "field"`) → JSON text; `undefined` → the field's default JSON. */
@@ -44,16 +50,16 @@ export interface JsonCodec {
 }
 
 /**
- * Builds a codec over a resolved Root. Types are compiled on first use and cached. Any's @type is looked
- * up in `root`.
+ * Builds a codec over a resolved Root or a schema store. Types are compiled on first use and cached. Any's
+ * @type is looked up in `types`.
  *
  * Every method throws CodecError (with `field` set to the JSON path of the bad value) for data that cannot
  * be converted; nothing else is thrown except on a bug. JSON read errors name paths in the spelling the
  * user wrote; write errors (values with no JSON form) use the output spelling.
  */
-export function createJsonCodec(root: protobuf.Root): JsonCodec {
+export function createJsonCodec(types: protobuf.Root | MessageTypes): JsonCodec {
   const binary = createBinaryCodec();
-  const typeFromUrl = createTypeUrlResolver(root);
+  const typeFromUrl = createTypeUrlResolver(types);
   const reader = createReader(typeFromUrl, binary);
   const writer = createWriter(typeFromUrl, binary);
   const wire = createWireJson(writer, binary);
@@ -75,6 +81,7 @@ export function createJsonCodec(root: protobuf.Root): JsonCodec {
     decode: (type, bytes) => binary.decode(type, bytes),
     encode: (type, msg) => binary.encode(type, msg),
     bytesToJson: (type, bytes, opts) => at('', () => wire.bytesToJson(type, bytes, opts)),
+    bytesToJsonChunks: (type, bytes, opts) => at('', () => wire.bytesToJsonChunks(type, bytes, opts)),
     messageToJson: (type, msg, opts) => at('', () => writer.message(type)(msg, opts, 1)),
     fieldToJson: (field, value, opts) => at('', () => writer.field(field, value, opts)),
     anyToJson: (typeUrl, value, opts) => at('', () => writer.any(typeUrl, value, opts, 1)),

@@ -14,26 +14,38 @@ export type TypeUrlResolver = (typeUrl: string) => Type | undefined;
 
 const FULL_NAME = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
 
+/** Message types by full name (no leading dot): what registry/schema-store.ts's store provides. */
+export interface MessageTypes {
+  messageType(fullName: string): Type | undefined;
+}
+
 /**
  * Resolves a type URL by the full message name after its last "/" (any.proto: "the last path segment of
- * the URL must represent the fully qualified name of the type"), among the types loaded into `root`.
- * Only hits are cached, so the cache stays bounded by the number of loaded types whatever clients send.
+ * the URL must represent the fully qualified name of the type"), among the types of `source` (a schema
+ * store, or a resolved Root). Only hits are cached, so the cache stays bounded by the number of loaded
+ * types whatever clients send.
  * @returns undefined for an unknown or malformed name.
  */
-export function createTypeUrlResolver(root: protobuf.Root): TypeUrlResolver {
+export function createTypeUrlResolver(source: protobuf.Root | MessageTypes): TypeUrlResolver {
   const hits = new Map<string, Type>();
+  const find = source instanceof protobuf.Root ? (name: string) => inRoot(source, name) : (name: string) => source.messageType(name);
   return (typeUrl) => {
     const cached = hits.get(typeUrl);
     if (cached !== undefined) return cached;
     const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
     if (!FULL_NAME.test(name)) return undefined;
-    const found = root.lookup(`.${name}`);
-    // protobufjs's lookup also searches nested namespaces for a bare name ("Nested" would find
-    // "codectest.v1.Nested"); a type URL must name the type fully, so insist on an exact match.
-    if (!(found instanceof protobuf.Type) || found.fullName !== `.${name}`) return undefined;
+    const found = find(name);
+    if (found === undefined) return undefined;
     hits.set(typeUrl, found);
     return found;
   };
+}
+
+function inRoot(root: protobuf.Root, name: string): Type | undefined {
+  const found = root.lookup(`.${name}`);
+  // protobufjs's lookup also searches nested namespaces for a bare name ("Nested" would find
+  // "codectest.v1.Nested"); a type URL must name the type fully, so insist on an exact match.
+  return found instanceof protobuf.Type && found.fullName === `.${name}` ? found : undefined;
 }
 
 /**

@@ -43,6 +43,70 @@ export interface WireJson {
    * CodecError by the facade) for values with no JSON form.
    */
   bytesToJson(type: Type, bytes: Uint8Array, opts: WriteOptions): string;
+  /**
+   * The same JSON, for inputs that may be large: below {@link LARGE_INPUT} bytes exactly `bytesToJson`'s
+   * string; from there on the UTF-8 bytes of that text as a list of Buffers, written in runs of about
+   * {@link SPILL_CHARS} characters while the message is read (see {@link Spill}), so no string of the whole
+   * text, nor the rope of small strings that builds it, is ever held. Throws what `bytesToJson` throws.
+   */
+  bytesToJsonChunks(type: Type, bytes: Uint8Array, opts: WriteOptions): string | Buffer[];
+}
+
+/** Inputs from this many bytes on get {@link WireJson.bytesToJsonChunks}'s chunked rendering. */
+export const LARGE_INPUT = 32 * 1024;
+/** A repeated field's or map's text is moved out of the V8 heap once it is this many characters long. */
+export const SPILL_CHARS = 32 * 1024;
+
+/**
+ * Where a large rendering puts finished runs of JSON text, as UTF-8 Buffers outside V8's heap.
+ *
+ * Why: the one-pass writer builds a message's text by string concatenation, and V8 represents a long
+ * concatenation as a rope (a ConsString per `+`, ~32 B each, plus every small piece). A 3 MiB JSON text of
+ * 10,000 items allocated ~41 MB of rope and small strings, all reachable until the whole text was written
+ * out, so it survived the young generation and was promoted (bench/RESULTS.md §13). Here, once a repeated
+ * field's or map's text passes SPILL_CHARS, it is encoded to a Buffer and replaced in the text by a
+ * placeholder naming its run: NUL, the run's index, SOH. Rendered JSON never holds a raw control
+ * character (every string goes through jsonString or JSON.stringify, which escape U+0000–U+001F), so a
+ * placeholder cannot be confused with text. `resolve` expands the placeholders of the final text, in order.
+ */
+class Spill {
+  private readonly runs: Array<Buffer[] | undefined> = [];
+
+  /** `text` as a placeholder for its bytes (the run of a placeholder it starts with is extended in place). */
+  put(text: string): string {
+    if (text.charCodeAt(0) === 0) {
+      const end = text.indexOf('\u0001');
+      const index = Number(text.slice(1, end));
+      const run = this.runs[index]!;
+      this.runs[index] = undefined;
+      this.resolveFrom(text, end + 1, run);
+      this.runs[index] = run;
+      return text.slice(0, end + 1);
+    }
+    const run: Buffer[] = [];
+    this.resolveFrom(text, 0, run);
+    this.runs.push(run);
+    return `\u0000${this.runs.length - 1}\u0001`;
+  }
+
+  /** The UTF-8 bytes of `text` with every placeholder expanded, appended to `out`. */
+  resolve(text: string, out: Buffer[]): void {
+    this.resolveFrom(text, 0, out);
+  }
+
+  private resolveFrom(text: string, from: number, out: Buffer[]): void {
+    let at = from;
+    for (let nul = text.indexOf('\u0000', at); nul >= 0; nul = text.indexOf('\u0000', at)) {
+      if (nul > at) out.push(Buffer.from(text.slice(at, nul)));
+      const end = text.indexOf('\u0001', nul);
+      const index = Number(text.slice(nul + 1, end));
+      const run = this.runs[index]!;
+      this.runs[index] = undefined; // each placeholder is used once: its buffers now belong to `out`
+      for (let i = 0; i < run.length; i++) out.push(run[i]!);
+      at = end + 1;
+    }
+    if (at < text.length) out.push(Buffer.from(at === 0 ? text : text.slice(at)));
+  }
 }
 
 /** Thrown inside the one-pass code to hand the whole input to decode + write. */
@@ -75,6 +139,8 @@ class Cursor {
   /** The two 32-bit halves (unsigned) of the last 64-bit value read. */
   lo = 0;
   hi = 0;
+  /** Set for large inputs only (bytesToJsonChunks): where long repeated and map texts go. */
+  spill: Spill | undefined = undefined;
 
   constructor(
     readonly buf: Buffer,
@@ -539,7 +605,7 @@ type Handler = (cur: Cursor, wireType: number, slots: Slots, depth: number) => v
  * first place and takes its last value). Small maps whose keys are neither repeated nor start with a digit
  * are already in that order and are written straight from the arrays; the others go through an object.
  */
-function mapText(map: MapSlot): string {
+function mapText(map: MapSlot, spill: Spill | undefined): string {
   const { keys, values } = map;
   let out = '';
   let sep = '';
@@ -554,6 +620,7 @@ function mapText(map: MapSlot): string {
     for (const k of Object.keys(obj)) {
       out += sep + jsonString(k) + ':' + obj[k]!;
       sep = ',';
+      if (spill !== undefined && out.length > SPILL_CHARS) out = spill.put(out);
     }
   }
   return `{${out}}`;
@@ -759,7 +826,7 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
               text = `[${v as string}]`;
               break;
             case Slot.Map:
-              text = mapText(v as MapSlot);
+              text = mapText(v as MapSlot, cur.spill);
               break;
             default:
               text = v as string;
@@ -783,7 +850,8 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
             if (wireType !== LEN) bail();
             const text = nested(cur, depth, sub);
             const prev = slots[i] as string | undefined;
-            slots[i] = prev === undefined ? text : `${prev},${text}`;
+            const all = prev === undefined ? text : `${prev},${text}`;
+            slots[i] = cur.spill !== undefined && all.length > SPILL_CHARS ? cur.spill.put(all) : all;
           },
           slot: Slot.Repeated,
           unpopulated: '[]',
@@ -804,7 +872,8 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
       const append = (cur: Cursor, slots: Slots): void => {
         const text = kind.text(cur);
         const prev = slots[i] as string | undefined;
-        slots[i] = prev === undefined ? text : `${prev},${text}`;
+        const all = prev === undefined ? text : `${prev},${text}`;
+        slots[i] = cur.spill !== undefined && all.length > SPILL_CHARS ? cur.spill.put(all) : all;
       };
       return {
         read: (cur, wireType, slots) => {
@@ -1015,18 +1084,42 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
   const twoPass = (type: Type, bytes: Uint8Array, opts: WriteOptions): string =>
     writer.message(type)(binary.decode(type, bytes), opts, 1);
 
+  const bytesToJson = (type: Type, bytes: Uint8Array, opts: WriteOptions): string => {
+    const entry = entryOf(type);
+    if (entry.decoderOnly || !Buffer.isBuffer(bytes)) return twoPass(type, bytes, opts);
+    const key = optionsKey(opts);
+    const render = entry.byOpts[key] ?? renderOf(type, opts, key);
+    try {
+      return render(new Cursor(bytes, protobuf.Reader.recursionLimit), bytes.length, 0);
+    } catch (err) {
+      if (err instanceof NotOnePass || err instanceof PathError) return twoPass(type, bytes, opts);
+      throw err;
+    }
+  };
+
   return {
-    bytesToJson(type, bytes, opts) {
+    bytesToJson,
+    bytesToJsonChunks(type, bytes, opts) {
+      if (bytes.length < LARGE_INPUT) return bytesToJson(type, bytes, opts);
       const entry = entryOf(type);
-      if (entry.decoderOnly || !Buffer.isBuffer(bytes)) return twoPass(type, bytes, opts);
-      const key = optionsKey(opts);
-      const render = entry.byOpts[key] ?? renderOf(type, opts, key);
-      try {
-        return render(new Cursor(bytes, protobuf.Reader.recursionLimit), bytes.length, 0);
-      } catch (err) {
-        if (err instanceof NotOnePass || err instanceof PathError) return twoPass(type, bytes, opts);
-        throw err;
+      let text: string | undefined;
+      const out: Buffer[] = [];
+      if (!entry.decoderOnly && Buffer.isBuffer(bytes)) {
+        const key = optionsKey(opts);
+        const render = entry.byOpts[key] ?? renderOf(type, opts, key);
+        const cur = new Cursor(bytes, protobuf.Reader.recursionLimit);
+        const spill = new Spill();
+        cur.spill = spill;
+        try {
+          spill.resolve(render(cur, bytes.length, 0), out);
+          return out;
+        } catch (err) {
+          if (!(err instanceof NotOnePass || err instanceof PathError)) throw err;
+        }
       }
+      // The two-pass path's text (one string: rare input) as bytes all the same, so callers see one shape.
+      text = twoPass(type, bytes, opts);
+      return [Buffer.from(text)];
     },
   };
 }

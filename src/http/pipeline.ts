@@ -10,7 +10,7 @@ import { httpStreamIo } from './http-stream.js';
 import { serveStream, type StreamIo } from './stream-exchange.js';
 import { CodecError } from '../codec/index.js';
 import { buildRequest } from '../transcode/request.js';
-import { responseJson } from '../transcode/response.js';
+import { responseBody } from '../transcode/response.js';
 import type { RunningCall } from '../upstream/call.js';
 import type { CallMetadata } from '../upstream/call-metadata.js';
 import type { Upstreams } from '../upstream/channels.js';
@@ -27,6 +27,11 @@ export interface HttpAnswer {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: string;
+  /**
+   * A large body as UTF-8 Buffers, in order (then `body` is '' and `bytesOut` their total): written as
+   * they are, with backpressure, never joined into one string or Buffer (plugin.ts `write`).
+   */
+  readonly chunks?: readonly Buffer[];
   /** The gRPC code the answer stands for (0 for a success), for metrics and the access log. */
   readonly code: number;
   /** A stream: the response was written as it came (http-stream.ts); nothing is left to write. */
@@ -57,7 +62,11 @@ export interface InboundRequest {
   /** The raw request target, e.g. `/api/x%2Fy?a=1`. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  readonly body: string | undefined;
+  /**
+   * The body text. The pipeline sets it to undefined once the request message is encoded, so a large body
+   * is not held while the upstream call runs.
+   */
+  body: string | undefined;
   readonly requestId: string;
   /** The response, to notice a client that goes away before the answer (and to stream into). */
   readonly res: ServerResponse;
@@ -144,6 +153,18 @@ async function streamAnswer(
   return { status: 200, headers: {}, body: '', code: out.code, streamed: true, ...counts };
 }
 
+/**
+ * The request message's bytes, or the INVALID_ARGUMENT of a bad request. Its own function so that neither
+ * the parsed message nor the body text stays reachable from the suspended request while the upstream call
+ * runs: for a 3 MiB body they are ~10–20 MB (bench/RESULTS.md §13).
+ */
+function requestBytes(snap: ServingSnapshot, route: ServedRoute, bindings: readonly Binding[], rawQuery: string, req: InboundRequest): Uint8Array | RpcStatus {
+  const msg = buildRequest(snap.codec, route, bindings, rawQuery, req.body);
+  if (isRpcStatus(msg)) return msg;
+  req.body = undefined;
+  return snap.codec.encode(route.requestType, msg);
+}
+
 /** What an exchange that threw is recorded as (the plugin's error handler then answers 500). */
 const THREW = Object.freeze({ status: 500, body: '', code: Code.INTERNAL });
 
@@ -211,13 +232,12 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   if (route.kind !== 'unary') return streamAnswer(ctx, req, ex, snap, route, found.bindings, rawQuery, timeoutMs);
 
-  const msg = buildRequest(snap.codec, route, found.bindings, rawQuery, req.body);
-  if (isRpcStatus(msg)) return errorAnswer(msg, rid);
+  const bytes = requestBytes(snap, route, found.bindings, rawQuery, req);
+  if (isRpcStatus(bytes)) return errorAnswer(bytes, rid);
 
   const metadata = metadataFromHeaders(req.headers, rid);
   if (isRpcStatus(metadata)) return errorAnswer(metadata, rid);
 
-  const bytes = snap.codec.encode(route.requestType, msg);
   // Breaker and bulkhead: refused at once, or admitted, possibly after a short wait for a slot.
   const up = snap.channels.get(route.policy.upstream.key)!;
   let admission = up.guard.admit(timeoutMs);
@@ -261,9 +281,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
     }
     return errorAnswer(upstreamStatus(snap, e?.code ?? Code.INTERNAL, e?.details ?? 'upstream returned no response', e?.metadata, timeoutMs), rid, headers);
   }
-  let body: string;
+  let body: string | Buffer[];
   try {
-    body = responseJson(snap.codec, route, outcome.response);
+    body = responseBody(snap.codec, route, outcome.response);
   } catch (err) {
     if (err instanceof CodecError) {
       return errorAnswer(new RpcStatus(Code.INTERNAL, `upstream response could not be decoded as ${route.responseType.fullName.slice(1)}: ${err.description}`), rid, headers);
@@ -272,5 +292,9 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   }
   headers['content-type'] = JSON_TYPE;
   headers['x-request-id'] = rid;
-  return { status: 200, headers, body, code: Code.OK };
+  if (typeof body === 'string') return { status: 200, headers, body, code: Code.OK };
+  let length = 0;
+  for (const b of body) length += b.length;
+  headers['content-length'] = String(length);
+  return { status: 200, headers, body: '', chunks: body, bytesOut: length, code: Code.OK };
 }

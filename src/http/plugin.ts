@@ -30,7 +30,11 @@ export function write(reply: FastifyReply, answer: HttpAnswer, draining: boolean
   if (draining) answer.headers['connection'] = 'close';
   // The body is JSON text already: an identity serializer keeps Fastify from re-inspecting it and from
   // appending "; charset=utf-8" to the contract's `Content-Type: application/json`.
-  reply.code(answer.status).headers(answer.headers).serializer(asIs).send(answer.body);
+  reply.code(answer.status).headers(answer.headers);
+  // A large body (pipeline.ts: UTF-8 Buffers, content-length set) goes out as a stream of its Buffers, so
+  // the socket takes them as they are, with backpressure, and no copy of the whole body is made.
+  if (answer.chunks !== undefined) reply.send(Readable.from(answer.chunks, { objectMode: false }));
+  else reply.serializer(asIs).send(answer.body);
 }
 
 const asIs = (body: unknown): string => body as string;
@@ -94,6 +98,8 @@ export async function transcoderPlugin(app: FastifyInstance, opts: TranscoderPlu
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     observed.add(request);
     const body = request.body;
+    // The pipeline holds the body only until the request message is built (pipeline.ts requestBytes).
+    request.body = undefined;
     const answer = await handleRequest(ctx, {
       method: request.raw.method ?? 'GET',
       url: request.raw.url ?? '/',

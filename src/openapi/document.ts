@@ -17,8 +17,8 @@ import { CANONICAL_STYLE, commentOf, fieldBehaviors, isDeprecated, SchemaSet, ty
 /** What the document is built from. */
 export interface OpenApiInput {
   readonly routes: readonly Route[];
-  /** The loaded protos, for method and service comments, options and streaming kinds. */
-  readonly root: protobuf.Root;
+  /** The loaded protos with comments, for method and service comments and options; undefined: none. */
+  readonly root: protobuf.Root | undefined;
   readonly title: string;
   readonly version: string;
 }
@@ -60,8 +60,8 @@ const INFO_DESCRIPTION = [
 ].join('\n');
 
 /** The method a route calls, looked up in the loaded protos. */
-function methodOf(root: protobuf.Root, selector: string): protobuf.Method | undefined {
-  const found = root.lookup(selector);
+function methodOf(root: protobuf.Root | undefined, selector: string): protobuf.Method | undefined {
+  const found = root?.lookup(selector) ?? null;
   return found !== null && 'requestType' in found ? (found as protobuf.Method) : undefined;
 }
 
@@ -140,8 +140,8 @@ function operationFor(
 ): Record<string, unknown> {
   const { schemas } = ctx;
   const out = styleOf(route);
-  const clientStream = method?.requestStream === true;
-  const serverStream = method?.responseStream === true;
+  const clientStream = route.kind === 'client-stream' || route.kind === 'bidi';
+  const serverStream = route.kind === 'server-stream' || route.kind === 'bidi';
   const comment = method !== undefined ? commentOf(method) : undefined;
   const autoMapped = route.source === AUTO_MAPPING_SOURCE;
 

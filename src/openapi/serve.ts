@@ -3,20 +3,54 @@
  * new snapshot and so a new document), with `servers` pointing at the data listener as the asking client
  * reached attache.
  */
+import type protobuf from 'protobufjs';
 import { stringify } from 'yaml';
+import { loadRegistry } from '../registry/load.js';
+import type { TypeSource } from '../registry/schema-store.js';
+import { rebindRoute } from '../routing/bind.js';
+import { rootTypes } from '../routing/routes.js';
 import type { Snapshot } from '../snapshot.js';
 import { buildOpenApi, type OpenApiDocument } from './document.js';
 
 const documents = new WeakMap<Snapshot, OpenApiDocument>();
 
-/** The snapshot's document without `servers`; built once per snapshot. */
+/**
+ * The snapshot's document without `servers`; built once per snapshot.
+ *
+ * Descriptions come from proto comments, which serving does not keep (snapshot.ts): the document loads the
+ * snapshot's proto roots again with comments, and its routes resolve their types there. A type that load
+ * does not have (descriptors fetched by `--reflection`, which carry no comments anyway) comes from the
+ * snapshot's own schema; if the files on disk no longer match the snapshot (edited without a reload), the
+ * whole document falls back to the snapshot's schema, without descriptions.
+ */
 export function documentOf(snapshot: Snapshot, version: string): OpenApiDocument {
   let doc = documents.get(snapshot);
   if (doc === undefined) {
-    doc = buildOpenApi({ routes: snapshot.table.routes, root: snapshot.registry.root, title: titleOf(snapshot), version });
+    const commented = withComments(snapshot);
+    const build = (types: TypeSource, root: protobuf.Root | undefined): OpenApiDocument =>
+      buildOpenApi({ routes: snapshot.table.routes.map((r) => rebindRoute(r, types)), root, title: titleOf(snapshot), version });
+    try {
+      doc = commented !== undefined ? build(preferring(rootTypes(commented), snapshot.types), commented) : build(snapshot.types, undefined);
+    } catch {
+      doc = build(snapshot.types, undefined);
+    }
     documents.set(snapshot, doc);
   }
   return doc;
+}
+
+/** The snapshot's protos loaded again with their comments, or undefined when they no longer load. */
+function withComments(snapshot: Snapshot): protobuf.Root | undefined {
+  try {
+    return loadRegistry(snapshot.config.protos, { comments: true }).root;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `first`'s type when it has one, else `second`'s. */
+function preferring(first: TypeSource, second: TypeSource): TypeSource {
+  return { messageType: (name) => first.messageType(name) ?? second.messageType(name) };
 }
 
 /** "payments.v1.PaymentService", or "a.v1.A, b.v1.B and 3 more". */

@@ -19,7 +19,7 @@ function routeFacts(r: Route): string {
     `${r.upstream.tls ? 'grpcs://' : ''}${r.upstream.target}`,
     r.deadlineMs ?? null,
     r.body.kind === 'field' ? r.body.path : r.body.kind,
-    r.responseBody?.name ?? null,
+    r.names.responseBody ?? null,
     r.readOptions,
     r.writeOptions,
     r.strictQuery,

@@ -1,34 +1,35 @@
 /**
  * The route matcher: (HTTP method, raw request path) → the route and its decoded path bindings.
  *
- * Matching is delegated to find-my-way (Fastify's router). Its match order per segment — static, then
- * parametric, then wildcard, backtracking on failure — is HttpRule precedence: comparing segment by segment
- * from the left, a literal beats `*`, which beats `**`. It does not depend on registration order.
+ * Matching is done by a segment trie (segment-router.ts) whose match order per segment — literal, then
+ * parameter, then rest wildcard, backtracking on failure — is HttpRule precedence: comparing segment by
+ * segment from the left, a literal beats `*`, which beats `**`. It does not depend on registration order.
+ * (It is find-my-way's order; find-my-way did this job until it cost too much per route on large API sets,
+ * and stays the oracle in the router's tests.)
  *
- * How a template becomes a find-my-way route (never by regex rewriting: the template is already parsed):
- * - every segment is one find-my-way segment: a literal becomes static text (decoded, then escaped below),
- *   `*` becomes a parameter `:pN`, and a trailing `**` becomes find-my-way's trailing wildcard `*`;
- * - variables vanish: after find-my-way picks the route, each variable's value is cut from the RAW path by
- *   segment index and decoded per google/api/http.proto (find-my-way's own parameter decoding is not used);
+ * How a template becomes a router route (never by regex rewriting: the template is already parsed):
+ * - every segment is one router segment: a literal becomes its text (decoded, then escaped below), `*` a
+ *   parameter, and a trailing `**` the rest wildcard;
+ * - variables vanish: after the router picks the route, each variable's value is cut from the RAW path by
+ *   segment index and decoded per google/api/http.proto;
  * - the verb selects the router: there is one set of routers per verb ('' for none). A request whose last
  *   segment holds a ':' first tries the routers of the verb after the last ':' with the verb stripped, then
  *   the no-verb routers with the whole path, so that `/v1/{name}` still matches `/v1/a:b`;
- * - the method selects the router too: one find-my-way instance per (verb, method), every route registered
- *   under find-my-way's 'GET'. That keeps precedence per method (a GET literal must not hide a GET variable
- *   route behind a POST-only literal) and admits HttpRule `custom` kinds that find-my-way does not know.
+ * - the method selects the router too: one router per (verb, method). That keeps precedence per method (a
+ *   GET literal must not hide a GET variable route behind a POST-only literal) and admits HttpRule `custom`
+ *   kinds.
  *
  * Percent-encoding. Literal segments compare after decoding (so `%61` matches the literal `a`), and a
  * decoded '/' never splits a segment: http.proto has the server "do the reverse decoding" of the client's
- * expansion, segment by segment. find-my-way's own `decodeURI` would not do: it keeps reserved escapes
- * such as `%3A` encoded (so `%3A` would not match a literal ':'), in whatever hex case they came. So
- * find-my-way never sees a '%': a path that holds one is rewritten, segment by segment, to its decoded text,
- * with the characters that find-my-way or the segment structure would misread ('/', '%', '?', '#', '*')
- * replaced by two-character escapes introduced by a NUL (NUL itself is escaped too). Template literals go
- * through the same function at build time, so both sides compare in one form. Paths without such
- * characters — almost all of them — are handed to find-my-way untouched.
+ * expansion, segment by segment, and `%3A` must match a literal ':' in whatever hex case it came. So a path
+ * that holds a '%' is rewritten, segment by segment, to its decoded text, with the characters the segment
+ * structure would misread ('/', and '%', '?', '#', '*', which the former router read specially) replaced
+ * by two-character escapes introduced by a NUL (NUL itself is escaped too). Template literals go through
+ * the same function at build time, so both sides compare in one form. Paths without such characters —
+ * almost all of them — are matched untouched.
  */
-import FindMyWay from 'find-my-way';
 import { decodePercent, type PercentError } from './percent.js';
+import { SegmentRouter, type RoutePart } from './segment-router.js';
 import type { Template } from './template.js';
 
 export interface RouteEntry<T> {
@@ -77,10 +78,7 @@ export interface RouteConflict {
   readonly reason: string;
 }
 
-type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
-
-/** The find-my-way method every route is registered under: the real method picks the instance instead. */
-const ROUTER_METHOD = 'GET';
+type Router = SegmentRouter<CompiledRoute<unknown>>;
 
 /** Introduces a two-character escape in router paths; see the module comment. */
 const ESC = '\u0000';
@@ -93,7 +91,6 @@ const NEEDS_REWRITE = /[\u0000%*?#]/;
 
 const NOT_FOUND = Object.freeze({ kind: 'notFound' as const });
 const NO_BINDINGS: readonly Binding[] = Object.freeze([]);
-const EMPTY_QUERY = Object.freeze({});
 
 /** What a variable needs at lookup time, precomputed from the template. */
 interface CompiledVariable {
@@ -114,7 +111,7 @@ interface CompiledRoute<T> {
 /** The routers of one verb, by method. */
 type MethodRouters = ReadonlyMap<string, Router>;
 
-/** `decoded` with the characters find-my-way or the segment structure would misread escaped. */
+/** `decoded` with the characters the segment structure (or, for '%', a second decoding) would misread escaped. */
 function escapeForRouter(decoded: string): string {
   let out = '';
   let from = 0;
@@ -136,13 +133,15 @@ function escapeCode(code: number): string {
       return '0';
     case 0x2f: // '/': a decoded slash never splits a segment (http.proto)
       return '1';
-    case 0x25: // '%': find-my-way would decode it again
+    case 0x25: // '%': it would read as an escape again
       return '2';
-    case 0x3f: // '?': find-my-way cuts the query string there
+    // '?', '#', '*': find-my-way, the former router, read these specially. The trie does not; escaping them
+    // is harmless (both sides are escaped alike) and keeps the router form as it was.
+    case 0x3f:
       return '3';
-    case 0x23: // '#': likewise, the fragment
+    case 0x23:
       return '4';
-    case 0x2a: // '*': a wildcard in a find-my-way route path, with no escape of its own
+    case 0x2a:
       return '5';
     default:
       return '';
@@ -150,7 +149,7 @@ function escapeCode(code: number): string {
 }
 
 /**
- * The find-my-way path for `rawPath[0, end)`: the path itself when it holds nothing to decode or escape,
+ * The router path for `rawPath[0, end)`: the path itself when it holds nothing to decode or escape,
  * else each segment decoded in full and escaped. Fails on a malformed escape.
  */
 function routerPath(rawPath: string, end: number): string | PercentError {
@@ -178,27 +177,39 @@ function routerLiteral(written: string): string {
 }
 
 /**
- * The find-my-way route path of a template (verb excluded), and, when it ends with `**`, the path of the
- * same route with `**` matching zero segments (find-my-way's trailing `*` needs the '/' before it).
- * Parameters are numbered by position, so templates that match the same requests get the same path.
+ * The router parts of a template (verb excluded), a key naming what it matches (templates that match the
+ * same requests get the same key: variables are erased, literals decoded), and, when it ends with `**`, the
+ * parts and key of the same route with `**` matching zero segments.
  */
-function routerPattern(template: Template): { path: string; zeroDeepPath: string | undefined } {
-  let path = '';
-  let param = 0;
+function routerPattern(template: Template): { parts: RoutePart[]; key: string; zeroDeep: { parts: RoutePart[]; key: string } | undefined } {
+  const parts: RoutePart[] = [];
+  let key = '';
   for (const segment of template.segments) {
     switch (segment.kind) {
-      case 'literal':
-        path += '/' + routerLiteral(segment.value).replaceAll(':', '::'); // '::' is find-my-way's literal ':'
+      case 'literal': {
+        const text = routerLiteral(segment.value);
+        parts.push({ kind: 'literal', text });
+        key += `/=${text}`;
         break;
+      }
       case 'wildcard':
-        path += `/:p${param++}`;
+        parts.push(PARAM);
+        key += '/*';
         break;
-      case 'deepWildcard':
-        return { path: path + '/*', zeroDeepPath: path === '' ? '/' : path };
+      case 'deepWildcard': {
+        const zeroDeep = parts.length === 0 ? { parts: [ROOT], key: '/=' } : { parts: [...parts], key };
+        parts.push(REST);
+        return { parts, key: `${key}/**`, zeroDeep };
+      }
     }
   }
-  return { path: path === '' ? '/' : path, zeroDeepPath: undefined };
+  return parts.length === 0 ? { parts: [ROOT], key: '/=', zeroDeep: undefined } : { parts, key, zeroDeep: undefined };
 }
+
+const PARAM: RoutePart = Object.freeze({ kind: 'param' });
+const REST: RoutePart = Object.freeze({ kind: 'rest' });
+/** The path '/': one empty segment. */
+const ROOT: RoutePart = Object.freeze({ kind: 'literal', text: '' });
 
 function compileRoute<T>(entry: RouteEntry<T>): CompiledRoute<T> {
   const { segments } = entry.template;
@@ -208,18 +219,6 @@ function compileRoute<T>(entry: RouteEntry<T>): CompiledRoute<T> {
   });
   return Object.freeze({ entry, variables: Object.freeze(variables) });
 }
-
-function newRouter(): Router {
-  return FindMyWay({
-    caseSensitive: true, // RFC 3986 §6.2.2.1: paths compare case-sensitively
-    ignoreTrailingSlash: false,
-    ignoreDuplicateSlashes: false,
-    maxParamLength: Number.MAX_SAFE_INTEGER, // the HTTP server bounds the request line; never 404 on length
-    querystringParser: () => EMPTY_QUERY, // paths reach find-my-way without a query
-  });
-}
-
-function noop(): void {}
 
 /** `method path:verb` for messages. */
 function describeEntry(entry: RouteEntry<unknown>): string {
@@ -265,7 +264,7 @@ function nextSegment(rawPath: string, offset: number, pathEnd: number): number {
 
 class RouteMatcher<T> implements Matcher<T> {
   constructor(
-    /** Verb ('' for none) → method → router; routes' stores are CompiledRoute<T>. */
+    /** Verb ('' for none) → method → router. */
     private readonly routers: ReadonlyMap<string, MethodRouters>,
     readonly entries: readonly RouteEntry<T>[],
   ) {
@@ -308,9 +307,8 @@ class RouteMatcher<T> implements Matcher<T> {
   }
 
   private match(router: Router, path: string, rawPath: string, pathEnd: number): LookupResult<T> | undefined {
-    const found = router.find(ROUTER_METHOD, path);
-    if (found === null) return undefined;
-    const route = found.store as CompiledRoute<T>;
+    const route = router.find(path) as CompiledRoute<T> | undefined;
+    if (route === undefined) return undefined;
     const bindings = extractBindings(route, rawPath, pathEnd);
     if ('reason' in bindings) return badPath(bindings);
     return { kind: 'match', value: route.entry.value, bindings };
@@ -338,7 +336,7 @@ class RouteMatcher<T> implements Matcher<T> {
 
 function collectMethods(routers: MethodRouters, path: string, except: string, into: Set<string>): void {
   for (const [m, router] of routers) {
-    if (m !== except && router.find(ROUTER_METHOD, path) !== null) into.add(m);
+    if (m !== except && router.find(path) !== undefined) into.add(m);
   }
 }
 
@@ -358,15 +356,15 @@ function badPath(error: PercentError): LookupResult<never> {
  * A trailing `**` also matches zero segments ('/v1/{p=**}' matches '/v1'); a route of the exact length
  * ('/v1', '/{a}') takes precedence over that reading, whatever the entry order.
  *
- * Throws only on a bug (find-my-way rejecting a route this module built).
+ * Never throws.
  */
 export function buildMatcher<T>(entries: readonly RouteEntry<T>[]): { matcher: Matcher<T>; conflicts: RouteConflict[] } {
   const routers = new Map<string, Map<string, Router>>();
-  /** Router → its registered paths and who owns them, for conflict detection and `**` zero-length aliases. */
+  /** Router → the keys of its routes and who owns them, for conflict detection and `**` zero-length aliases. */
   const registered = new Map<Router, Map<string, CompiledRoute<T>>>();
   const conflicts: RouteConflict[] = [];
   const accepted: RouteEntry<T>[] = [];
-  const zeroDeep: Array<{ router: Router; path: string; route: CompiledRoute<T> }> = [];
+  const zeroDeeps: Array<{ router: Router; parts: RoutePart[]; key: string; route: CompiledRoute<T> }> = [];
 
   for (const entry of entries) {
     const verb = entry.template.verb === undefined ? '' : routerLiteral(entry.template.verb);
@@ -374,13 +372,13 @@ export function buildMatcher<T>(entries: readonly RouteEntry<T>[]): { matcher: M
     if (byMethod === undefined) routers.set(verb, (byMethod = new Map()));
     let router = byMethod.get(entry.method);
     if (router === undefined) {
-      byMethod.set(entry.method, (router = newRouter()));
+      byMethod.set(entry.method, (router = new SegmentRouter()));
       registered.set(router, new Map());
     }
-    const paths = registered.get(router) as Map<string, CompiledRoute<T>>;
+    const keys = registered.get(router) as Map<string, CompiledRoute<T>>;
 
-    const { path, zeroDeepPath } = routerPattern(entry.template);
-    const existing = paths.get(path);
+    const { parts, key, zeroDeep } = routerPattern(entry.template);
+    const existing = keys.get(key);
     if (existing !== undefined) {
       conflicts.push({
         first: existing.entry.source,
@@ -390,19 +388,19 @@ export function buildMatcher<T>(entries: readonly RouteEntry<T>[]): { matcher: M
       continue;
     }
     const route = compileRoute(entry);
-    router.on(ROUTER_METHOD, path, noop, route);
-    paths.set(path, route);
+    router.on(parts, route);
+    keys.set(key, route);
     accepted.push(entry);
-    if (zeroDeepPath !== undefined) zeroDeep.push({ router, path: zeroDeepPath, route });
+    if (zeroDeep !== undefined) zeroDeeps.push({ router, ...zeroDeep, route });
   }
 
   // After every real route, so that an exact-length route wins over a `**` matching nothing regardless
   // of the input order.
-  for (const { router, path, route } of zeroDeep) {
-    const paths = registered.get(router) as Map<string, CompiledRoute<T>>;
-    if (paths.has(path)) continue;
-    router.on(ROUTER_METHOD, path, noop, route);
-    paths.set(path, route);
+  for (const { router, parts, key, route } of zeroDeeps) {
+    const keys = registered.get(router) as Map<string, CompiledRoute<T>>;
+    if (keys.has(key)) continue;
+    router.on(parts, route);
+    keys.set(key, route);
   }
 
   return { matcher: new RouteMatcher<T>(routers, Object.freeze(accepted)), conflicts };

@@ -18,7 +18,9 @@ import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from 
 import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
 import type { ReadOptions, WriteOptions } from '../codec/index.js';
 import type { Registry } from '../registry/load.js';
+import { ownString, type TypeSource } from '../registry/schema-store.js';
 import { autoMappingRule } from './auto-mapping.js';
+import { bindRoute, type RouteTypeNames } from './bind.js';
 import { fullNameOf, isTextField, resolveFieldPath } from './fields.js';
 import { buildMatcher, type Matcher, type RouteEntry } from './matcher.js';
 import { parseTemplate, TemplateError, type Template } from './template.js';
@@ -78,6 +80,11 @@ export interface Route<P = unknown> {
   readonly policy: P;
   /** Where the rule came from: `mappings/a.yaml:12` or `protos/x.proto (annotation)`. */
   readonly source: string;
+  /**
+   * What the protobufjs members above are resolved from, on first use (routing/bind.ts): a route keeps
+   * names, not the objects of the Root it was validated against.
+   */
+  readonly names: RouteTypeNames;
 }
 
 /** A problem found while building routes. */
@@ -112,7 +119,7 @@ function userMethods(registry: Registry): Map<string, MethodInfo> {
       if ('methods' in child && child.filename !== null && userPaths.has(child.filename)) {
         const service = child as protobuf.Service;
         for (const m of service.methodsArray) {
-          const selector = `${fullNameOf(service)}.${m.name}`;
+          const selector = ownString(`${fullNameOf(service)}.${m.name}`);
           out.set(selector, { selector, method: m, service });
         }
       }
@@ -179,9 +186,17 @@ function httpRuleFromOption(
   };
 }
 
+/** The import name a file was loaded under (the first, if several), by absolute path; built once per registry. */
+const importNames = new WeakMap<Registry, ReadonlyMap<string, string>>();
+
 function relativeProtoName(absPath: string, registry: Registry): string {
-  for (const [name, abs] of registry.resolved) if (abs === absPath) return name;
-  return absPath;
+  let byPath = importNames.get(registry);
+  if (byPath === undefined) {
+    const m = new Map<string, string>();
+    for (const [name, abs] of registry.resolved) if (!m.has(abs)) m.set(abs, name);
+    importNames.set(registry, (byPath = m));
+  }
+  return byPath.get(absPath) ?? absPath;
 }
 
 /** The 1-based line declaring `rpc <name>(` in the proto file at `absPath`, or 0 when unknown. */
@@ -219,6 +234,21 @@ export interface BuildRoutesInput<P> {
   readonly rpcLine?: RpcLineOf;
   /** `--auto-mapping`: every method without a rule gets `POST /{package.Service}/{Method}`, body `*`. */
   readonly autoMapping?: boolean;
+  /**
+   * Where the routes resolve their types when serving (snapshot.ts passes the schema store); default: the
+   * registry's Root itself.
+   */
+  readonly types?: TypeSource;
+}
+
+/** A TypeSource over a resolved Root (for callers that keep the Root, such as tests and the OpenAPI document). */
+export function rootTypes(root: protobuf.Root): TypeSource {
+  return {
+    messageType(fullName) {
+      const found = root.lookup(`.${fullName}`);
+      return found !== null && 'fieldsArray' in found && fullNameOf(found) === fullName ? (found as protobuf.Type) : undefined;
+    },
+  };
 }
 
 /** Builds and validates every route. Never throws; every problem is returned. */
@@ -249,6 +279,7 @@ export function buildRoutes<P>(input: BuildRoutesInput<P>): { table: RouteTable<
   }
 
   const rpcLine = input.rpcLine ?? (() => 0);
+  const types = input.types ?? rootTypes(registry.root);
   const entries: RouteEntry<Route<P>>[] = [];
   for (const info of methods.values()) {
     const fromMapping = mapped.get(info.selector);
@@ -269,7 +300,7 @@ export function buildRoutes<P>(input: BuildRoutesInput<P>): { table: RouteTable<
     }
     for (const rule of rules) {
       for (const binding of [rule, ...rule.additionalBindings]) {
-        const built = buildRoute(info, binding, backend, attache, input, policy);
+        const built = buildRoute(info, binding, backend, attache, input, policy, types);
         if ('message' in built) errors.push(built);
         else entries.push({ method: built.httpMethod, template: built.template, value: built, source: `${built.source} (${info.selector})` });
       }
@@ -297,6 +328,7 @@ function buildRoute<P>(
   attache: AttacheRuleSpec | undefined,
   input: BuildRoutesInput<P>,
   policy: { readonly value: P } | undefined,
+  types: TypeSource,
 ): Route<P> | RouteError {
   const source = rule.loc.line > 0 ? `${rule.loc.file}:${rule.loc.line}` : rule.loc.file;
   const fail = (code: string, message: string): RouteError => routeError(code, source, info.selector, message);
@@ -310,13 +342,14 @@ function buildRoute<P>(
 
   let template: Template;
   try {
-    template = parseTemplate(rule.path);
+    // ownString: protobufjs's option values are slices of the whole proto file (see ownString).
+    template = parseTemplate(ownString(rule.path));
   } catch (err) {
     if (err instanceof TemplateError) return fail(err.code, err.message);
     throw err;
   }
 
-  const pathFields = new Map<string, readonly protobuf.Field[]>();
+  const pathFields = new Map<string, readonly string[]>();
   const boundPaths = new Set<string>();
   for (const v of template.variables) {
     const resolved = resolveFieldPath(requestType, v.fieldPath);
@@ -325,34 +358,36 @@ function buildRoute<P>(
     const leaf = resolved.fields[resolved.fields.length - 1]!;
     if (leaf.repeated || leaf.map) return fail('ATTACHE_E_BAD_FIELD', `path variable {${dotted}} in "${rule.path}" names a repeated field`);
     if (!isTextField(leaf)) return fail('ATTACHE_E_BAD_FIELD', `path variable {${dotted}} in "${rule.path}" names a message field; it must be a scalar, an enum or a well-known type with a string form`);
-    pathFields.set(dotted, resolved.fields);
-    boundPaths.add(resolved.fields.map((f) => f.name).join('.'));
+    const names = resolved.fields.map((f) => ownString(f.name));
+    pathFields.set(ownString(dotted), names);
+    boundPaths.add(names.join('.'));
   }
 
-  let body: BodyMapping = { kind: 'none' };
+  let bodyKind: BodyMapping['kind'] = 'none';
+  let bodyField: string | undefined;
   if (rule.body === '*') {
-    body = { kind: 'all' };
+    bodyKind = 'all';
   } else if (rule.body !== undefined) {
     // http.proto: "the referred field must be present at the top-level of the request message type".
     const f = requestType.fields[rule.body] ?? requestType.fieldsArray.find((x) => x.name === rule.body);
     if (f === undefined) return fail('ATTACHE_E_UNKNOWN_FIELD', `body "${rule.body}": ${fullNameOf(requestType)} has no top-level field "${rule.body}"`);
-    body = { kind: 'field', field: f, path: f.name };
-    boundPaths.add(f.name);
+    bodyKind = 'field';
+    bodyField = ownString(f.name);
+    boundPaths.add(bodyField);
   }
   const kind = methodKindOf(m.requestStream, m.responseStream);
-  if (body.kind === 'none' && (kind === 'client-stream' || kind === 'bidi')) {
+  if (bodyKind === 'none' && (kind === 'client-stream' || kind === 'bidi')) {
     // A request stream's messages can only come from the body (NDJSON lines, WebSocket frames), whatever the
     // binding says: a GET binding of a bidi method is its WebSocket endpoint.
-    body = { kind: 'all' };
+    bodyKind = 'all';
   }
-  if (body.kind !== 'none' && ['GET', 'DELETE'].includes(rule.method) && rule.body !== undefined) {
+  if (bodyKind !== 'none' && ['GET', 'DELETE'].includes(rule.method) && rule.body !== undefined) {
     // Allowed by http.proto for custom/other verbs; for GET and DELETE most clients cannot send a body.
     return fail('ATTACHE_E_BAD_BODY', `${rule.method} ${rule.path} declares body "${rule.body}", but ${rule.method} requests carry no body`);
   }
 
-  let responseBody: protobuf.Field | undefined;
   if (rule.responseBody !== undefined) {
-    responseBody = responseType.fieldsArray.find((x) => x.name === rule.responseBody);
+    const responseBody = responseType.fieldsArray.find((x) => x.name === rule.responseBody);
     if (responseBody === undefined) return fail('ATTACHE_E_UNKNOWN_FIELD', `response_body "${rule.responseBody}": ${fullNameOf(responseType)} has no top-level field "${rule.responseBody}"`);
   }
 
@@ -375,26 +410,33 @@ function buildRoute<P>(
     int64AsNumbers: o.int64AsNumbers ?? j.int64AsNumbers,
   });
 
-  return Object.freeze({
-    selector: info.selector,
-    httpMethod: rule.method,
-    template,
-    grpcPath: `/${fullNameOf(info.service)}/${m.name}`,
-    kind,
-    requestType,
-    responseType,
-    body,
-    responseBody,
+  const names: RouteTypeNames = Object.freeze({
+    requestType: ownString(fullNameOf(requestType)),
+    responseType: ownString(fullNameOf(responseType)),
+    bodyField,
+    responseBody: rule.responseBody !== undefined ? ownString(rule.responseBody) : undefined,
     pathFields,
-    boundPaths,
-    upstream: Object.freeze(upstream),
-    deadlineMs: backend?.deadlineMs,
-    readOptions,
-    writeOptions,
-    strictQuery: j.strictQuery,
-    policy: policy.value,
-    source,
   });
+  return bindRoute(
+    {
+      selector: info.selector,
+      httpMethod: rule.method,
+      template,
+      grpcPath: ownString(`/${fullNameOf(info.service)}/${m.name}`),
+      kind,
+      bodyKind,
+      boundPaths,
+      upstream: Object.freeze(upstream),
+      deadlineMs: backend?.deadlineMs,
+      readOptions,
+      writeOptions,
+      strictQuery: j.strictQuery,
+      policy: policy.value,
+      source: ownString(source),
+    },
+    names,
+    types,
+  );
 }
 
 /** The method's upstream: its backend rule's address, else `--upstream` (TLS when `--upstream-tls`). */

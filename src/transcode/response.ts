@@ -15,3 +15,13 @@ export function responseJson(codec: JsonCodec, route: Route, bytes: Uint8Array):
   if (field === undefined) return codec.bytesToJson(route.responseType, bytes, route.writeOptions);
   return codec.fieldToJson(field, codec.decode(route.responseType, bytes)[field.name], route.writeOptions);
 }
+
+/**
+ * {@link responseJson} for a unary answer, which may be large: the whole message's JSON as
+ * JsonCodec.bytesToJsonChunks gives it (a string for small responses, UTF-8 Buffers from 32 KiB of
+ * protobuf on), `response_body` as text. Throws as responseJson does.
+ */
+export function responseBody(codec: JsonCodec, route: Route, bytes: Uint8Array): string | Buffer[] {
+  if (route.responseBody === undefined) return codec.bytesToJsonChunks(route.responseType, bytes, route.writeOptions);
+  return responseJson(codec, route, bytes);
+}

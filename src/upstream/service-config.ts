@@ -206,7 +206,9 @@ export function buildUpstreamPlans(
   for (const [key, list] of groups) {
     const first = list[0]!;
     const shared = (p: UpstreamPolicy): string => JSON.stringify([p.breaker, p.bulkhead, p.tls, p.credentials ?? null]);
-    const other = list.find((r) => shared(r.policy.upstream) !== shared(first.policy.upstream));
+    const firstShared = shared(first.policy.upstream);
+    // Routes of one upstream usually share its policy object: compare those by identity (1,200 routes).
+    const other = list.find((r) => r.policy.upstream !== first.policy.upstream && shared(r.policy.upstream) !== firstShared);
     if (other !== undefined) {
       report({
         code: 'ATTACHE_E_UPSTREAM_CONFLICT',

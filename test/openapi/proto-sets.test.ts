@@ -11,6 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { buildOpenApi } from '../../src/openapi/document.js';
 import { documentOf } from '../../src/openapi/serve.js';
+import { loadRegistry } from '../../src/registry/load.js';
+import { bindRoute } from '../../src/routing/bind.js';
+import { rootTypes } from '../../src/routing/routes.js';
 import { buildSnapshot, formatProblem } from '../../src/snapshot.js';
 import { openApiProblems } from '../support/openapi.js';
 
@@ -161,15 +164,25 @@ describe('a large set of real Google Cloud APIs (google-proto-files)', () => {
   });
 });
 
-describe('streaming methods (served once streaming routes land, issue 13)', () => {
-  // The route table refuses streaming methods for now, so these routes are the unary ones of the e2e
-  // fixture pointed at its streaming methods: what the document says depends on the method's kind only.
+describe('streaming methods', () => {
+  // Routes of the e2e fixture's unary Echo rule pointed at its streaming methods: what the document says
+  // depends on the route's kind and response type only.
   const { snapshot } = documentFor(['--protos', 'test/fixtures/e2e', '--mappings', 'test/fixtures/e2e/mappings']);
   const base = snapshot.table.routes.find((r: { selector: string }) => r.selector === 'e2e.v1.EchoService.Echo')!;
-  const root = snapshot.registry.root;
+  const root = loadRegistry(['test/fixtures/e2e'], { comments: true }).root;
+  const streamRoute = (over: Record<string, unknown>, responseType: string): any =>
+    bindRoute({ ...base, ...over }, { ...base.names, responseType }, rootTypes(root));
   const routes = [
-    { ...base, selector: 'e2e.v1.EchoService.Stream', grpcPath: '/e2e.v1.EchoService/Stream', responseType: root.lookupType('e2e.v1.StreamItem') },
-    { ...base, selector: 'e2e.v1.EchoService.Collect', grpcPath: '/e2e.v1.EchoService/Collect', responseType: root.lookupType('e2e.v1.CollectResponse'), template: snapshot.table.routes.find((r: { template: { text: string }; httpMethod: string }) => r.template.text === '/v1/echo/{id}' && r.httpMethod === 'POST')!.template },
+    streamRoute({ selector: 'e2e.v1.EchoService.Stream', grpcPath: '/e2e.v1.EchoService/Stream', kind: 'server-stream' }, 'e2e.v1.StreamItem'),
+    streamRoute(
+      {
+        selector: 'e2e.v1.EchoService.Collect',
+        grpcPath: '/e2e.v1.EchoService/Collect',
+        kind: 'client-stream',
+        template: snapshot.table.routes.find((r: { template: { text: string }; httpMethod: string }) => r.template.text === '/v1/echo/{id}' && r.httpMethod === 'POST')!.template,
+      },
+      'e2e.v1.CollectResponse',
+    ),
   ];
   const doc: any = buildOpenApi({ routes, root, title: 't', version: '0' });
 

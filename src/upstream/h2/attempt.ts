@@ -47,6 +47,8 @@ export interface AttemptContext {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Request messages from this size on are not copied behind their length prefix (session.ts sends both). */
+const JOIN_BELOW = 16 * 1024;
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
 /** Paths whose header block prefix is kept (a transport serves the methods of its config: far fewer). */
 const MAX_PREFIXES = 1000;
@@ -104,11 +106,17 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   private message: Buffer | undefined;
   private compressed = false;
   /**
-   * DATA received but not yet a whole length-prefixed message, kept as the chunks that came (joined once
-   * the message is complete: joining on every frame would copy a 4 MiB message ~256 times).
+   * A message that spans DATA frames: allocated at its length once its 5-byte prefix has arrived (at most
+   * maxReceiveBytes) and filled as frames come, so each byte is copied once and no frame is kept. Keeping
+   * the frames and joining them at the end held the message twice, and every 64 KiB socket read a frame
+   * pointed into stayed alive until then (bench/RESULTS.md §13).
    */
-  private pending: Buffer[] | undefined;
-  private pendingBytes = 0;
+  private partial: Buffer | undefined;
+  private partialFilled = 0;
+  private partialFlag = 0;
+  /** The octets of a length prefix split across DATA frames (rare), and how many have arrived. */
+  private prefix: Buffer | undefined;
+  private prefixBytes = 0;
   /** Response headers arrived (further HEADERS are trailers). */
   private gotResponse = false;
   /** The time this attempt had when it started, for the deadline message. */
@@ -158,14 +166,25 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     }
     const fields = requestFields(md, this.deadline);
     const n = this.payload.length;
-    const frame = Buffer.allocUnsafe(5 + n);
-    frame[0] = 0;
-    frame.writeUInt32BE(n, 1);
-    this.payload.copy(frame, 5);
+    // The gRPC message: a 5-octet prefix and the payload. Small ones are joined (one DATA frame, one copy of
+    // a few bytes); a large one is sent as prefix + the payload itself, so the message is not copied.
+    let body: Buffer;
+    let head: Buffer | undefined;
+    if (n < JOIN_BELOW) {
+      body = Buffer.allocUnsafe(5 + n);
+      body[0] = 0;
+      body.writeUInt32BE(n, 1);
+      this.payload.copy(body, 5);
+    } else {
+      head = Buffer.allocUnsafe(5);
+      head[0] = 0;
+      head.writeUInt32BE(n, 1);
+      body = this.payload;
+    }
     let stream: ClientStream;
     try {
       const prefix = headerPrefix(this.ctx, this.path);
-      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), frame, this);
+      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), body, this, true, head);
     } catch (err) {
       // The session started closing between the pick and now (GOAWAY or close in the same tick).
       this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, CallMetadata.EMPTY, true);
@@ -254,37 +273,56 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   onData(chunk: Buffer): void {
     if (this.phase !== Phase.Running) return;
     // The common case: exactly one whole message in one DATA frame.
-    if (this.pending === undefined && chunk.length >= 5 && chunk.length === 5 + chunk.readUInt32BE(1)) {
+    if (this.partial === undefined && this.prefixBytes === 0 && chunk.length >= 5 && chunk.length === 5 + chunk.readUInt32BE(1)) {
       this.take(chunk[0]!, chunk.subarray(5));
       return;
     }
-    if (this.pending === undefined) this.pending = [];
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (this.phase === Phase.Running && this.pendingBytes >= 5) {
-      let first = this.pending[0]!;
-      if (first.length < 5) first = this.joinPending();
-      const len = first.readUInt32BE(1);
+    let at = 0;
+    while (at < chunk.length && this.phase === Phase.Running) {
+      const partial = this.partial;
+      if (partial !== undefined) {
+        const n = Math.min(chunk.length - at, partial.length - this.partialFilled);
+        chunk.copy(partial, this.partialFilled, at, at + n);
+        this.partialFilled += n;
+        at += n;
+        if (this.partialFilled === partial.length) {
+          this.partial = undefined;
+          this.take(this.partialFlag, partial);
+        }
+        continue;
+      }
+      let flag: number;
+      let len: number;
+      if (this.prefixBytes === 0 && chunk.length - at >= 5) {
+        flag = chunk[at]!;
+        len = chunk.readUInt32BE(at + 1);
+        at += 5;
+      } else {
+        const p = (this.prefix ??= Buffer.allocUnsafe(5));
+        const n = Math.min(5 - this.prefixBytes, chunk.length - at);
+        chunk.copy(p, this.prefixBytes, at, at + n);
+        this.prefixBytes += n;
+        at += n;
+        if (this.prefixBytes < 5) return;
+        this.prefixBytes = 0;
+        flag = p[0]!;
+        len = p.readUInt32BE(1);
+      }
       if (len > this.ctx.maxReceiveBytes) {
         this.end(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${len} vs ${this.ctx.maxReceiveBytes})`, undefined, CallMetadata.EMPTY, false);
         this.resetStream();
         return;
       }
-      if (this.pendingBytes < 5 + len) return;
-      const buf: Buffer = this.pending.length === 1 ? first : this.joinPending();
-      const rest: Buffer = buf.subarray(5 + len);
-      this.pending = rest.length > 0 ? [rest] : undefined;
-      this.pendingBytes = rest.length;
-      this.take(buf[0]!, buf.subarray(5, 5 + len));
-      if (this.pending === undefined) return;
+      if (chunk.length - at >= len) {
+        // Whole in this frame: a view, no copy.
+        this.take(flag, chunk.subarray(at, at + len));
+        at += len;
+      } else {
+        this.partial = Buffer.allocUnsafe(len);
+        this.partialFilled = 0;
+        this.partialFlag = flag;
+      }
     }
-  }
-
-  /** The pending chunks as one buffer (which then is the only chunk). */
-  private joinPending(): Buffer {
-    const one = Buffer.concat(this.pending!, this.pendingBytes);
-    this.pending = [one];
-    return one;
   }
 
   private take(flag: number, body: Buffer): void {

@@ -69,6 +69,10 @@ const DEFAULT_WINDOW = 65_535;
 /** Stream ids are 31 bits; clients use the odd ones (§5.1.1). */
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
+/** DATA payloads from this size on are queued as views of the body, not copied behind their frame header. */
+const COPY_BELOW = 4096;
+/** A flush of this many octets or more goes to the socket as a corked batch of its buffers (writev), not joined. */
+const WRITEV_FROM = 64 * 1024;
 /**
  * Frames the peer makes us send (PING and SETTINGS acknowledgements) that may wait unwritten at once. A peer
  * that sends PINGs or SETTINGS faster than it reads our answers is flooding us (the "ping flood" and
@@ -87,6 +91,8 @@ export class ClientStream {
   state = StreamState.Queued;
   /** Request body not yet sent (flow control), and whether END_STREAM is still to be sent. */
   body: Buffer;
+  /** Octets that go before `body` (a large unary message's gRPC length prefix, so the message is not copied behind it). */
+  bodyHead: Buffer | undefined = undefined;
   bodySent = false;
   /** No more body will be pushed: END_STREAM goes with the last of `body` (always so for unary calls). */
   bodyEnded = true;
@@ -160,6 +166,7 @@ export class ClientSession implements FrameSink {
   private readonly pings: Array<(ok: boolean) => void> = [];
   private pingSeq = 0;
   private out: Buffer[] = [];
+  private outBytes = 0;
   /** Acknowledgements in `out`, and handed to the socket but not yet written (MAX_QUEUED_ACKS). */
   private acksQueued = 0;
   private acksInSocket = 0;
@@ -188,11 +195,12 @@ export class ClientSession implements FrameSink {
    * `body` the whole request body (sent with END_STREAM). Throws when the session takes no new streams
    * (closing, destroyed, ids used up) or the header list exceeds the server's SETTINGS_MAX_HEADER_LIST_SIZE.
    */
-  request(block: Buffer, listSize: number, body: Buffer, listener: StreamListener, endBody = true): ClientStream {
+  request(block: Buffer, listSize: number, body: Buffer, listener: StreamListener, endBody = true, bodyHead?: Buffer): ClientStream {
     if (this.destroyed || this.closing) throw new Error('The session is closed');
     if (this.nextId > MAX_STREAM_ID) throw new Error('Stream ids exhausted');
     if (listSize > this.peerMaxHeaderList) throw new Error(`Request headers (${listSize} octets) exceed the server's SETTINGS_MAX_HEADER_LIST_SIZE (${this.peerMaxHeaderList})`);
     const s = new ClientStream(this, block, body, listener);
+    if (bodyHead !== undefined && bodyHead.length > 0) s.bodyHead = bodyHead;
     if (!endBody) s.bodyEnded = false;
     if (this.active < this.maxConcurrent) this.open(s);
     else this.queued.push(s);
@@ -310,22 +318,43 @@ export class ClientSession implements FrameSink {
   /** Sends as much of the body as the windows allow; the rest waits for WINDOW_UPDATE. */
   private sendBody(s: ClientStream): void {
     while (!s.bodySent) {
+      const head = s.bodyHead;
+      const total = s.body.length + (head === undefined ? 0 : head.length);
       // An open body with nothing pushed yet: wait for ClientStream.push.
-      if (s.body.length === 0 && !s.bodyEnded) break;
-      const n = Math.min(s.body.length, this.peerMaxFrame, s.sendWindow, this.sendWindow);
-      if (n <= 0 && s.body.length > 0) {
+      if (total === 0 && !s.bodyEnded) break;
+      const n = Math.min(total, this.peerMaxFrame, s.sendWindow, this.sendWindow);
+      if (n <= 0 && total > 0) {
         this.blocked.add(s);
         return;
       }
-      const all = n === s.body.length;
+      const all = n === total;
       const last = all && s.bodyEnded;
-      const buf = Buffer.allocUnsafe(FRAME_HEADER + n);
-      writeHeader(buf, 0, n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
-      s.body.copy(buf, FRAME_HEADER, 0, n);
-      this.write(buf);
+      if (head === undefined && n < COPY_BELOW) {
+        // Small frames (every small unary call): header and payload in one buffer.
+        const buf = Buffer.allocUnsafe(FRAME_HEADER + n);
+        writeHeader(buf, 0, n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
+        s.body.copy(buf, FRAME_HEADER, 0, n);
+        this.write(buf);
+        s.body = all ? EMPTY : s.body.subarray(n);
+      } else {
+        // Large bodies: the frame header, then views of the body, which go to the socket as they are.
+        const h = Buffer.allocUnsafe(FRAME_HEADER);
+        writeHeader(h, 0, n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
+        this.write(h);
+        let left = n;
+        if (head !== undefined) {
+          const k = Math.min(left, head.length);
+          this.write(k === head.length ? head : head.subarray(0, k));
+          s.bodyHead = k === head.length ? undefined : head.subarray(k);
+          left -= k;
+        }
+        if (left > 0) {
+          this.write(left === s.body.length ? s.body : s.body.subarray(0, left));
+          s.body = left === s.body.length ? EMPTY : s.body.subarray(left);
+        }
+      }
       s.sendWindow -= n;
       this.sendWindow -= n;
-      s.body = all ? EMPTY : s.body.subarray(n);
       if (last) s.bodySent = true;
     }
     this.blocked.delete(s);
@@ -342,6 +371,7 @@ export class ClientSession implements FrameSink {
   /** Queues `buf` for the socket; everything queued in one event-loop turn goes out in one write. */
   private write(buf: Buffer): void {
     this.out.push(buf);
+    this.outBytes += buf.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushNow);
@@ -359,22 +389,30 @@ export class ClientSession implements FrameSink {
   private flush(): void {
     this.flushScheduled = false;
     const out = this.out;
+    const bytes = this.outBytes;
     const acks = this.acksQueued;
     this.acksQueued = 0;
+    this.outBytes = 0;
     if (out.length === 0 || this.socket.destroyed) {
       this.out = [];
       return;
     }
     this.out = [];
-    const buf = out.length === 1 ? out[0]! : Buffer.concat(out);
-    if (acks === 0) {
-      this.socket.write(buf);
+    const done = acks === 0 ? undefined : (): void => {
+      this.acksInSocket -= acks;
+    };
+    this.acksInSocket += acks;
+    if (bytes >= WRITEV_FROM && out.length > 1) {
+      // Much to send (large bodies): one corked batch, which the socket hands to writev as it is, rather
+      // than a copy of all of it joined.
+      const socket = this.socket;
+      socket.cork();
+      for (let i = 0; i < out.length - 1; i++) socket.write(out[i]!);
+      socket.write(out[out.length - 1]!, done);
+      socket.uncork();
       return;
     }
-    this.acksInSocket += acks;
-    this.socket.write(buf, () => {
-      this.acksInSocket -= acks;
-    });
+    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes), done);
   }
 
   // ---- receiving
