@@ -16,10 +16,11 @@ COPY src/ src/
 RUN npm run build
 
 FROM node:24.22.3-trixie-slim AS runtime
-# --max-semi-space-size=8: in a 128 MiB pod Node picks 1 MiB semi-spaces from the memory limit, which costs
-# CPU per request; 8 MiB buys it back for ~15 MiB of peak RSS (docs/performance.md, "Performance and sizing").
-ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=8
+# No NODE_OPTIONS: inside a memory limit under 1 GiB attache sizes V8's young generation itself, from the
+# limit it sees (8 MiB semi-spaces in a 128 MiB pod, 16 MiB from 256 MiB; it restarts node once at start-up,
+# same PID). A fixed --max-semi-space-size here would override that for every limit and reach every node
+# process in the container (docs/performance.md, "Heap settings in a pod").
+ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./
 COPY third_party/ third_party/

@@ -5,6 +5,8 @@
  */
 // First, before the libraries load: see the module.
 import { startupHold } from './ops/startup-hold-taken.js';
+// Second, still before the libraries: inside a memory limit this may replace the process (see the module).
+import { heapSettings } from './ops/heap-settings-taken.js';
 import path from 'node:path';
 import { helpText, loadConfig, type Config, type LoadResult } from './config/load.js';
 import { createLogger, start, StartupError, type Running } from './main.js';
@@ -86,6 +88,12 @@ async function main(): Promise<number> {
   if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
     logger.info('--heap-growing-percent given to node; --heap-growth left unused');
   }
+  if (heapSettings !== undefined) {
+    const { source, semiSpaceMiB, limitBytes } = heapSettings;
+    const heap = { source, semiSpaceMiB, limitMiB: limitBytes === undefined ? undefined : Math.round(limitBytes / 1048576) };
+    if (source === 'not-possible') logger.warn({ heap }, `heap settings: ${heapSettings.reason}`);
+    else logger.info({ heap }, `heap settings: ${heapSettings.reason}`);
+  }
   if (dev) return runDev(config, logger);
   if (config.workers > 1 && !isWorkerProcess()) {
     const supervising = superviseWorkers({ workers: config.workers, logger });
@@ -109,7 +117,7 @@ async function main(): Promise<number> {
       const again = loadConfig(argv, process.env);
       return again.ok ? { ok: true, config: withDemoPaths(again.config) } : again;
     };
-    running = await start(config, logger, { reloadConfig });
+    running = await start(config, logger, { reloadConfig, heapSettings });
   } catch (err) {
     if (err instanceof StartupError) {
       process.stderr.write(`${err.message}\n`);

@@ -13,6 +13,7 @@ import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/pl
 import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
 import { dataListenerUrl, documentOf, renderDocument, withServer } from './openapi/serve.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
+import type { HeapSettings } from './ops/heap-settings.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createReloader, type ReloadOutcome } from './ops/reload.js';
 import { watchPaths, type Watcher } from './ops/watch.js';
@@ -78,6 +79,8 @@ export interface StartOptions {
    * start-up configuration, so a reload re-reads the protos and mapping files only.
    */
   readonly reloadConfig?: () => LoadResult;
+  /** The heap settings in force (src/ops/heap-settings-taken.ts), shown by `/metrics`; cli.ts passes them. */
+  readonly heapSettings?: HeapSettings;
 }
 
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */
@@ -105,7 +108,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   // Undefined unless spans are recorded: then lean wires report attempts to its observer, and each grpc-js
   // channel's load-balancing policy is wrapped to see them.
   const attempts = createAttemptSpans(tracing);
-  const metrics = createMetrics({ channels: () => upstreams.states() });
+  const metrics = createMetrics({ channels: () => upstreams.states(), heapSettings: options.heapSettings });
   // Labelled as the other upstream metrics are: the target, `grpcs://` only for TLS.
   const metricsUpstream = (key: string): string => (key.startsWith('grpc://') ? key.slice('grpc://'.length) : key);
   const makeUpstreams = (plans: ReadonlyMap<string, UpstreamPlan>, settings: Config['outbound'], carryOver?: Upstreams): Upstreams =>

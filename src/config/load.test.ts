@@ -38,6 +38,7 @@ const DEFAULTS: Config = {
   streamIdleTimeoutMs: 0,
   sseHeartbeatMs: 15_000,
   heapGrowthPercent: 0,
+  heapTuning: 'auto',
   workers: 1,
   reflection: false,
   autoMapping: false,
@@ -89,6 +90,7 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly configFile: string | undefined; readonly logLevel: string;
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
       readonly heapGrowthPercent: number; // --heap-growth (V8 heap_growing_percent)
+      readonly heapTuning: 'auto' | 'off'; // issue 17: --heap-tuning (young generation sized from the memory limit)
       readonly workers: number; // --workers N (node:cluster)
       readonly watch: boolean; // --watch: reload when a proto, mapping or config file changes
       readonly streamIdleTimeoutMs: number; readonly sseHeartbeatMs: number; // streams: --stream-idle-timeout, --sse-heartbeat

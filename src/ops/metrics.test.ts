@@ -168,6 +168,18 @@ describe('createMetrics exposition', () => {
     expect(m.registry.contentType).toBe(ref.registry.contentType);
   });
 
+  it('shows the heap settings in force as one info series, when given', async () => {
+    const heapLines = async (m: Metrics): Promise<string[]> => (await m.exposition()).text.split('\n').filter((l) => l.includes('attache_heap_settings_info'));
+    const limited = createMetrics({
+      channels: () => [], processMetrics: false,
+      heapSettings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * 1024 * 1024, reason: '' },
+    });
+    expect((await heapLines(limited)).at(-1)).toBe('attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="128"} 1');
+    const unlimited = createMetrics({ channels: () => [], processMetrics: false, heapSettings: { source: 'node-default', semiSpaceMiB: undefined, limitBytes: undefined, reason: '' } });
+    expect((await heapLines(unlimited)).at(-1)).toBe('attache_heap_settings_info{source="node-default",semi_space_mib="",limit_mib=""} 1');
+    expect(await heapLines(createMetrics({ channels: () => [], processMetrics: false }))).toEqual([]);
+  });
+
   it('keeps one series per label combination that occurred', async () => {
     const m = createMetrics({ channels: () => [], processMetrics: false });
     for (let i = 0; i < 1000; i++) m.observeRequest({ route: '/v1/a', method: 'GET', grpcMethod: 'a.A/Get', status: 200, grpcCode: 'OK', seconds: 0.001 });

@@ -11,6 +11,7 @@
  * unprefixed names so existing dashboards work; everything attache defines is prefixed `attache_`.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { HeapSettings } from './heap-settings.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, register, type CounterSeries, type HistogramSeries } from './series.js';
 
 /** The label for requests that matched no route. */
@@ -91,6 +92,8 @@ export interface MetricsOptions {
   readonly channels: () => Iterable<ChannelState>;
   /** Collect the standard process and Node.js metrics (default true). */
   readonly processMetrics?: boolean;
+  /** The heap settings in force, exposed as `attache_heap_settings_info`; none when not given. */
+  readonly heapSettings?: HeapSettings;
 }
 
 /** The request series of one (route, method): its duration histogram and its counters by outcome. */
@@ -183,6 +186,19 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['upstream', 'result'] as const,
     registers: [registry],
   });
+  if (opts.heapSettings !== undefined) {
+    const { source, semiSpaceMiB, limitBytes } = opts.heapSettings;
+    new Gauge({
+      name: 'attache_heap_settings_info',
+      help: "The young generation's sizing in force (1): source memory-limit (attache chose it from the memory limit), node-flag, node-default, opted-out (--heap-tuning off) or not-possible; semi_space_mib empty when V8 chose; limit_mib the memory limit seen, empty when none.",
+      labelNames: ['source', 'semi_space_mib', 'limit_mib'] as const,
+      registers: [registry],
+    }).set({
+      source,
+      semi_space_mib: semiSpaceMiB === undefined ? '' : String(semiSpaceMiB),
+      limit_mib: limitBytes === undefined ? '' : String(Math.round(limitBytes / 1048576)),
+    }, 1);
+  }
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
   /** route → method → node. */

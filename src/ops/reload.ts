@@ -48,7 +48,7 @@ export function routeDiff(before: RouteTable, after: RouteTable): RouteDiff {
 }
 
 /** Settings a running process cannot change: its listeners, process layout and logging are built once. */
-const RESTART_ONLY = ['listen', 'adminListen', 'workers', 'bodyLimitBytes', 'logLevel', 'logFormat', 'telemetry', 'heapGrowthPercent', 'drainTimeoutMs', 'watch'] as const;
+const RESTART_ONLY = ['listen', 'adminListen', 'workers', 'bodyLimitBytes', 'logLevel', 'logFormat', 'telemetry', 'heapGrowthPercent', 'heapTuning', 'drainTimeoutMs', 'watch'] as const;
 
 /** The restart-only settings whose value differs between two configs. */
 export function restartOnlyChanges(running: Config, next: Config): string[] {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, type Config } from '../../src/config/load.js';
+import { decideHeapSettings } from '../../src/ops/heap-settings.js';
 import { request } from '../support/http.js';
 import { freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
@@ -102,6 +103,14 @@ function probePort(container: any, probe: any): number {
 /** Seconds in a Kubernetes CPU quantity ("2", "500m"). */
 const cores = (q: string | number): number => (typeof q === 'number' ? q : q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
 
+/** Bytes in a Kubernetes memory quantity ("128Mi", "1Gi", "500M", "1048576"). */
+function bytesOf(q: string | number): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(String(q));
+  if (m === null) throw new Error(`memory quantity ${q}`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+}
+
 const tempDirs: string[] = [];
 afterAll(() => {
   for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
@@ -164,6 +173,16 @@ async function checkAttachePod(objs: Obj[], pod: any): Promise<void> {
   for (const p of [...config.protos, ...config.mappings]) {
     expect(container.volumeMounts.some((m: any) => p === m.mountPath || p.startsWith(`${m.mountPath}/`)), p).toBe(true);
   }
+
+  // Heap: nothing in the manifest fixes the young generation or opts out, so inside this memory limit attache
+  // sizes it itself for each process's share (src/ops/heap-settings.ts): at least 8 MiB semi-spaces.
+  const env = Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value])) as Record<string, string>;
+  const heap = decideHeapSettings({
+    limitBytes: bytesOf(container.resources.limits.memory), totalBytes: 64 * 2 ** 30, execArgv: [], nodeOptions: env['NODE_OPTIONS'],
+    guard: undefined, tuning: config.heapTuning, workers: config.workers, canReExecute: true,
+  });
+  expect(heap.action, heap.settings.reason).toBe('re-execute');
+  expect(heap.settings.semiSpaceMiB).toBeGreaterThanOrEqual(8);
 
   // The grace period covers the preStop pause and the whole drain.
   const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
