@@ -11,6 +11,7 @@ import path from 'node:path';
 import { helpText, loadConfig, type Config, type LoadResult } from './config/load.js';
 import { createLogger, start, StartupError, type Running } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
+import { holdYoungGeneration } from './ops/young-generation.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { loadSnapshot } from './load-snapshot.js';
@@ -127,6 +128,7 @@ async function main(): Promise<number> {
     return 1;
   }
   startupHold.release();
+  holdYoungGenerationIfDecided();
   if (hupDuringStartUp) void running.reload('SIGHUP');
   if (running.demoTarget !== undefined) {
     const base = `http://127.0.0.1:${running.port}`;
@@ -164,9 +166,15 @@ async function runDev(config: Config, logger: ReturnType<typeof createLogger>): 
     throw err;
   }
   startupHold.release();
+  holdYoungGenerationIfDecided();
   logger.info({ signal: await stopSignal }, 'signal received, draining');
   await session.stop();
   return 0;
+}
+
+/** Once start-up's own hold is released: the young generation ceiling heap settings decided on, if any. */
+function holdYoungGenerationIfDecided(): void {
+  if (heapSettings?.source === 'held' && heapSettings.semiSpaceMiB !== undefined) holdYoungGeneration(2 * heapSettings.semiSpaceMiB * 1024 * 1024);
 }
 
 /** The first SIGTERM or SIGINT the process receives. */

@@ -31,11 +31,25 @@ describe('decideHeapSettings', () => {
   });
 
   it.each([
-    ['no limit (0)', { limitBytes: 0 }, 'node-default'],
-    ['a "limit" of 2^64 (Node 24 with no cgroup limit)', { limitBytes: 2 ** 64 }, 'node-default'],
-    ['a limit at the host memory', { limitBytes: HOST }, 'node-default'],
-    ['a 1 GiB limit (V8 already picks 16 MiB)', { limitBytes: 1024 * MIB }, 'node-default'],
+    ['no limit (0)', { limitBytes: 0 }],
+    ['a "limit" of 2^64 (Node 24 with no cgroup limit)', { limitBytes: 2 ** 64 }],
+    ['a limit at the host memory', { limitBytes: HOST }],
+    ['a 1 GiB limit (V8 already picks 16 MiB)', { limitBytes: 1024 * MIB }],
+  ] as const)('does not re-execute for %s, and holds the young generation at 8 MiB semi-spaces at run time', (_name, change) => {
+    const d = decideHeapSettings({ ...POD, ...change });
+    expect(d.action).toBe('keep');
+    expect(d.settings).toMatchObject({ source: 'held', semiSpaceMiB: 8 });
+    expect(d.settings.reason).toContain('held at 8 MiB semi-spaces at run time');
+  });
+
+  it('holds nothing where node was given the growth factor: V8 sizes and grows it as told', () => {
+    const d = decideHeapSettings({ ...POD, limitBytes: 0, execArgv: ['--semi-space-growth-factor=4'] });
+    expect(d.settings).toMatchObject({ source: 'node-default', semiSpaceMiB: undefined });
+  });
+
+  it.each([
     ['--heap-tuning off', { tuning: 'off' }, 'opted-out'],
+    ['--heap-tuning off, no limit', { tuning: 'off', limitBytes: 0 }, 'opted-out'],
     ['no process.execve (Node 20, Windows)', { canReExecute: false }, 'not-possible'],
   ] as const)('keeps V8 sizing for %s', (_name, change, source) => {
     const d = decideHeapSettings({ ...POD, ...change });

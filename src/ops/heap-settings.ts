@@ -19,14 +19,24 @@ import { nodeFlagGiven } from './heap.js';
 /** V8 flags that size the young generation; when node was given one, it is left as given. */
 export const SEMI_SPACE_FLAGS = ['--max-semi-space-size', '--min-semi-space-size'] as const;
 
+/** The young generation's growth factor: given to node, attache does not hold the young generation. */
+const GROWTH_FLAGS = ['--semi-space-growth-factor'] as const;
+
 /**
  * Set in the environment of the process attache re-executes (and inherited by its `--workers`): a process
  * that sees it never re-executes again, whatever else it sees.
  */
 export const REEXEC_GUARD_ENV = 'ATTACHE_HEAP_REEXECUTED';
 
-/** At and above this limit V8's own choice is already ≥ 16 MiB semi-spaces; attache leaves it alone. */
+/** At and above this limit V8's own choice is already ≥ 16 MiB semi-spaces; attache does not re-execute. */
 const V8_SIZES_WELL_FROM = 1024 * 1024 * 1024;
+
+/**
+ * The semi-space size attache holds the young generation at where it does not re-execute (no limit, or one
+ * of 1 GiB or more): what it chooses for a 128 MiB pod (semiSpaceMiBFor), which scavenges about as rarely
+ * per request as 16 MiB (bench/RESULTS.md §14).
+ */
+export const HELD_SEMI_SPACE_MIB = 8;
 
 /** Why the heap settings in force are what they are. */
 export type HeapSource =
@@ -36,6 +46,12 @@ export type HeapSource =
   | 'node-flag'
   /** No memory limit below 1 GiB: V8's own sizing, which is good there. */
   | 'node-default'
+  /**
+   * No memory limit below 1 GiB, and attache holds the young generation at {@link HELD_SEMI_SPACE_MIB} MiB
+   * semi-spaces at run time (src/ops/young-generation.ts): V8 would let it grow to 16 MiB (Node 20) or 64
+   * MiB (Node 24) semi-spaces there, a large part of the peak RSS under load for no CPU gain.
+   */
+  | 'held'
   /** `--heap-tuning off`: V8's own sizing, by request. */
   | 'opted-out'
   /** A limit where attache would choose, but this Node cannot re-execute itself (Node < 22.15, Windows) or it failed. */
@@ -102,7 +118,8 @@ const mib = (bytes: number): string => `${Math.round(bytes / MIB)} MiB`;
 /**
  * Decides the young generation's size. In order: a semi-space flag given to node wins (and is reported as
  * attache's own choice when this process is the one attache re-executed, or one of its workers); then
- * `--heap-tuning off`; then no limit, or one of 1 GiB or more, keeps V8's sizing; then a process that was
+ * `--heap-tuning off`; then no limit, or one of 1 GiB or more, keeps V8's sizing but holds the young
+ * generation at {@link HELD_SEMI_SPACE_MIB} MiB semi-spaces at run time; then a process that was
  * re-executed already (the guard) or cannot be keeps it too, saying so; otherwise re-execute with the size
  * {@link semiSpaceMiBFor} the process's share of the limit.
  */
@@ -121,9 +138,10 @@ export function decideHeapSettings(i: HeapInputs): HeapDecision {
     return keep('node-flag', given, 'semi-space size given to node (command line or NODE_OPTIONS); left as given');
   }
   if (i.tuning === 'off') return keep('opted-out', undefined, "--heap-tuning off: V8's own heap sizing");
-  if (limitBytes === undefined) return keep('node-default', undefined, "no memory limit: V8's own heap sizing");
-  if (limitBytes >= V8_SIZES_WELL_FROM) {
-    return keep('node-default', undefined, `a ${mib(limitBytes)} memory limit, where V8's own sizing is good`);
+  if (limitBytes === undefined || limitBytes >= V8_SIZES_WELL_FROM) {
+    const where = limitBytes === undefined ? 'no memory limit' : `a ${mib(limitBytes)} memory limit`;
+    if (nodeFlagGiven(GROWTH_FLAGS, i.execArgv, i.nodeOptions)) return keep('node-default', undefined, `${where}: V8's own heap sizing (node was given its growth factor)`);
+    return keep('held', HELD_SEMI_SPACE_MIB, `${where}: the young generation held at ${HELD_SEMI_SPACE_MIB} MiB semi-spaces at run time`);
   }
   const semiSpaceMiB = semiSpaceMiBFor(limitBytes / Math.max(1, i.workers));
   if (i.guard !== undefined) {

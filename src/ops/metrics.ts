@@ -190,7 +190,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     const { source, semiSpaceMiB, limitBytes } = opts.heapSettings;
     new Gauge({
       name: 'attache_heap_settings_info',
-      help: "The young generation's sizing in force (1): source memory-limit (attache chose it from the memory limit), node-flag, node-default, opted-out (--heap-tuning off) or not-possible; semi_space_mib empty when V8 chose; limit_mib the memory limit seen, empty when none.",
+      help: "The young generation's sizing in force (1): source memory-limit (attache chose it from the memory limit), held (no limit: attache holds the young generation at semi_space_mib at run time), node-flag, node-default, opted-out (--heap-tuning off) or not-possible; semi_space_mib empty when V8 chose; limit_mib the memory limit seen, empty when none.",
       labelNames: ['source', 'semi_space_mib', 'limit_mib'] as const,
       registers: [registry],
     }).set({
