@@ -53,17 +53,23 @@ export function leanListener(opts: LeanPathOptions, next: RequestListener): Requ
   const { ctx, limits, logger } = opts;
   const answer = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, body: string | undefined): void => {
     handleRequest(ctx, { method: req.method!, url: req.url!, headers: req.headers, body, requestId, res }).then(
-      (a) => writeAnswer(res, a, ctx.draining()),
+      (a) => writeAnswer(res, a, ctx.draining(), logger),
       (err: unknown) => {
         // As the plugin's error handler: handleRequest already recorded the exchange (THREW).
         const status = errorStatus(err, req, limits);
         if (status.code === Code.INTERNAL) logger.child({ reqId: requestId }).error({ err }, 'unexpected error on the request path');
-        writeAnswer(res, errorAnswer(status, requestId), ctx.draining());
+        writeAnswer(res, errorAnswer(status, requestId), ctx.draining(), logger);
       },
     );
   };
   return (req, res) => {
-    const body = takes(req, ctx, limits);
+    let body: ReturnType<typeof takes>;
+    try {
+      body = takes(req, ctx, limits);
+    } catch {
+      // Never expected (the route lookup does not throw); Fastify then answers as it always did.
+      body = false;
+    }
     if (body === false) {
       next(req, res);
       return;
@@ -89,7 +95,7 @@ export function leanListener(opts: LeanPathOptions, next: RequestListener): Requ
       if (err != null) {
         const a = errorAnswer(errorStatus(err, req, limits), requestId);
         recordAnswer(ctx.telemetry, { method: req.method!, url: req.url!, headers: req.headers, requestId, body: undefined }, a);
-        writeAnswer(res, a, ctx.draining());
+        writeAnswer(res, a, ctx.draining(), logger);
         return;
       }
       answer(req, res, requestId, chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, length).toString('utf8'));
@@ -151,14 +157,24 @@ export function takes(
 /** The headers every Fastify-written data-plane response starts with (@fastify/cors, dynamic options). */
 const VARY_ORIGIN = 'Origin';
 
-/** Writes `answer` as the plugin's `write` through Fastify's reply does (same status, headers and order). */
-function writeAnswer(res: http.ServerResponse, answer: HttpAnswer, draining: boolean): void {
+/**
+ * Writes `answer` as the plugin's `write` through Fastify's reply does (same status, headers and order).
+ * Never throws: should writeHead refuse the answer (not expected: header names and values are checked where
+ * they are made), the error is logged and the connection closed, and the process keeps serving.
+ */
+function writeAnswer(res: http.ServerResponse, answer: HttpAnswer, draining: boolean, logger: Logger): void {
   if (res.writableEnded || res.headersSent) return;
   const headers: Record<string, string | string[]> = { vary: VARY_ORIGIN };
   const own = answer.headers;
   for (const k in own) headers[k] = own[k]!;
   if (draining) headers['connection'] = 'close';
   headers['content-length'] = String(Buffer.byteLength(answer.body));
-  res.writeHead(answer.status, headers);
+  try {
+    res.writeHead(answer.status, headers);
+  } catch (err) {
+    logger.error({ err, reqId: headers['x-request-id'] }, 'unexpected error writing the response');
+    res.destroy();
+    return;
+  }
   res.end(answer.body);
 }
