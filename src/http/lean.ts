@@ -17,6 +17,7 @@
  * type but `application/json`, `Expect`, an upgrade, a drain.
  */
 import type http from 'node:http';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { recordAnswer } from '../telemetry/exchange.js';
@@ -158,7 +159,8 @@ export function takes(
 const VARY_ORIGIN = 'Origin';
 
 /**
- * Writes `answer` as the plugin's `write` through Fastify's reply does (same status, headers and order).
+ * Writes `answer` as the plugin's `write` through Fastify's reply does (same status, headers and order; a
+ * large body's Buffers streamed with backpressure, as Fastify streams the Readable the plugin gives it).
  * Never throws: should writeHead refuse the answer (not expected: header names and values are checked where
  * they are made), the error is logged and the connection closed, and the process keeps serving.
  */
@@ -168,7 +170,8 @@ function writeAnswer(res: http.ServerResponse, answer: HttpAnswer, draining: boo
   const own = answer.headers;
   for (const k in own) headers[k] = own[k]!;
   if (draining) headers['connection'] = 'close';
-  headers['content-length'] = String(Buffer.byteLength(answer.body));
+  // A chunked answer carries its content-length already (pipeline.ts); Fastify adds one to a string body.
+  if (answer.chunks === undefined) headers['content-length'] = String(Buffer.byteLength(answer.body));
   try {
     res.writeHead(answer.status, headers);
   } catch (err) {
@@ -176,5 +179,12 @@ function writeAnswer(res: http.ServerResponse, answer: HttpAnswer, draining: boo
     res.destroy();
     return;
   }
-  res.end(answer.body);
+  if (answer.chunks === undefined) {
+    res.end(answer.body);
+    return;
+  }
+  const source = Readable.from(answer.chunks, { objectMode: false });
+  // A client that leaves half-way: stop reading the chunks (Fastify destroys its stream payload likewise).
+  res.once('close', () => source.destroy());
+  source.pipe(res);
 }

@@ -68,6 +68,7 @@ describe('the lean path answers byte for byte as Fastify does', () => {
     ['a POST with an unknown field', json('POST', '/v1/echo', '{"nope":1}', 'X-Request-Id: rid-29')],
     ['a POST with a __proto__ key', json('POST', '/v1/echo', '{"__proto__":{"id":"x"}}', 'X-Request-Id: rid-30')],
     ['a POST with invalid UTF-8', Buffer.concat([Buffer.from(json('POST', '/v1/echo', '{"id":"ab"}', 'X-Request-Id: rid-31').slice(0, -4), 'latin1'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])],
+    ['a large answer (from 32 KiB of protobuf on, written as UTF-8 Buffers)', json('POST', '/v1/echo', `{"id":"${'é'.repeat(40_000)}"}`, 'X-Request-Id: rid-33')],
     ['an upstream error on a POST', json('POST', '/v1/fail', '{"code":9,"message":"no"}', 'X-Request-Id: rid-32')],
     // The ones the lean path leaves to Fastify: the same answers either way, of course.
     ['with an Origin (CORS decides)', get('/v1/echo/abc', 'Origin: http://elsewhere.example', 'X-Request-Id: rid-10')],
