@@ -9,6 +9,7 @@ import type { Config, LoadResult } from './config/load.js';
 import type { DemoBackend } from './demo/backend.js';
 import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { guardServer, serverOptions } from './http/limits.js';
+import { installLeanPath } from './http/lean.js';
 import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/plugin.js';
 import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
 import { dataListenerUrl, documentOf, renderDocument, withServer } from './openapi/serve.js';
@@ -81,6 +82,11 @@ export interface StartOptions {
   readonly reloadConfig?: () => LoadResult;
   /** The heap settings in force (src/ops/heap-settings-taken.ts), shown by `/metrics`; cli.ts passes them. */
   readonly heapSettings?: HeapSettings;
+  /**
+   * Whether plain unary GETs are served by the lean path in front of Fastify (src/http/lean.ts); default
+   * true. Off only to compare the two paths (test/e2e/lean-path.test.ts, bench/micro-request.mjs).
+   */
+  readonly leanPath?: boolean;
 }
 
 /** The demo's defaults: the repo's own protos/ and mappings/ and an embedded backend. */
@@ -181,6 +187,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     },
   });
   guardServer(app.server, limits, { answer: (status) => errorAnswer(status, requestIdFrom({})), writeRaw });
+  installLeanPath(app.server, { ctx, limits, logger, enabled: options.leanPath ?? true });
   // The API reference page on the admin listener calls the data listener at the same host name (its
   // OpenAPI `servers`), so that one origin is allowed by CORS without configuration.
   const docsOrigin = (origin: string, host: string | undefined): boolean => origin === `http://${hostNameOf(host)}:${portOf(admin)}`;
