@@ -9,6 +9,7 @@ import path from 'node:path';
 import { helpText, loadConfig, type Config, type LoadResult } from './config/load.js';
 import { createLogger, start, StartupError, type Running } from './main.js';
 import { applyHeapGrowth } from './ops/heap.js';
+import { DEFAULT_YOUNG_GENERATION_CEILING, holdYoungGeneration, youngGenerationCeilingApplies } from './ops/young-generation.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { loadSnapshot } from './load-snapshot.js';
@@ -119,6 +120,8 @@ async function main(): Promise<number> {
     return 1;
   }
   startupHold.release();
+  const ceiling = Number(process.env['ATTACHE_YOUNG_CEILING_MIB'] ?? 16) * 1024 * 1024;
+  if (youngGenerationCeilingApplies(ceiling, process.execArgv, process.env['NODE_OPTIONS'])) holdYoungGeneration(ceiling);
   if (hupDuringStartUp) void running.reload('SIGHUP');
   if (running.demoTarget !== undefined) {
     const base = `http://127.0.0.1:${running.port}`;
