@@ -28,24 +28,29 @@ export interface MessageTypes {
  */
 export function createTypeUrlResolver(source: protobuf.Root | MessageTypes): TypeUrlResolver {
   const hits = new Map<string, Type>();
-  const find = source instanceof protobuf.Root ? (name: string) => inRoot(source, name) : (name: string) => source.messageType(name);
+  const types = source instanceof protobuf.Root ? rootMessageTypes(source) : source;
   return (typeUrl) => {
     const cached = hits.get(typeUrl);
     if (cached !== undefined) return cached;
     const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
     if (!FULL_NAME.test(name)) return undefined;
-    const found = find(name);
+    const found = types.messageType(name);
     if (found === undefined) return undefined;
     hits.set(typeUrl, found);
     return found;
   };
 }
 
-function inRoot(root: protobuf.Root, name: string): Type | undefined {
-  const found = root.lookup(`.${name}`);
-  // protobufjs's lookup also searches nested namespaces for a bare name ("Nested" would find
-  // "codectest.v1.Nested"); a type URL must name the type fully, so insist on an exact match.
-  return found instanceof protobuf.Type && found.fullName === `.${name}` ? found : undefined;
+/** The message types of a resolved Root (for callers that keep the Root: tests, the OpenAPI document). */
+export function rootMessageTypes(root: protobuf.Root): MessageTypes {
+  return {
+    messageType(name) {
+      const found = root.lookup(`.${name}`);
+      // protobufjs's lookup also searches nested namespaces for a bare name ("Nested" would find
+      // "codectest.v1.Nested"); a full name must match exactly.
+      return found instanceof protobuf.Type && found.fullName === `.${name}` ? found : undefined;
+    },
+  };
 }
 
 /**

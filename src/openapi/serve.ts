@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { loadRegistry } from '../registry/load.js';
 import type { TypeSource } from '../registry/schema-store.js';
 import { rebindRoute } from '../routing/bind.js';
-import { rootTypes } from '../routing/routes.js';
+import { rootMessageTypes } from '../codec/descriptors.js';
 import type { Snapshot } from '../snapshot.js';
 import { buildOpenApi, type OpenApiDocument } from './document.js';
 
@@ -30,7 +30,7 @@ export function documentOf(snapshot: Snapshot, version: string): OpenApiDocument
     const build = (types: TypeSource, root: protobuf.Root | undefined): OpenApiDocument =>
       buildOpenApi({ routes: snapshot.table.routes.map((r) => rebindRoute(r, types)), root, title: titleOf(snapshot), version });
     try {
-      doc = commented !== undefined ? build(preferring(rootTypes(commented), snapshot.types), commented) : build(snapshot.types, undefined);
+      doc = commented !== undefined ? build(preferring(rootMessageTypes(commented), snapshot.types), commented) : build(snapshot.types, undefined);
     } catch {
       doc = build(snapshot.types, undefined);
     }

@@ -117,7 +117,7 @@ export function createSchemaStore(root: protobuf.Root): SchemaStore {
     for (const name of added) {
       const obj = lazy.lookup(name);
       if (obj instanceof protobuf.Type) {
-        resolveType(obj);
+        obj.resolveAll(); // the type and its nested types, as Root#resolveAll would for them
         withLeanCodec(obj);
       }
     }
@@ -193,9 +193,4 @@ function encodeSetup(this: protobuf.Type, ...args: unknown[]): unknown {
 function decodeSetup(this: protobuf.Type, ...args: unknown[]): unknown {
   this.decode = protobuf.decoder(this)({ Reader: protobuf.Reader, types: fieldTypes(this), util: protobuf.util }) as typeof this.decode;
   return (this.decode as (...a: unknown[]) => unknown).apply(this, args);
-}
-
-/** Resolves a type and its nested types, as Root.resolveAll would for them. */
-function resolveType(type: protobuf.Type): void {
-  type.resolveAll();
 }

@@ -17,6 +17,7 @@ import type { JsonSettings } from '../config/load.js';
 import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from '../config/mapping.js';
 import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
 import type { ReadOptions, WriteOptions } from '../codec/index.js';
+import { rootMessageTypes } from '../codec/descriptors.js';
 import type { Registry } from '../registry/load.js';
 import { ownString, type TypeSource } from '../registry/schema-store.js';
 import { autoMappingRule } from './auto-mapping.js';
@@ -131,10 +132,10 @@ function userMethods(registry: Registry): Map<string, MethodInfo> {
 }
 
 /** The google.api.http option of a method as HttpRuleSpecs (protobufjs keeps it in parsedOptions). */
-function annotationRules(info: MethodInfo, registry: Registry, rpcLine: RpcLineOf): HttpRuleSpec[] {
+function annotationRules(info: MethodInfo, importNames: ReadonlyMap<string, string>, rpcLine: RpcLineOf): HttpRuleSpec[] {
   const parsed = (info.method.parsedOptions ?? []) as Record<string, unknown>[];
   const abs = info.method.filename ?? info.service.filename ?? 'protos';
-  const loc = { file: relativeProtoName(abs, registry), line: rpcLine(abs, info.method.name) };
+  const loc = { file: importNames.get(abs) ?? abs, line: rpcLine(abs, info.method.name) };
   const out: HttpRuleSpec[] = [];
   for (const opt of parsed) {
     const http = opt['(google.api.http)'];
@@ -186,17 +187,11 @@ function httpRuleFromOption(
   };
 }
 
-/** The import name a file was loaded under (the first, if several), by absolute path; built once per registry. */
-const importNames = new WeakMap<Registry, ReadonlyMap<string, string>>();
-
-function relativeProtoName(absPath: string, registry: Registry): string {
-  let byPath = importNames.get(registry);
-  if (byPath === undefined) {
-    const m = new Map<string, string>();
-    for (const [name, abs] of registry.resolved) if (!m.has(abs)) m.set(abs, name);
-    importNames.set(registry, (byPath = m));
-  }
-  return byPath.get(absPath) ?? absPath;
+/** Absolute path → the import name the file was loaded under (the first, if several). */
+function importNamesOf(registry: Registry): Map<string, string> {
+  const byPath = new Map<string, string>();
+  for (const [name, abs] of registry.resolved) if (!byPath.has(abs)) byPath.set(abs, name);
+  return byPath;
 }
 
 /** The 1-based line declaring `rpc <name>(` in the proto file at `absPath`, or 0 when unknown. */
@@ -241,16 +236,6 @@ export interface BuildRoutesInput<P> {
   readonly types?: TypeSource;
 }
 
-/** A TypeSource over a resolved Root (for callers that keep the Root, such as tests and the OpenAPI document). */
-export function rootTypes(root: protobuf.Root): TypeSource {
-  return {
-    messageType(fullName) {
-      const found = root.lookup(`.${fullName}`);
-      return found !== null && 'fieldsArray' in found && fullNameOf(found) === fullName ? (found as protobuf.Type) : undefined;
-    },
-  };
-}
-
 /** Builds and validates every route. Never throws; every problem is returned. */
 export function buildRoutes<P>(input: BuildRoutesInput<P>): { table: RouteTable<P>; errors: RouteError[] } {
   const { registry, mappings, json } = input;
@@ -279,11 +264,12 @@ export function buildRoutes<P>(input: BuildRoutesInput<P>): { table: RouteTable<
   }
 
   const rpcLine = input.rpcLine ?? (() => 0);
-  const types = input.types ?? rootTypes(registry.root);
+  const importNames = importNamesOf(registry);
+  const types = input.types ?? rootMessageTypes(registry.root);
   const entries: RouteEntry<Route<P>>[] = [];
   for (const info of methods.values()) {
     const fromMapping = mapped.get(info.selector);
-    let rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, registry, rpcLine);
+    let rules = fromMapping !== undefined ? [fromMapping] : annotationRules(info, importNames, rpcLine);
     if (rules.length === 0 && input.autoMapping === true) rules = [autoMappingRule(info.selector, fullNameOf(info.service), info.method.name)];
     if (rules.length === 0) continue;
     // A backend rule applies whole (as in ESPv2); attache rules section by section, like the outbound policy.

@@ -13,7 +13,7 @@ import { buildOpenApi } from '../../src/openapi/document.js';
 import { documentOf } from '../../src/openapi/serve.js';
 import { loadRegistry } from '../../src/registry/load.js';
 import { bindRoute } from '../../src/routing/bind.js';
-import { rootTypes } from '../../src/routing/routes.js';
+import { rootMessageTypes } from '../../src/codec/descriptors.js';
 import { buildSnapshot, formatProblem } from '../../src/snapshot.js';
 import { openApiProblems } from '../support/openapi.js';
 
@@ -171,7 +171,7 @@ describe('streaming methods', () => {
   const base = snapshot.table.routes.find((r: { selector: string }) => r.selector === 'e2e.v1.EchoService.Echo')!;
   const root = loadRegistry(['test/fixtures/e2e'], { comments: true }).root;
   const streamRoute = (over: Record<string, unknown>, responseType: string): any =>
-    bindRoute({ ...base, ...over }, { ...base.names, responseType }, rootTypes(root));
+    bindRoute({ ...base, ...over }, { ...base.names, responseType }, rootMessageTypes(root));
   const routes = [
     streamRoute({ selector: 'e2e.v1.EchoService.Stream', grpcPath: '/e2e.v1.EchoService/Stream', kind: 'server-stream' }, 'e2e.v1.StreamItem'),
     streamRoute(
