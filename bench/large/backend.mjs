@@ -4,11 +4,10 @@
 // the items of the posted ItemList on the wire and answers an IngestSummary.
 // Usage: node bench/large/backend.mjs   (prints "listening PORT"; 127.0.0.1, a port the OS picks)
 import * as grpc from '@grpc/grpc-js';
-import { buildMessages, loadLarge } from './messages.mjs';
+import { buildMessages, largeMethod as method, loadLarge } from './messages.mjs';
 
 const messages = buildMessages();
 const { IngestSummary } = loadLarge();
-const identity = (b) => b;
 
 function readVarint(buf, pos) {
   let v = 0;
@@ -40,15 +39,6 @@ function countItems(buf) {
   return items;
 }
 
-const method = (name) => ({
-  path: `/large.v1.LargeService/${name}`,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: identity,
-  requestDeserialize: identity,
-  responseSerialize: identity,
-  responseDeserialize: identity,
-});
 
 const server = new grpc.Server({ 'grpc.enable_channelz': 0, 'grpc.max_receive_message_length': 64 << 20, 'grpc.max_send_message_length': 64 << 20 });
 server.addService(

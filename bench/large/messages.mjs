@@ -128,3 +128,20 @@ function rfc3339({ seconds, nanos = 0 }) {
   const digits = frac.endsWith('000000') ? 3 : frac.endsWith('000') ? 6 : 9;
   return `${base}.${frac.slice(0, digits)}Z`;
 }
+
+/**
+ * A unary method of large.v1.LargeService as grpc-js describes it, with bytes in and out unchanged (the
+ * backend and the tests answer pre-encoded messages and read raw request bytes).
+ */
+export function largeMethod(name) {
+  const identity = (b) => b;
+  return {
+    path: `/large.v1.LargeService/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+}

@@ -13,22 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMessages, itemListJson, LARGE_PROTOS, loadLarge } from '../../bench/large/messages.mjs';
+import { buildMessages, itemListJson, LARGE_PROTOS, largeMethod as method, loadLarge } from '../../bench/large/messages.mjs';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { request } from '../support/http.js';
 
 const messages = buildMessages(['tiny', 'medium', 'large', 'blobs']);
 const { ItemList, IngestSummary } = loadLarge();
-const identity = (b: Buffer): Buffer => b;
-const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
-  path: `/large.v1.LargeService/${name}`,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: identity,
-  requestDeserialize: identity,
-  responseSerialize: identity,
-  responseDeserialize: identity,
-});
 
 let server: grpc.Server;
 let target = '';
