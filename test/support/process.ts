@@ -45,16 +45,29 @@ export function ensureBuilt(): void {
   }
 }
 
-/** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be listened on on loopback right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback port that was free a moment ago, for a child process to listen on.
+ *
+ * Picked at random below Linux's ephemeral range (32768–60999), not by listening on port 0: a port the
+ * kernel hands out from that range can be handed out again, between our close and the child's listen, as
+ * the source port of any outbound connection the suite makes (CI saw a child fail with EADDRINUSE on one).
+ * Ports below the range are only ever taken by an explicit listen.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free loopback port found in 10000–31999 after 50 tries');
 }
 
 /** A process started by {@link spawnCollected}. */

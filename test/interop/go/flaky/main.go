@@ -27,7 +27,6 @@ import (
 	anypb "github.com/golang/protobuf/ptypes/any"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
@@ -140,7 +139,10 @@ func handler(method string) func(interface{}, context.Context, func(interface{})
 		case <-time.After(time.Duration(r.sleepMs) * time.Millisecond):
 		case <-ctx.Done():
 			say("CANCELLED %s %s", method, r.key)
-			return nil, status.Error(codes.Canceled, ctx.Err().Error())
+			// As a grpc-go service should: DEADLINE_EXCEEDED when the call's own deadline passed, CANCELLED
+			// when the client cancelled. (Answering CANCELLED to its deadline made the 504 test race the
+			// server's timer against attache's under load: 499 when the server's came first.)
+			return nil, status.FromContextError(ctx.Err()).Err()
 		}
 		reply := protowire.AppendTag(nil, 1, protowire.BytesType)
 		reply = protowire.AppendString(reply, r.key)
