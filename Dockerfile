@@ -3,7 +3,7 @@
 # --upstream HOST:PORT) to replace the demo. docs/deploy.md covers the image and k8s/.
 #
 # Two stages: `build` compiles with the dev dependencies; the runtime stage carries only the single bundled
-# dist/cli.js (scripts/bundle.mjs: it needs no node_modules), package.json (attache finds its own folder and
+# dist/attache.js and its launcher dist/cli.js (scripts/bundle.mjs: it needs no node_modules), package.json (attache finds its own folder and
 # version there) and the proto folders. Both bases are the same Node LTS release, pinned by version.
 
 FROM node:24.22.3-trixie-slim AS build
@@ -26,7 +26,7 @@ COPY package.json ./
 COPY third_party/ third_party/
 COPY protos/ protos/
 COPY mappings/ mappings/
-COPY --from=build /src/dist/cli.js /src/dist/cli.js.map /src/dist/cli.js.LEGAL.txt dist/
+COPY --from=build /src/dist/cli.js /src/dist/attache.js /src/dist/attache.js.map /src/dist/attache.js.LEGAL.txt dist/
 # The API reference page (/docs on the admin port): its own bundle, loaded on first use, and its assets.
 COPY --from=build /src/dist/docs-ui.js /src/dist/docs-ui.js.LEGAL.txt dist/
 COPY --from=build /src/dist/docs-ui/ dist/docs-ui/

@@ -1,5 +1,6 @@
-// Bundles src/cli.ts and everything it imports into one file, dist/cli.js, which is what `node dist/cli.js`
-// and the `attache` bin run. Run by `npm run build` after tsc, whose per-module dist/ output stays for the
+// Bundles src/cli.ts and everything it imports into one file, dist/attache.js, which `node dist/cli.js` and
+// the `attache` bin run through a launcher of a few lines, dist/cli.js (below: it turns on Node's compile
+// cache first). Run by `npm run build` after tsc, whose per-module dist/ output stays for the
 // benchmark scripts that import single modules (bench/*.mjs); tsc's own entry is kept as
 // dist/cli-modules.js, the same program unbundled, for comparisons (bench/rss-ready.sh CLI=…).
 //
@@ -11,8 +12,8 @@
 // faster and needs no node_modules at run time.
 //
 // Stack traces: names are minified too (keeping them, with minifyWhitespace + minifySyntax only, cost
-// +1.0 MiB: 62.6 against 61.6 MiB, `CLI=… bench/rss-ready.sh 7`). dist/cli.js.map maps them back:
-// `node --enable-source-maps dist/cli.js …`.
+// +1.0 MiB: 62.6 against 61.6 MiB, `CLI=… bench/rss-ready.sh 7`). dist/attache.js.map maps them back:
+// `node --enable-source-maps dist/cli.js …` (the map is dist/attache.js.map).
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,14 +40,14 @@ fs.cpSync(swaggerUiStatic, path.join(root, 'dist/docs-ui'), { recursive: true })
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli.ts'],
-  outfile: 'dist/cli.js',
+  outfile: 'dist/attache.js',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   minify: true,
   sourcemap: 'external',
-  // License texts go to dist/cli.js.LEGAL.txt rather than into the source V8 keeps in memory.
+  // License texts go to dist/attache.js.LEGAL.txt rather than into the source V8 keeps in memory.
   legalComments: 'external',
   // The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) call require() for Node's built-ins; an ES
   // module bundle has no require of its own.
@@ -54,6 +55,23 @@ await build({
   plugins: [docsUiExternal],
   logLevel: 'warning',
 });
+
+// The launcher. Node's compile cache (module.enableCompileCache, Node 22.1 and later) keeps V8's code cache
+// of a module on disk, keyed by its content, so that later starts skip compiling it: ~100 ms of the 1.2 s a
+// 25-package set takes to be ready on Node 24 (bench/RESULTS.md §18). It only applies to modules loaded after
+// it is turned on, hence a launcher rather than a call inside the bundle. The cache goes where Node puts it
+// (NODE_COMPILE_CACHE, else the system's temporary folder); NODE_DISABLE_COMPILE_CACHE=1 turns it off, and
+// where it cannot be written (a read-only filesystem) Node carries on without it.
+fs.writeFileSync(
+  path.join(root, 'dist/cli.js'),
+  `#!/usr/bin/env node
+// attache's entry (scripts/bundle.mjs writes it): Node's compile cache on, then the bundle.
+import module from 'node:module';
+module.enableCompileCache?.();
+await import('./attache.js');
+`,
+  { mode: 0o755 },
+);
 
 await build({
   absWorkingDir: root,
