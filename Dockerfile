@@ -31,7 +31,8 @@ COPY --from=build /src/dist/cli.js /src/dist/attache.js /src/dist/attache.js.map
 COPY --from=build /src/dist/docs-ui.js /src/dist/docs-ui.js.LEGAL.txt dist/
 COPY --from=build /src/dist/docs-ui/ dist/docs-ui/
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it. Nothing is written at
-# run time (logs go to stdout), so the root filesystem can be mounted read-only.
+# run time but Node's compile cache in /tmp, when it can be (logs go to stdout), so the root filesystem can
+# be mounted read-only.
 USER 1000:1000
 EXPOSE 8080 9901
 # node is PID 1 with no init: attache handles SIGTERM and SIGINT itself (drain, then exit 0) and SIGHUP
