@@ -3,21 +3,11 @@
 // posted Payment's bytes with the id field prepended (protobuf allows fields in any order; a later id in the
 // bytes would win, and the fixture has none). Ids starting with "missing" answer NOT_FOUND.
 // Usage: node bench/backend.mjs --listen 127.0.0.1:0   (prints "listening PORT")
-import { arg, CREATED_ID, loadBench, MISSING_PREFIX, newPayment } from './lib/proto.mjs';
+import { arg, CREATED_ID, loadBench, MISSING_PREFIX, newPayment, readVarint } from './lib/proto.mjs';
 
 const { grpc, def } = loadBench();
 
 // Wire helpers: GetPaymentRequest is { 1: string payment_id, 2: bool include_items }.
-function readVarint(buf, pos) {
-  let v = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos.i++];
-    v += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return v;
-    shift += 7;
-  }
-}
 function parseGetRequest(buf) {
   const pos = { i: 0 };
   let id = '';

@@ -4,23 +4,13 @@
 // the items of the posted ItemList on the wire and answers an IngestSummary.
 // Usage: node bench/large/backend.mjs   (prints "listening PORT"; 127.0.0.1, a port the OS picks)
 import * as grpc from '@grpc/grpc-js';
+import { readVarint } from '../lib/proto.mjs';
 import { buildMessages, largeMethod as method, loadLarge } from './messages.mjs';
 
 const messages = buildMessages();
 const { IngestSummary } = loadLarge();
 
-function readVarint(buf, pos) {
-  let v = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos.i++];
-    v += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return v;
-    shift += 7;
-  }
-}
-
-/** The top-level fields of a message: [fieldNumber, wireType, start, end] for LEN fields, skipping the rest. */
+/** How many `items` (field 1) a posted ItemList holds, read from the wire without decoding them. */
 function countItems(buf) {
   const pos = { i: 0 };
   let items = 0;

@@ -58,6 +58,18 @@ export function createBody() {
 }
 
 /** `--name value` from argv, or the default. */
+/** A protobuf varint of `buf` at `pos.i` (advanced past it), as a number: the bench backends read wire bytes. */
+export function readVarint(buf, pos) {
+  let v = 0;
+  let shift = 0;
+  for (;;) {
+    const b = buf[pos.i++];
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return v;
+    shift += 7;
+  }
+}
+
 export function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
