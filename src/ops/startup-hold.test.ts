@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { holdStartup } from './startup-hold.js';
 import { nodeFlagGiven } from './heap.js';
+import { runModuleScript } from '../../test/support/process.js';
 
 function recorder(): { calls: string[]; controls: { setFlags: (f: string) => void; collectGarbage: () => void } } {
   const calls: string[] = [];
@@ -74,11 +75,7 @@ describe('holdStartup', () => {
       // Node 20's V8 unmaps freed pages on a background thread: give it up to 3 s on a busy machine.
       for (let i = 0; i < 30 && anon() >= before / 2; i++) await new Promise((r) => setTimeout(r, 100));
       process.stdout.write(JSON.stringify({ before, after: anon() }));`;
-    const { execFile } = await import('node:child_process');
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
-    );
-    const { before, after } = JSON.parse(out) as { before: number; after: number };
+    const { before, after } = JSON.parse(await runModuleScript(script)) as { before: number; after: number };
     expect(before).toBeGreaterThan(100 * 2 ** 20);
     expect(after).toBeLessThan(before / 2);
   }, 70_000);

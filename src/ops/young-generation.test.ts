@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runModuleScript } from '../../test/support/process.js';
 import { holdYoungGeneration, type YoungGenerationControls } from './young-generation.js';
 
 const MiB = 1024 * 1024;
@@ -83,12 +84,7 @@ describe('the young generation ceiling on this V8', () => {
       most = Math.max(most, capacity());
     }
     process.stdout.write(String(most));`;
-  const largest = async (ceiling: number): Promise<number> => {
-    const { execFile } = await import('node:child_process');
-    return new Promise((resolve, reject) =>
-      execFile(process.execPath, ['--input-type=module', '-e', script(ceiling)], { timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(Number(out)))),
-    );
-  };
+  const largest = async (ceiling: number): Promise<number> => Number(await runModuleScript(script(ceiling)));
   const v8Major = Number(process.versions.v8.split('.')[0]);
 
   it('holds it at 16 MiB (within twice that on V8 12 and later), where V8 alone grows it further', async () => {

@@ -2,7 +2,7 @@
  * Running attache (or anything) as a child process in tests: a free loopback port, a spawned process whose
  * output is collected, and waiting for the admin listener's /readyz.
  */
-import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -43,6 +43,13 @@ export function ensureBuilt(): void {
     const out = (err as { stdout?: Buffer }).stdout?.toString() ?? '';
     throw new Error(`npm run build failed:\n${out}`, { cause: err });
   }
+}
+
+/** Runs `source` as an ES module in a child node (this one's binary) and resolves with what it wrote to stdout. */
+export function runModuleScript(source: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', source], { timeout: timeoutMs }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
 }
 
 /** Whether `port` can be listened on on loopback right now. */
