@@ -347,6 +347,12 @@ describe('the bundled dist/cli.js', () => {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("takes Node's built-ins through require, not ES imports (an ES facade of node:http loads undici)", () => {
+    const bundle = fs.readFileSync(path.join(path.dirname(CLI), 'attache.js'), 'utf8');
+    const esImports = [...bundle.matchAll(/(?:^|[;\n])\s*import\s*[\w${}\s,*]*from\s*["']([\w:/.@-]+)["']/g)].map((m) => m[1]);
+    expect(esImports).toEqual(['node:module']);
+  });
+
   it('runs with no node_modules beside it: the demo serves, 64-bit fields stay strings, exit 0 on SIGTERM', async () => {
     // What an image that ships only dist/cli.js (the launcher) and dist/attache.js (the bundle), package.json
     // and the proto folders has.
