@@ -243,6 +243,19 @@ function cheapLong(value: LongLike): LongLike {
 
 /** protobufjs's Node writer, with the map-key and int64 adjustments described in the header comment. */
 class MsgWriter extends protobuf.BufferWriter {
+  /**
+   * The encoded message's storage (protobufjs's `finish` asks the writer's class): its own, of exactly its
+   * size, not a slice of Node's shared 8 KiB Buffer pool (BufferWriter's `Buffer.allocUnsafe`). The bytes of
+   * a request live as long as its upstream call (retries send them again), and under load a call outlives
+   * young-generation collections: promoted to the old generation, a pool slice keeps its whole chunk until
+   * the next full collection, as the request header block did (h2/session.ts ClientStream.block,
+   * bench/RESULTS.md §19). `Buffer.alloc` is a plain Uint8Array: on V8's heap up to 64 bytes (most GET
+   * requests), else a backing store of its own size.
+   */
+  static override alloc(size: number): Buffer {
+    return Buffer.alloc(size);
+  }
+
   override bool(value: boolean): protobuf.Writer {
     return super.bool((value as unknown) === 'false' ? false : value);
   }

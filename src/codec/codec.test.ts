@@ -687,3 +687,14 @@ describe('field presence on the wire (protobuf.dev "Field Presence")', () => {
     expect(bytes.length).toBeGreaterThan(0);
   });
 });
+
+describe('encoded bytes', () => {
+  // A request's bytes live as long as its upstream call; a slice of Node's shared Buffer pool would keep the
+  // pool's whole 8 KiB chunk alive with it (binary.ts MsgWriter.alloc).
+  it.each([['a small message', 'n'], ['one of several KiB', 'n'.repeat(3000)]])('%s has storage of its own, not a slice of the Buffer pool', (_label, name) => {
+    const bytes = codec.encode(Nested, { name, count: '3' });
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    expect(codec.decode(Nested, bytes)).toMatchObject({ name });
+  });
+});

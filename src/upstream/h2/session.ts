@@ -104,7 +104,16 @@ export class ClientStream {
   gotHeaders = false;
   remoteEnded = false;
 
-  constructor(readonly session: ClientSession, readonly block: Buffer, body: Buffer, readonly listener: StreamListener) {
+  /**
+   * The request header block until HEADERS is written, then empty. Not kept for the stream's life: it is a
+   * slice of Node's shared 8 KiB Buffer pool (hpack.ts encodeFields), and a stream that outlives
+   * young-generation collections under load would keep the whole pool chunk until the next full collection
+   * (bench/RESULTS.md §19).
+   */
+  block: Buffer;
+
+  constructor(readonly session: ClientSession, block: Buffer, body: Buffer, readonly listener: StreamListener) {
+    this.block = block;
     this.body = body;
   }
 
@@ -297,6 +306,7 @@ export class ClientSession implements FrameSink {
   /** HEADERS (+ CONTINUATION when the block exceeds the server's frame size, §6.10). */
   private writeHeaders(s: ClientStream): void {
     const block = s.block;
+    s.block = EMPTY;
     const max = this.peerMaxFrame;
     if (block.length <= max) {
       const buf = Buffer.allocUnsafe(FRAME_HEADER + block.length);
