@@ -191,9 +191,9 @@ export function loadRegistry(roots: readonly string[], options: { readonly comme
     }
   };
   // protobufjs reads an option's value as a number first and builds an Error (`illegal`) when it is not one:
-  // once per enum-valued option (`(google.api.field_behavior) = REQUIRED`), tens of thousands of times on a
-  // Google API set. Capturing each one's stack trace was ~5% of start-up and much of its garbage; the errors
-  // attache reports from here carry file and line in their message, never a stack.
+  // once per enum-valued option (`(google.api.field_behavior) = REQUIRED`), 3,425 times on the 25-package
+  // set of bench/realworld. Capturing each one's stack trace took ~30 ms of its start-up (Node 24), against
+  // ~1 ms without; the errors attache reports from here carry file and line in their message, never a stack.
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
