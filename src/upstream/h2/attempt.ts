@@ -31,7 +31,7 @@ import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
 import { encodeFields, encodeIndexed, headerListSize, staticIndex } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
-import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, timeoutHeader, type HeaderBlock } from './wire.js';
+import { notGrpcResponse, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, statusOfTrailers, timeoutHeader, type HeaderBlock } from './wire.js';
 
 /** Per-transport constants an attempt reads. */
 export interface AttemptContext {
@@ -90,6 +90,65 @@ export function requestFields(md: CallMetadata, deadline: number): string[] {
   return fields;
 }
 
+/**
+ * Opens an attempt's stream on session `s`: the header block (the method's constant prefix, `grpc-timeout`
+ * for `deadline`, the metadata `md`), then `body` (`head`, if given, goes first: a large message's length
+ * prefix). For unary and streaming attempts. Throws what session.request throws (the session started
+ * closing since the pick, or the headers exceed the server's limit).
+ */
+export function openStream(
+  ctx: AttemptContext, s: Session, path: string, md: CallMetadata, deadline: number, body: Buffer, listener: StreamListener, endBody: boolean, head?: Buffer,
+): ClientStream {
+  const fields = requestFields(md, deadline);
+  const prefix = headerPrefix(ctx, path);
+  return s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), body, listener, endBody, head);
+}
+
+/** Starts `w` on a READY connection at once, fails it in TRANSIENT_FAILURE or SHUTDOWN, else queues it. */
+export function pickOrWait(b: Balancer, w: Waiter): void {
+  const c = b.state === 'READY' ? b.pick() : undefined;
+  if (c !== undefined) w.dispatch(c);
+  else if (b.state === 'TRANSIENT_FAILURE' || b.state === 'SHUTDOWN') w.failPick(b.state === 'SHUTDOWN' ? 'Transport closed' : b.lastError());
+  else b.enqueue(w);
+}
+
+/** How a stream that closed before its status ended the attempt (see {@link closeEnd}). */
+export interface CloseEnd {
+  readonly code: number;
+  readonly details: string;
+  /** The server never processed it (gRFC A6: a transparent retry is safe). */
+  readonly unprocessed: boolean;
+  /** It was sent and may have been acted on (AttemptEnd.unknown). */
+  readonly unknown: boolean;
+}
+
+/**
+ * The end of an attempt whose stream (`streamId`, 0 if it never left the session's queue) closed with
+ * RST_STREAM code `rst` (NO_ERROR for a plain close) before a status arrived, on session `s`, after response
+ * headers with `:status` `httpStatus` (0: none). For unary and streaming attempts.
+ */
+export function closeEnd(rst: number, streamId: number, s: Session, httpStatus: number): CloseEnd {
+  const beyondGoaway = s.goawayLastStreamId >= 0 && (streamId === 0 || streamId > s.goawayLastStreamId);
+  if (rst === ErrorCode.REFUSED_STREAM || beyondGoaway) {
+    // RFC 9113 §8.7: a refused stream, or one above a GOAWAY's last stream id, was not processed.
+    const details = beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details;
+    return { code: Code.UNAVAILABLE, details, unprocessed: true, unknown: false };
+  }
+  if (s.h2.destroyed) {
+    // Sent (id ≠ 0) and lost with its connection: the server may have run it.
+    const sent = streamId !== 0;
+    const g = s.goawayError >= 0 ? statusFromGoaway(s.goawayError, s.goawayDebug) : { code: Code.UNAVAILABLE, details: s.lostReason ?? 'Connection dropped' };
+    return { code: g.code, details: g.details, unprocessed: !sent, unknown: sent };
+  }
+  if (rst === ErrorCode.NO_ERROR && httpStatus !== 0 && httpStatus !== 200) {
+    const m = statusFromHttp(httpStatus);
+    return { code: m.code, details: m.details, unprocessed: false, unknown: false };
+  }
+  // Reset by the server before its status: delivered, outcome unknown.
+  const m = statusFromReset(rst);
+  return { code: m.code, details: m.details, unprocessed: false, unknown: true };
+}
+
 const enum Phase { Waiting, Running, Ended }
 
 /** One attempt: a {@link Waiter} while queued, then the owner of one stream. */
@@ -133,7 +192,6 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
 
   /** Starts: on a READY connection at once, queued while connecting, failed in TRANSIENT_FAILURE. */
   start(): void {
-    const b = this.ctx.balancer;
     if (this.payload.length > this.ctx.maxSendBytes) {
       this.end(Code.RESOURCE_EXHAUSTED, `Sent message larger than max (${this.payload.length} vs. ${this.ctx.maxSendBytes})`, undefined, CallMetadata.EMPTY, false);
       return;
@@ -148,10 +206,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       this.timer = setTimeout(onDeadline, left, this);
       this.timer.unref();
     }
-    const c = b.state === 'READY' ? b.pick() : undefined;
-    if (c !== undefined) this.dispatch(c);
-    else if (b.state === 'TRANSIENT_FAILURE' || b.state === 'SHUTDOWN') this.failPick(b.state === 'SHUTDOWN' ? 'Transport closed' : b.lastError());
-    else b.enqueue(this);
+    pickOrWait(this.ctx.balancer, this);
   }
 
   /** Waiter: a connection was picked; open the stream and send. */
@@ -164,7 +219,6 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       this.handle = observer.attempt(md, c.peer);
       md = this.handle?.metadata ?? md;
     }
-    const fields = requestFields(md, this.deadline);
     const n = this.payload.length;
     // The gRPC message: a 5-octet prefix and the payload. Small ones are joined (one DATA frame, one copy of
     // a few bytes); a large one is sent as prefix + the payload itself, so the message is not copied.
@@ -183,8 +237,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     }
     let stream: ClientStream;
     try {
-      const prefix = headerPrefix(this.ctx, this.path);
-      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), body, this, true, head);
+      stream = openStream(this.ctx, s, this.path, md, this.deadline, body, this, true, head);
     } catch (err) {
       // The session started closing between the pick and now (GOAWAY or close in the same tick).
       this.end(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, undefined, CallMetadata.EMPTY, true);
@@ -255,11 +308,9 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
       this.trailers(headers); // trailers-only
       return;
     }
-    const type = headers.contentType;
-    if (this.httpStatus !== 200 || type === undefined || !type.startsWith('application/grpc')) {
-      // Not a gRPC response (a proxy's error page, say): http-grpc-status-mapping.md.
-      const s = this.httpStatus !== 200 ? statusFromHttp(this.httpStatus) : { code: Code.UNKNOWN, details: `Received a response with content-type ${String(type)}, not application/grpc` };
-      this.end(s.code, s.details, undefined, CallMetadata.EMPTY, false);
+    const notGrpc = notGrpcResponse(this.httpStatus, headers.contentType);
+    if (notGrpc !== undefined) {
+      this.end(notGrpc.code, notGrpc.details, undefined, CallMetadata.EMPTY, false);
       this.resetStream();
       return;
     }
@@ -348,19 +399,7 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
   private trailers(headers: HeaderBlock): void {
     if (this.phase !== Phase.Running) return;
     const md = headers.metadata;
-    const statusText = headers.grpcStatus;
-    let code: number;
-    let details = '';
-    if (statusText !== undefined) {
-      code = parseGrpcStatus(statusText);
-      const msg = headers.grpcMessage;
-      if (msg !== undefined) details = decodeGrpcMessage(msg);
-    } else if (this.httpStatus !== 200 && this.httpStatus !== 0) {
-      ({ code, details } = statusFromHttp(this.httpStatus));
-    } else {
-      code = Code.UNKNOWN;
-      details = 'No status information received';
-    }
+    const { code, details } = statusOfTrailers(headers, this.httpStatus);
     if (code !== Code.OK) {
       this.end(code, details, undefined, md, false);
     } else if (this.message === undefined) {
@@ -391,28 +430,8 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
     const st = this.stream!;
     this.session!.streamClosed();
     if (this.phase !== Phase.Running) return;
-    const s = this.session!;
-    const beyondGoaway = s.goawayLastStreamId >= 0 && (st.id === 0 || st.id > s.goawayLastStreamId);
-    if (rst === ErrorCode.REFUSED_STREAM || beyondGoaway) {
-      // RFC 9113 §8.7: a refused stream, or one above a GOAWAY's last stream id, was not processed.
-      this.end(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, undefined, CallMetadata.EMPTY, true);
-    } else if (s.h2.destroyed) {
-      // Sent (id ≠ 0) and lost with its connection: the server may have run it (AttemptEnd.unknown).
-      const sent = st.id !== 0;
-      if (s.goawayError >= 0) {
-        const g = statusFromGoaway(s.goawayError, s.goawayDebug);
-        this.end(g.code, g.details, undefined, CallMetadata.EMPTY, !sent, sent);
-      } else {
-        this.end(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', undefined, CallMetadata.EMPTY, !sent, sent);
-      }
-    } else if (rst === ErrorCode.NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
-      const m = statusFromHttp(this.httpStatus);
-      this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false);
-    } else {
-      // Reset by the server before its status: delivered, outcome unknown.
-      const m = statusFromReset(rst);
-      this.end(m.code, m.details, undefined, CallMetadata.EMPTY, false, true);
-    }
+    const e = closeEnd(rst, st.id, this.session!, this.httpStatus);
+    this.end(e.code, e.details, undefined, CallMetadata.EMPTY, e.unprocessed, e.unknown);
   }
 
   private end(code: number, details: string, response: Buffer | undefined, trailers: CallMetadata, unprocessed: boolean, unknown = false): void {

@@ -2,7 +2,9 @@
  * One streaming gRPC exchange on an HTTP/2 stream (grpc/doc/PROTOCOL-HTTP2.md): the request side stays open
  * for any number of length-prefixed messages until `end()` (END_STREAM), and response messages are handed
  * over one by one as they complete. Serves all three streaming kinds (server, client, bidi); the unary hot
- * path keeps its own leaner Attempt (attempt.ts), which this mirrors for headers, status and resets.
+ * path keeps its own leaner Attempt (attempt.ts). Both open their stream, classify the response headers,
+ * read the status and map a closed stream with the same functions (attempt.ts openStream, closeEnd,
+ * pickOrWait; wire.ts notGrpcResponse, statusOfTrailers); what differs is the message flow.
  *
  * Flow control both ways, so memory stays bounded however long the stream runs:
  * - request: `write` frames the message into the stream's pending body; the session sends what the
@@ -23,10 +25,9 @@ import type { Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
 import { Code } from '../../status/status.js';
 import { ErrorCode } from './frames.js';
-import { encodeFields, headerListSize } from './hpack.js';
 import type { ClientStream, StreamListener } from './session.js';
-import { headerPrefix, requestFields, type AttemptContext } from './attempt.js';
-import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromGoaway, statusFromHttp, statusFromReset, type HeaderBlock } from './wire.js';
+import { closeEnd, openStream, pickOrWait, type AttemptContext } from './attempt.js';
+import { notGrpcResponse, readHeaderBlock, statusOfTrailers, type HeaderBlock } from './wire.js';
 
 /** Request bytes pending (not yet framed for lack of window) above which `write` asks the caller to wait. */
 export const HIGH_WATER = 64 * 1024;
@@ -72,7 +73,6 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
   ) {}
 
   start(): void {
-    const b = this.ctx.balancer;
     const left = this.deadline - Date.now();
     this.budgetMs = Math.max(0, left);
     if (left <= 0) {
@@ -83,10 +83,7 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
       this.timer = setTimeout(onDeadline, left, this);
       this.timer.unref();
     }
-    const c = b.state === 'READY' ? b.pick() : undefined;
-    if (c !== undefined) this.dispatch(c);
-    else if (b.state === 'TRANSIENT_FAILURE' || b.state === 'SHUTDOWN') this.failPick(b.state === 'SHUTDOWN' ? 'Transport closed' : b.lastError());
-    else b.enqueue(this);
+    pickOrWait(this.ctx.balancer, this);
   }
 
   dispatch(c: Connection): void {
@@ -98,14 +95,12 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
       this.handle = observer.attempt(md, c.peer);
       md = this.handle?.metadata ?? md;
     }
-    const fields = requestFields(md, this.deadline);
     const body = this.early.length === 0 ? EMPTY : Buffer.concat(this.early, this.earlyBytes);
     this.early = [];
     this.earlyBytes = 0;
     let stream: ClientStream;
     try {
-      const prefix = headerPrefix(this.ctx, this.path);
-      stream = s.h2.request(encodeFields(fields, prefix.block), prefix.listSize + headerListSize(fields), body, this, this.halfClosed);
+      stream = openStream(this.ctx, s, this.path, md, this.deadline, body, this, this.halfClosed);
     } catch (err) {
       this.end_(Code.UNAVAILABLE, `${c.peer}: ${err instanceof Error ? err.message : String(err)}`, CallMetadata.EMPTY, true);
       return;
@@ -218,10 +213,9 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
       this.trailers(headers);
       return;
     }
-    const type = headers.contentType;
-    if (this.httpStatus !== 200 || type === undefined || !type.startsWith('application/grpc')) {
-      const s = this.httpStatus !== 200 ? statusFromHttp(this.httpStatus) : { code: Code.UNKNOWN, details: `Received a response with content-type ${String(type)}, not application/grpc` };
-      this.abort(s.code, s.details);
+    const notGrpc = notGrpcResponse(this.httpStatus, headers.contentType);
+    if (notGrpc !== undefined) {
+      this.abort(notGrpc.code, notGrpc.details);
       return;
     }
     const enc = headers.grpcEncoding;
@@ -280,48 +274,16 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
   }
 
   private trailers(headers: HeaderBlock): void {
-    const md = headers.metadata;
-    const statusText = headers.grpcStatus;
-    let code: number;
-    let details = '';
-    if (statusText !== undefined) {
-      code = parseGrpcStatus(statusText);
-      const msg = headers.grpcMessage;
-      if (msg !== undefined) details = decodeGrpcMessage(msg);
-    } else if (this.httpStatus !== 200 && this.httpStatus !== 0) {
-      ({ code, details } = statusFromHttp(this.httpStatus));
-    } else {
-      code = Code.UNKNOWN;
-      details = 'No status information received';
-    }
-    this.endAfterHeld(code, details, md, false);
+    const { code, details } = statusOfTrailers(headers, this.httpStatus);
+    this.endAfterHeld(code, details, headers.metadata, false);
   }
 
   onClose(rst: number): void {
     const st = this.stream!;
     this.session!.streamClosed();
     if (this.phase !== Phase.Running) return;
-    const s = this.session!;
-    const beyondGoaway = s.goawayLastStreamId >= 0 && (st.id === 0 || st.id > s.goawayLastStreamId);
-    if (rst === ErrorCode.REFUSED_STREAM || beyondGoaway) {
-      this.endAfterHeld(Code.UNAVAILABLE, beyondGoaway ? `${s.lostReason ?? 'GOAWAY'}; the stream was not processed` : statusFromReset(rst).details, CallMetadata.EMPTY, true);
-    } else if (s.h2.destroyed) {
-      // Sent (id ≠ 0) and lost with its connection: the server may have acted on it (StreamEnd.unknown).
-      const sent = st.id !== 0;
-      if (s.goawayError >= 0) {
-        const g = statusFromGoaway(s.goawayError, s.goawayDebug);
-        this.endAfterHeld(g.code, g.details, CallMetadata.EMPTY, !sent, sent);
-      } else {
-        this.endAfterHeld(Code.UNAVAILABLE, s.lostReason ?? 'Connection dropped', CallMetadata.EMPTY, !sent, sent);
-      }
-    } else if (rst === ErrorCode.NO_ERROR && this.httpStatus !== 0 && this.httpStatus !== 200) {
-      const m = statusFromHttp(this.httpStatus);
-      this.endAfterHeld(m.code, m.details, CallMetadata.EMPTY, false);
-    } else {
-      // Reset by the server before its status: delivered, outcome unknown.
-      const m = statusFromReset(rst);
-      this.endAfterHeld(m.code, m.details, CallMetadata.EMPTY, false, true);
-    }
+    const e = closeEnd(rst, st.id, this.session!, this.httpStatus);
+    this.endAfterHeld(e.code, e.details, CallMetadata.EMPTY, e.unprocessed, e.unknown);
   }
 
   /** The end the server gave: after the messages still held for a paused reader. */

@@ -3,7 +3,7 @@ import { logVerbosity, Metadata, setLogVerbosity } from '@grpc/grpc-js';
 import { seededRandom } from '../../../test/support/prng.js';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from './backoff.js';
-import { decodeGrpcMessage, parseGrpcStatus, readHeaderBlock, statusFromHttp, statusFromReset, timeoutHeader } from './wire.js';
+import { decodeGrpcMessage, notGrpcResponse, parseGrpcStatus, readHeaderBlock, statusFromHttp, statusFromReset, statusOfTrailers, timeoutHeader } from './wire.js';
 
 describe('wire', () => {
   it.each([
@@ -17,6 +17,27 @@ describe('wire', () => {
     'HTTP %d → code %d', (status, code) => {
       expect(statusFromHttp(status)).toEqual({ code, details: `Received HTTP status code ${status}` });
     });
+
+  it.each<[number, string | undefined, { code: number; details: string } | undefined]>([
+    [200, 'application/grpc', undefined],
+    [200, 'application/grpc+proto', undefined],
+    [200, 'text/html', { code: 2, details: 'Received a response with content-type text/html, not application/grpc' }],
+    [200, undefined, { code: 2, details: 'Received a response with content-type undefined, not application/grpc' }],
+    [503, 'application/grpc', { code: 14, details: 'Received HTTP status code 503' }],
+  ])('response headers :status %d, content-type %s: ends the call with %j', (status, type, end) => {
+    expect(notGrpcResponse(status, type)).toEqual(end);
+  });
+
+  it.each<[string[], number, { code: number; details: string }]>([
+    [['grpc-status', '5', 'grpc-message', 'no%20such%20thing'], 200, { code: 5, details: 'no such thing' }],
+    [['grpc-status', '0'], 200, { code: 0, details: '' }],
+    [['grpc-status', '99'], 200, { code: 2, details: '' }],
+    [[':status', '404'], 404, { code: 12, details: 'Received HTTP status code 404' }],
+    [['x-other', 'v'], 200, { code: 2, details: 'No status information received' }],
+    [['x-other', 'v'], 0, { code: 2, details: 'No status information received' }],
+  ])('trailers %j after :status %d → %j', (fields, httpStatus, end) => {
+    expect(statusOfTrailers(readHeaderBlock(fields), httpStatus)).toEqual(end);
+  });
 
   it.each([
     [http2.constants.NGHTTP2_REFUSED_STREAM, 14, true],

@@ -1,8 +1,9 @@
 /**
  * The pure parts of gRPC over HTTP/2 (grpc/doc/PROTOCOL-HTTP2.md) the lean transport needs on every call:
- * the `grpc-timeout` header, the status of a response that carries none (http-grpc-status-mapping.md), the
- * status of a stream reset by RST_STREAM (as grpc-js subchannel-call.ts maps it), `grpc-message` decoding,
- * and received header blocks as attache metadata (readHeaderBlock). No I/O, no state.
+ * the `grpc-timeout` header, the status of a response that carries none (http-grpc-status-mapping.md) or is
+ * not gRPC, the status trailers carry, the status of a stream reset by RST_STREAM (as grpc-js
+ * subchannel-call.ts maps it), `grpc-message` decoding, and received header blocks as attache metadata
+ * (readHeaderBlock). No I/O, no state.
  */
 import { CallMetadata, isBinaryKey, isLegalKey, isLegalTextValue, type MetadataValue } from '../call-metadata.js';
 import { Code } from '../../status/status.js';
@@ -107,6 +108,34 @@ const SINGLE_VALUE = new Set([
   'if-none-match', 'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
   'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
 ]);
+
+/**
+ * The status a response's header block (`:status` `httpStatus`, `contentType`) ends the call with before any
+ * message when it is not a gRPC response (a proxy's error page, say): http-grpc-status-mapping.md for a
+ * non-200 status, UNKNOWN for a 200 that is not application/grpc*; undefined for a gRPC response.
+ */
+export function notGrpcResponse(httpStatus: number, contentType: string | undefined): { code: number; details: string } | undefined {
+  if (httpStatus !== 200) return statusFromHttp(httpStatus);
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+    return { code: Code.UNKNOWN, details: `Received a response with content-type ${String(contentType)}, not application/grpc` };
+  }
+  return undefined;
+}
+
+/**
+ * The status trailers (or a trailers-only response) carry: `grpc-status` and the decoded `grpc-message`;
+ * without grpc-status, the mapping of a non-200 `:status` (`httpStatus`, 0 when none arrived), else UNKNOWN
+ * "No status information received" (grpc-js's words).
+ */
+export function statusOfTrailers(headers: HeaderBlock, httpStatus: number): { code: number; details: string } {
+  const statusText = headers.grpcStatus;
+  if (statusText !== undefined) {
+    const msg = headers.grpcMessage;
+    return { code: parseGrpcStatus(statusText), details: msg === undefined ? '' : decodeGrpcMessage(msg) };
+  }
+  if (httpStatus !== 200 && httpStatus !== 0) return statusFromHttp(httpStatus);
+  return { code: Code.UNKNOWN, details: 'No status information received' };
+}
 
 /** Above this many entries a header block's repeats are found through a Map, not by scanning. */
 const SCAN_LIMIT = 16;
