@@ -36,8 +36,9 @@ const docsUiExternal = {
 };
 // Node's built-ins through require(), as the bundled CommonJS libraries already take them. An ES import of a
 // built-in makes Node build an ES module facade of it, which reads every one of its exports: node:http's
-// include lazy getters (WebSocket, …) that load Node's fetch implementation, undici — ~45 ms of start-up
-// and its memory, for a module attache never uses. A require() reads nothing until the code does.
+// include lazy getters (WebSocket, …) that load Node's fetch implementation, undici, which attache never
+// uses: ~20 ms of every start (`node dist/cli.js --version` on Node 24: 0.256 → 0.233 s, bench/RESULTS.md
+// §19) and its memory. A require() reads nothing until the code does.
 const builtinsThroughRequire = {
   name: 'builtins-through-require',
   setup(b) {
