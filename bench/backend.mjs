@@ -2,7 +2,8 @@
 // the GetPayment answer is encoded once per id (tiny LRU-free cache, bounded), and CreatePayment echoes the
 // posted Payment's bytes with the id field prepended (protobuf allows fields in any order; a later id in the
 // bytes would win, and the fixture has none). Ids starting with "missing" answer NOT_FOUND.
-// Usage: node bench/backend.mjs --listen 127.0.0.1:0   (prints "listening PORT")
+// Usage: node bench/backend.mjs --listen 127.0.0.1:0 [--delay-ms N]   (prints "listening PORT")
+// --delay-ms holds every GetPayment answer N ms (bench/inflight-memory.mjs: requests kept in flight).
 import { arg, CREATED_ID, loadBench, MISSING_PREFIX, newPayment, readVarint } from './lib/proto.mjs';
 
 const { grpc, def } = loadBench();
@@ -29,6 +30,9 @@ const Payment = svc.GetPayment.responseSerialize;
 const cache = new Map();
 const identity = (b) => b;
 
+const DELAY_MS = Number(arg('delay-ms', '0'));
+if (!(Number.isInteger(DELAY_MS) && DELAY_MS >= 0 && DELAY_MS <= 60_000)) throw new Error('--delay-ms must be an integer in 0..60000');
+
 const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
 server.addService(
   {
@@ -47,7 +51,8 @@ server.addService(
         bytes = Payment(newPayment(id, items, 'STATUS_CAPTURED'));
         if (cache.size < 1000) cache.set(key, bytes);
       }
-      cb(null, bytes);
+      if (DELAY_MS > 0) setTimeout(cb, DELAY_MS, null, bytes);
+      else cb(null, bytes);
     },
     // StreamPaymentsRequest { 1: int32 count }: `count` copies of the GetPayment answer (with items), written
     // as fast as flow control lets them go (a write that returns false waits for 'drain').
