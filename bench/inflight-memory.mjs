@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { inspector, inspectorUrl } from './lib/inspector.mjs';
 import { attacheFlags, freePort, listening, startNode, stopAll } from './lib/processes.mjs';
 import { arg, BENCH_DIR, GET_PATH, REPO_DIR } from './lib/proto.mjs';
 
@@ -26,41 +26,10 @@ if (!(Number.isInteger(DELAY_MS) && DELAY_MS >= 1000 && DELAY_MS <= 30_000)) thr
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Calls node's inspector in `child`: `call(method, params)` and the events of one call (`events`). */
-async function inspector(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  let next = 0;
-  const call = (method, params = {}, onEvent = undefined) =>
-    new Promise((resolve, reject) => {
-      const id = ++next;
-      const timer = setTimeout(() => reject(new Error(`inspector ${method}: no answer in 120 s`)), 120_000);
-      const onMessage = (data) => {
-        const m = JSON.parse(String(data));
-        if (m.method !== undefined) {
-          onEvent?.(m);
-          return;
-        }
-        if (m.id !== id) return;
-        clearTimeout(timer);
-        ws.off('message', onMessage);
-        if (m.error) reject(new Error(`inspector ${method}: ${m.error.message}`));
-        else resolve(m.result);
-      };
-      ws.on('message', onMessage);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  return { call, close: () => ws.close() };
-}
-
 /** A full collection in attache, then its process.memoryUsage(). */
 async function collected(insp) {
   await insp.call('HeapProfiler.collectGarbage');
-  const r = await insp.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
-  return JSON.parse(r.result.value);
+  return insp.evaluate('process.memoryUsage()');
 }
 
 async function snapshot(insp, file) {
@@ -110,7 +79,7 @@ async function main() {
       if (await fetch(`http://127.0.0.1:${admin}/readyz`).then((r) => r.status === 200, () => false)) break;
       await sleep(50);
     }
-    insp = await inspector(/Debugger listening on (ws:\/\/\S+)/.exec(err)[1]);
+    insp = await inspector(inspectorUrl(err));
     const get = () =>
       new Promise((resolve) => {
         const q = http.get(`http://127.0.0.1:${port}${GET_PATH}`, { agent, timeout: 60_000 }, (r) => {

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { inspector, inspectorUrl } from '../lib/inspector.mjs';
 import { freePort, listening, runBounded, startNode, stopAll, benchJson } from '../lib/processes.mjs';
 import { arg, BENCH_DIR, cpuSeconds, REPO_DIR } from '../lib/proto.mjs';
 import { buildSet } from './build-set.mjs';
@@ -38,32 +38,6 @@ if (!(DURATION > 0 && DURATION <= 60)) throw new Error('--duration must be in (0
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MIB = 2 ** 20;
 const dir = path.join(REPO_DIR, '.bench-out', 'realworld', String(SIZE));
-
-/** Evaluates expressions in attache through its inspector (Runtime.evaluate; returns JSON-able values). */
-async function inspector(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  let next = 0;
-  const evaluate = (expression) =>
-    new Promise((resolve, reject) => {
-      const id = ++next;
-      const timer = setTimeout(() => reject(new Error('inspector: no answer in 10 s')), 10_000);
-      const onMessage = (data) => {
-        const m = JSON.parse(String(data));
-        if (m.id !== id) return;
-        clearTimeout(timer);
-        ws.off('message', onMessage);
-        if (m.error || m.result?.exceptionDetails) reject(new Error(`inspector: ${JSON.stringify(m.error ?? m.result.exceptionDetails)}`));
-        else resolve(JSON.parse(m.result.result.value));
-      };
-      ws.on('message', onMessage);
-      ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression: `JSON.stringify(${expression})`, returnByValue: true } }));
-    });
-  return { evaluate, close: () => ws.close() };
-}
 
 // Runs inside attache: heap figures in bytes (process.getBuiltinModule: Node ≥ 20.16 / 22.3).
 const HEAP_EXPRESSION = `(() => {
@@ -116,7 +90,7 @@ async function main() {
       if (ok) break;
       await sleep(20);
     }
-    insp = await inspector(/Debugger listening on (ws:\/\/\S+)/.exec(err)[1]);
+    insp = await inspector(inspectorUrl(err));
     await sleep(300);
     await line('ready', child.pid, insp);
     const deadline = performance.now() + 180_000;
