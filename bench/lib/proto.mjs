@@ -57,7 +57,6 @@ export function createBody() {
   return fs.readFileSync(CREATE_BODY_FILE, 'utf8');
 }
 
-/** `--name value` from argv, or the default. */
 /** A protobuf varint of `buf` at `pos.i` (advanced past it), as a number: the bench backends read wire bytes. */
 export function readVarint(buf, pos) {
   let v = 0;
@@ -70,6 +69,7 @@ export function readVarint(buf, pos) {
   }
 }
 
+/** `--name value` from argv, or the default. */
 export function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
