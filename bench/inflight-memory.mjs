@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { snapshotGroups } from './lib/heap-snapshot.mjs';
 import { inspector, inspectorUrl } from './lib/inspector.mjs';
 import { attacheFlags, freePort, listening, startNode, stopAll } from './lib/processes.mjs';
 import { arg, BENCH_DIR, GET_PATH, REPO_DIR } from './lib/proto.mjs';
@@ -38,25 +39,6 @@ async function snapshot(insp, file) {
     if (m.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(m.params.chunk);
   });
   fs.writeFileSync(file, chunks.join(''));
-}
-
-/** Self sizes and counts by (node type, constructor name) of a heap snapshot file. */
-function groups(file) {
-  const s = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const fields = s.snapshot.meta.node_fields;
-  const types = s.snapshot.meta.node_types[0];
-  const [ti, ni, si, n] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size'), fields.length];
-  const out = new Map();
-  for (let i = 0; i < s.nodes.length; i += n) {
-    const type = types[s.nodes[i + ti]];
-    const name = type === 'object' || type === 'native' ? s.strings[s.nodes[i + ni]] : '';
-    const key = `${type}${name === '' ? '' : ` ${name}`}`;
-    const g = out.get(key) ?? { count: 0, bytes: 0 };
-    g.count++;
-    g.bytes += s.nodes[i + si];
-    out.set(key, g);
-  }
-  return out;
 }
 
 async function main() {
@@ -105,10 +87,10 @@ async function main() {
     const per = (k) => ((busy[k] - idle[k]) / N).toFixed(0);
     console.log(`${N} requests in flight (node ${process.version}): per request, after a full collection: heap ${per('heapUsed')} B, external ${per('external')} B (ArrayBuffers ${per('arrayBuffers')} B); heap when idle ${(idle.heapUsed / 2 ** 20).toFixed(1)} MiB`);
     if (SNAPSHOTS) {
-      const a = groups(path.join(os.tmpdir(), 'attache-inflight-idle.heapsnapshot'));
-      const b = groups(path.join(os.tmpdir(), 'attache-inflight-busy.heapsnapshot'));
-      const rows = [...b].map(([k, g]) => [k, g.count - (a.get(k)?.count ?? 0), g.bytes - (a.get(k)?.bytes ?? 0)]).filter((r) => r[2] > 0).sort((x, y) => y[2] - x[2]);
-      console.log('\n| group (snapshot node type, constructor) | objects per request | bytes per request |\n|---|---:|---:|');
+      const a = snapshotGroups(path.join(os.tmpdir(), 'attache-inflight-idle.heapsnapshot')).by;
+      const b = snapshotGroups(path.join(os.tmpdir(), 'attache-inflight-busy.heapsnapshot')).by;
+      const rows = [...b].map(([k, g]) => [k, g.count - (a.get(k)?.count ?? 0), g.size - (a.get(k)?.size ?? 0)]).filter((r) => r[2] > 0).sort((x, y) => y[2] - x[2]);
+      console.log('\n| group (snapshot node type and name) | objects per request | bytes per request |\n|---|---:|---:|');
       for (const [k, c, bytes] of rows.slice(0, 30)) console.log(`| ${k} | ${(c / N).toFixed(1)} | ${(bytes / N).toFixed(0)} |`);
       console.log('\n(minified constructor names: look them up in dist/attache.js.map)');
     }

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { snapshotGroups } from '../lib/heap-snapshot.mjs';
 import { freePort } from '../lib/processes.mjs';
 import { arg, REPO_DIR } from '../lib/proto.mjs';
 import { startBackend } from './backend.mjs';
@@ -58,32 +59,16 @@ function isProtoSource(name) {
   return /^\s*(\/\/|\/\*|syntax\b)/.test(name) && /\bsyntax\s*=\s*"proto|\bpackage\s+[\w.]+\s*;/.test(name);
 }
 
-/** Self sizes of a snapshot grouped by "type name" (strings, code, closures and arrays pooled per type). */
+/** The snapshot's groups (bench/lib/heap-snapshot.mjs), and how many of its strings are whole .proto sources. */
 function groups(file) {
-  const s = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const f = s.snapshot.meta.node_fields;
-  const types = s.snapshot.meta.node_types[0];
-  const [ti, ni, si, width] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size'), f.length];
-  const by = new Map();
-  let total = 0;
   let srcCount = 0;
   let srcBytes = 0;
-  for (let i = 0; i < s.nodes.length; i += width) {
-    const type = types[s.nodes[i + ti]];
-    const size = s.nodes[i + si];
-    const name = s.strings[s.nodes[i + ni]];
-    total += size;
+  const { total, by } = snapshotGroups(file, (type, name, size) => {
     if (type === 'string' && size >= 1024 && isProtoSource(name)) {
       srcCount++;
       srcBytes += size;
     }
-    const pooled = ['string', 'concatenated string', 'sliced string', 'code', 'closure', 'number'].includes(type);
-    const key = pooled ? `(${type})` : `${type} ${name.slice(0, 50)}`;
-    const g = by.get(key) ?? { count: 0, size: 0 };
-    g.count++;
-    g.size += size;
-    by.set(key, g);
-  }
+  });
   return { total, by, srcCount, srcBytes };
 }
 
