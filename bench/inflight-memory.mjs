@@ -14,7 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { snapshotGroups } from './lib/heap-snapshot.mjs';
-import { inspector, inspectorUrl } from './lib/inspector.mjs';
+import { collectedMemory, inspector, inspectorUrl } from './lib/inspector.mjs';
 import { attacheFlags, freePort, listening, startNode, stopAll } from './lib/processes.mjs';
 import { arg, BENCH_DIR, GET_PATH, REPO_DIR } from './lib/proto.mjs';
 
@@ -26,12 +26,6 @@ if (!(Number.isInteger(N) && N >= 1 && N <= 10_000)) throw new Error('--requests
 if (!(Number.isInteger(DELAY_MS) && DELAY_MS >= 1000 && DELAY_MS <= 30_000)) throw new Error('--delay-ms must be an integer in 1000..30000');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A full collection in attache, then its process.memoryUsage(). */
-async function collected(insp) {
-  await insp.call('HeapProfiler.collectGarbage');
-  return insp.evaluate('process.memoryUsage()');
-}
 
 async function snapshot(insp, file) {
   const chunks = [];
@@ -77,11 +71,11 @@ async function main() {
       if (bad > 0) throw new Error(`${bad} of ${N} requests did not answer 200`);
     };
     await batch();
-    const idle = await collected(insp);
+    const idle = await collectedMemory(insp);
     if (SNAPSHOTS) await snapshot(insp, path.join(os.tmpdir(), 'attache-inflight-idle.heapsnapshot'));
     const running = batch();
     await sleep(Math.min(1500, DELAY_MS / 2));
-    const busy = await collected(insp);
+    const busy = await collectedMemory(insp);
     if (SNAPSHOTS) await snapshot(insp, path.join(os.tmpdir(), 'attache-inflight-busy.heapsnapshot'));
     await running;
     const per = (k) => ((busy[k] - idle[k]) / N).toFixed(0);
