@@ -29,10 +29,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, listening, runBounded, startNode, stop, stopAll, benchJson } from './lib/processes.mjs';
+import { freePort, listening, runBounded, startNode, stop, stopAll } from './lib/processes.mjs';
 import { arg, BENCH_DIR, cpuSeconds, REPO_DIR } from './lib/proto.mjs';
 import { buildSet } from './realworld/build-set.mjs';
-import { checkRoutes, requestsFor } from './realworld/requests.mjs';
+import { checkRoutes, everyRouteOnce, requestsFor, wrkRoutes, writeRoutesFile } from './realworld/requests.mjs';
 import { loadSet } from './realworld/set.mjs';
 
 const SIZES = arg('sizes', '1,5,25').split(',').map(Number);
@@ -115,38 +115,6 @@ async function startAttache(dist, dir, upstream) {
   return { child, pid: child.pid, readyMs, readyCpuMs, url: `http://127.0.0.1:${port}`, cleanup: () => fs.rmSync(empty, { recursive: true, force: true }) };
 }
 
-/** Sends every request once, one at a time, within 180 s in all; resolves with the answers that were not 2xx. */
-async function everyRouteOnce(url, requests) {
-  const bad = [];
-  const deadline = performance.now() + 180_000;
-  for (const q of requests) {
-    if (performance.now() > deadline) throw new Error(`one request per route took over 180 s (${bad.length} non-2xx so far)`);
-    const r = await fetch(`${url}${q.path}`, {
-      method: q.method,
-      body: q.body,
-      headers: { accept: 'application/json', ...(q.contentType ? { 'content-type': q.contentType } : {}) },
-      signal: AbortSignal.timeout(20_000),
-    });
-    const text = await r.text();
-    if (r.status < 200 || r.status > 299) bad.push(`${r.status} ${q.method} ${q.path} (${q.selector}): ${text.slice(0, 300)}`);
-  }
-  return bad;
-}
-
-/** The request list of wrk-routes.lua. */
-function writeRoutesFile(requests, file) {
-  const esc = (b) => (b ?? '').replace(/\n/g, '\\n');
-  fs.writeFileSync(file, `${requests.map((q) => `${q.method}\t${q.path}\t${q.contentType ?? ''}\t${esc(q.body)}`).join('\n')}\n`);
-}
-
-async function load(url, routesFile, seconds) {
-  const argv = ['-t1', `-c${CONC}`, `-d${seconds}s`, '--latency', '-s', path.join(BENCH_DIR, 'realworld', 'wrk-routes.lua'), url];
-  const r = await runBounded('wrk', argv, { timeoutMs: (seconds + 15) * 1000, env: { ...process.env, BENCH_ROUTES_FILE: routesFile, BENCH_MAX_REQUESTS: String(MAX_REQUESTS) } });
-  const j = benchJson(r.out);
-  if (!j) throw new Error(`no BENCHJSON from wrk:\n${r.out}`);
-  return j;
-}
-
 const median = (xs) => {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
@@ -167,9 +135,9 @@ async function measureLaunch(build, dir, upstream, requests, routesFile) {
     const non2xx = await everyRouteOnce(a.url, requests);
     const firstCpuUs = ((cpuSeconds(a.pid) - p0) / requests.length) * 1e6;
     const after = memory(a.pid);
-    if (WARMUP > 0) await load(a.url, routesFile, WARMUP);
+    if (WARMUP > 0) await wrkRoutes(a.url, routesFile, { conc: CONC, seconds: WARMUP, maxRequests: MAX_REQUESTS });
     const c0 = cpuSeconds(a.pid);
-    const w = await load(a.url, routesFile, DURATION);
+    const w = await wrkRoutes(a.url, routesFile, { conc: CONC, seconds: DURATION, maxRequests: MAX_REQUESTS });
     const cpu = cpuSeconds(a.pid) - c0;
     const peak = memory(a.pid);
     return {

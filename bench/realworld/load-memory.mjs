@@ -19,10 +19,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspector, inspectorUrl } from '../lib/inspector.mjs';
-import { freePort, listening, runBounded, startNode, stopAll, benchJson } from '../lib/processes.mjs';
-import { arg, BENCH_DIR, cpuSeconds, REPO_DIR } from '../lib/proto.mjs';
+import { freePort, listening, startNode, stopAll } from '../lib/processes.mjs';
+import { arg, BENCH_DIR, cpuSeconds, memMiB, REPO_DIR } from '../lib/proto.mjs';
 import { buildSet } from './build-set.mjs';
-import { checkRoutes, requestsFor } from './requests.mjs';
+import { checkRoutes, everyRouteOnce, requestsFor, wrkRoutes, writeRoutesFile } from './requests.mjs';
 import { loadSet } from './set.mjs';
 
 const SIZE = Number(arg('size', '25'));
@@ -47,10 +47,9 @@ const HEAP_EXPRESSION = `(() => {
   return { heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, newSpace: space('new_space'), oldSpace: space('old_space') };
 })()`;
 
+/** RSS, its anon and file parts, and the peak, in MiB (/proc/PID/status). */
 function status(pid) {
-  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (f) => Number(new RegExp(`^${f}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN) / 1024;
-  return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile'), hwm: kib('VmHWM') };
+  return { rss: memMiB(pid, 'VmRSS'), anon: memMiB(pid, 'RssAnon'), file: memMiB(pid, 'RssFile'), hwm: memMiB(pid, 'VmHWM') };
 }
 
 async function line(label, pid, insp) {
@@ -66,8 +65,7 @@ async function main() {
   buildSet(SIZE, dir);
   const requests = requestsFor(loadSet(dir), checkRoutes(DIST, dir));
   const routesFile = path.join(REPO_DIR, '.bench-out', 'realworld', `${SIZE}.load-memory.routes.tsv`);
-  const esc = (b) => (b ?? '').replace(/\n/g, '\\n');
-  fs.writeFileSync(routesFile, `${requests.map((q) => `${q.method}\t${q.path}\t${q.contentType ?? ''}\t${esc(q.body)}`).join('\n')}\n`);
+  writeRoutesFile(requests, routesFile);
   const backend = await startNode('backend', [path.join(BENCH_DIR, 'realworld', 'backend.mjs'), '--set', dir, '--max-seconds', '600'], async (out) => listening(out));
   const port = await freePort();
   const admin = await freePort();
@@ -93,26 +91,18 @@ async function main() {
     insp = await inspector(inspectorUrl(err));
     await sleep(300);
     await line('ready', child.pid, insp);
-    const deadline = performance.now() + 180_000;
-    for (const q of requests) {
-      if (performance.now() > deadline) throw new Error('one request per route took over 180 s');
-      const r = await fetch(`http://127.0.0.1:${port}${q.path}`, { method: q.method, body: q.body, headers: { accept: 'application/json', ...(q.contentType ? { 'content-type': q.contentType } : {}) }, signal: AbortSignal.timeout(20_000) });
-      await r.arrayBuffer();
-    }
+    const non2xx = await everyRouteOnce(`http://127.0.0.1:${port}`, requests);
+    if (non2xx.length > 0) console.log(`${non2xx.length} route(s) did not answer 2xx, the first: ${non2xx[0]}`);
     await line('every route', child.pid, insp);
     const c0 = cpuSeconds(child.pid);
-    const wrk = runBounded('wrk', ['-t1', `-c${CONC}`, `-d${DURATION}s`, '--latency', '-s', path.join(BENCH_DIR, 'realworld', 'wrk-routes.lua'), `http://127.0.0.1:${port}`], {
-      timeoutMs: (DURATION + 15) * 1000,
-      env: { ...process.env, BENCH_ROUTES_FILE: routesFile, BENCH_MAX_REQUESTS: '2000000' },
-    });
+    const wrk = wrkRoutes(`http://127.0.0.1:${port}`, routesFile, { conc: CONC, seconds: DURATION, maxRequests: 2_000_000 });
     let done = false;
-    void wrk.finally(() => (done = true));
+    void wrk.catch(() => undefined).finally(() => (done = true)); // its failure is thrown by `await wrk` below
     for (let s = 1; !done; s++) {
       await sleep(1000);
       if (!done) await line(`load ${s} s`, child.pid, insp);
     }
-    const w = benchJson((await wrk).out);
-    if (!w) throw new Error('no BENCHJSON from wrk');
+    const w = await wrk;
     const cpu = cpuSeconds(child.pid) - c0;
     console.log(`load c=${CONC}: ${w.rps.toFixed(0)} req/s, ${((cpu / w.requests) * 1e6).toFixed(0)} µs CPU/req, p50 ${w.p50_ms.toFixed(2)} / p99 ${w.p99_ms.toFixed(2)} ms, ${w.errors} errors; peak RSS (VmHWM) ${status(child.pid).hwm.toFixed(1)} MiB`);
     await sleep(2000);

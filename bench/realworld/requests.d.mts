@@ -15,3 +15,6 @@ export declare function checkRoutes(dist: string, setDir: string): RouteRow[];
 export declare function pathBindings(template: string, input: DescMessage): { field: string; value: string }[];
 export declare function pathFor(template: string, input: DescMessage): string;
 export declare function requestsFor(set: ProtoSet, routes: readonly RouteRow[]): RouteRequest[];
+export declare function everyRouteOnce(url: string, requests: readonly RouteRequest[]): Promise<string[]>;
+export declare function writeRoutesFile(requests: readonly RouteRequest[], file: string): void;
+export declare function wrkRoutes(url: string, routesFile: string, options: { conc: number; seconds: number; maxRequests: number }): Promise<{ requests: number; duration_s: number; rps: number; p50_ms: number; p99_ms: number; errors: number }>;

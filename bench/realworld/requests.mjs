@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ScalarType } from '@bufbuild/protobuf';
+import { benchJson, runBounded } from '../lib/processes.mjs';
 
 /**
  * The rows of `--check`'s route table: `[{ method, template, selector, kind }]`. Throws when the output has
@@ -154,5 +156,43 @@ export function requestsFor(set, routes) {
       contentType = 'application/json';
     }
     return { selector: r.selector, kind: r.kind, method: r.method, template: r.template, bodyField: rule.body, path: pathFor(r.template, m.input), body, contentType };
+  });
+}
+
+/** Sends every request once, one at a time, within 180 s in all; resolves with the answers that were not 2xx. */
+export async function everyRouteOnce(url, requests) {
+  const bad = [];
+  const deadline = performance.now() + 180_000;
+  for (const q of requests) {
+    if (performance.now() > deadline) throw new Error(`one request per route took over 180 s (${bad.length} non-2xx so far)`);
+    const r = await fetch(`${url}${q.path}`, {
+      method: q.method,
+      body: q.body,
+      headers: { accept: 'application/json', ...(q.contentType ? { 'content-type': q.contentType } : {}) },
+      signal: AbortSignal.timeout(20_000),
+    });
+    const text = await r.text();
+    if (r.status < 200 || r.status > 299) bad.push(`${r.status} ${q.method} ${q.path} (${q.selector}): ${text.slice(0, 300)}`);
+  }
+  return bad;
+}
+
+/** Writes the request list that wrk-routes.lua reads (one `method, path, content type, body` line each). */
+export function writeRoutesFile(requests, file) {
+  const esc = (b) => (b ?? '').replace(/\n/g, '\\n');
+  fs.writeFileSync(file, `${requests.map((q) => `${q.method}\t${q.path}\t${q.contentType ?? ''}\t${esc(q.body)}`).join('\n')}\n`);
+}
+
+/**
+ * Starts wrk -t1 -c`conc` for `seconds` round-robin over the routes in `routesFile` (wrk-routes.lua), at most
+ * `maxRequests` requests, killed 15 s after -d runs out. Resolves with the BENCHJSON object (requests, rps,
+ * p50_ms, p99_ms, errors); rejects when wrk printed none.
+ */
+export function wrkRoutes(url, routesFile, { conc, seconds, maxRequests }) {
+  const argv = ['-t1', `-c${conc}`, `-d${seconds}s`, '--latency', '-s', path.join(path.dirname(fileURLToPath(import.meta.url)), 'wrk-routes.lua'), url];
+  return runBounded('wrk', argv, { timeoutMs: (seconds + 15) * 1000, env: { ...process.env, BENCH_ROUTES_FILE: routesFile, BENCH_MAX_REQUESTS: String(maxRequests) } }).then((r) => {
+    const j = benchJson(r.out);
+    if (!j) throw new Error(`no BENCHJSON from wrk:\n${r.out}`);
+    return j;
   });
 }
