@@ -10,7 +10,7 @@ import { heapSettings } from './ops/heap-settings-taken.js';
 import path from 'node:path';
 import { helpText, loadConfig, type Config, type LoadResult } from './config/load.js';
 import { createLogger, start, StartupError, type Running } from './main.js';
-import { applyHeapGrowth } from './ops/heap.js';
+import { applyHeapGrowth, heapGrowthText } from './ops/heap.js';
 import { holdYoungGeneration } from './ops/young-generation.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
@@ -85,15 +85,14 @@ async function main(): Promise<number> {
 
   // --workers N: this process only supervises; the workers (same argv) run the code below, logging their pid.
   const logger = isWorkerProcess() ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
-  // Before anything allocates in earnest (src/ops/heap.ts: what --heap-growth trades, and why it is a setting).
-  if (applyHeapGrowth(config.heapGrowthPercent, process.execArgv, process.env['NODE_OPTIONS']) === 'node-flag-wins') {
-    logger.info('--heap-growing-percent given to node; --heap-growth left unused');
-  }
+  // Before anything allocates in earnest (src/ops/heap.ts: what --heap-growth trades, and why `auto` sets it).
   if (heapSettings !== undefined) {
-    const { source, semiSpaceMiB, limitBytes } = heapSettings;
-    const heap = { source, semiSpaceMiB, limitMiB: limitBytes === undefined ? undefined : Math.round(limitBytes / 1048576) };
-    if (source === 'not-possible') logger.warn({ heap }, `heap settings: ${heapSettings.reason}`);
-    else logger.info({ heap }, `heap settings: ${heapSettings.reason}`);
+    const { source, semiSpaceMiB, limitBytes, growthPercent } = heapSettings;
+    if (growthPercent !== undefined) applyHeapGrowth(growthPercent, process.execArgv, process.env['NODE_OPTIONS']);
+    const heap = { source, semiSpaceMiB, limitMiB: limitBytes === undefined ? undefined : Math.round(limitBytes / 1048576), growthPercent };
+    const msg = `heap settings: ${heapSettings.reason}; ${heapGrowthText(growthPercent)}`;
+    if (source === 'not-possible') logger.warn({ heap }, msg);
+    else logger.info({ heap }, msg);
   }
   if (dev) return runDev(config, logger);
   if (config.workers > 1 && !isWorkerProcess()) {

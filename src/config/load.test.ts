@@ -37,7 +37,7 @@ const DEFAULTS: Config = {
   drainTimeoutMs: 10_000,
   streamIdleTimeoutMs: 0,
   sseHeartbeatMs: 15_000,
-  heapGrowthPercent: 0,
+  heapGrowthPercent: 'auto',
   heapTuning: 'auto',
   workers: 1,
   reflection: false,
@@ -89,7 +89,7 @@ describe('loadConfig: defaults and the Config type', () => {
       readonly check: boolean; readonly demo: boolean; readonly help: boolean; readonly version: boolean;
       readonly configFile: string | undefined; readonly logLevel: string;
       readonly bodyLimitBytes: number; readonly defaultDeadlineMs: number; readonly drainTimeoutMs: number;
-      readonly heapGrowthPercent: number; // --heap-growth (V8 heap_growing_percent)
+      readonly heapGrowthPercent: 'auto' | number; // --heap-growth: auto, or a percent (V8 heap_growing_percent)
       readonly heapTuning: 'auto' | 'off'; // issue 17: --heap-tuning (young generation sized from the memory limit)
       readonly workers: number; // --workers N (node:cluster)
       readonly watch: boolean; // --watch: reload when a proto, mapping or config file changes
@@ -188,6 +188,11 @@ describe('loadConfig: every value form through flags, env and file', () => {
     [['--check=true'], {}, undefined, (c) => c.check, true],
     [['--check=no'], {}, undefined, (c) => c.check, false],
     [['--demo'], {}, undefined, (c) => c.demo, true],
+    [['--heap-growth', '50'], {}, undefined, (c) => c.heapGrowthPercent, 50],
+    [['--heap-growth=0'], {}, undefined, (c) => c.heapGrowthPercent, 0],
+    [[], { ATTACHE_HEAP_GROWTH: 'AUTO' }, undefined, (c) => c.heapGrowthPercent, 'auto'],
+    [[], {}, 'heapGrowth: 100', (c) => c.heapGrowthPercent, 100],
+    [[], {}, 'heapGrowth: auto', (c) => c.heapGrowthPercent, 'auto'],
     [[], { ATTACHE_STRICT_QUERY: 'YES' }, undefined, (c) => c.json.strictQuery, true],
     [[], { ATTACHE_USE_PROTO_NAMES: 'true' }, undefined, (c) => c.json.useProtoNames, true],
     [[], { ATTACHE_ENUMS_AS_NUMBERS: '1' }, undefined, (c) => c.json.enumsAsNumbers, true],
@@ -223,6 +228,7 @@ describe('loadConfig: errors name where, the bad value and what is allowed', () 
     ['bad duration flag', ['--default-deadline', '15'], {}, undefined, 'ATTACHE_E_FLAG', 'flag --default-deadline', '"15" has no unit'],
     ['zero deadline', ['--default-deadline', '0s'], {}, undefined, 'ATTACHE_E_FLAG', 'flag --default-deadline', 'too short; the minimum is 1ms'],
     ['max depth range', ['--max-depth', '0'], {}, undefined, 'ATTACHE_E_FLAG', 'flag --max-depth', '"0" is not an integer from 1 to 1000'],
+    ['heap growth', ['--heap-growth', 'lots'], {}, undefined, 'ATTACHE_E_FLAG', 'flag --heap-growth', '"lots" is not auto or an integer from 0 to 1000'],
     ['bad log level', ['--log-level', 'loud'], {}, undefined, 'ATTACHE_E_FLAG', 'flag --log-level', '"loud" is not one of fatal, error, warn, info, debug, trace, silent'],
     ['bad target', ['--upstream', 'http://x:1'], {}, undefined, 'ATTACHE_E_FLAG', 'flag --upstream', 'unsupported scheme'],
     ['empty path flag', ['--protos='], {}, undefined, 'ATTACHE_E_FLAG', 'flag --protos', 'must not be empty'],

@@ -155,6 +155,16 @@ export function intRange(min: number, max: number): Kind<number> {
   return textKind('N', (t) => parseIntInRange(t, min, max), String);
 }
 
+/** `auto`, or an integer from `min` to `max`. */
+export function autoOrIntRange(min: number, max: number): Kind<'auto' | number> {
+  const parse = (t: string): Parsed<'auto' | number> => {
+    if (t.trim().toLowerCase() === 'auto') return ok('auto');
+    const n = parseIntInRange(t, min, max);
+    return n.ok ? n : fail(`${quote(t)} is not auto or an integer from ${min} to ${max}`);
+  };
+  return textKind('N|auto', parse, String);
+}
+
 /** One of a fixed set of words, matched case-insensitively. */
 export function choice<T extends string>(metavar: string, allowed: readonly T[]): Kind<T> {
   return textKind(metavar, (t) => parseChoice(t, allowed), String);
@@ -327,8 +337,8 @@ export const SCHEMA = {
     help: 'a streaming call with no message either way for this long ends with DEADLINE_EXCEEDED (0: no idle limit; the deadline still covers the whole stream)' }),
   sseHeartbeatMs: setting({ kind: duration(0), default: 15_000, flag: 'sse-heartbeat', env: 'ATTACHE_SSE_HEARTBEAT', yaml: 'sseHeartbeat',
     help: 'a Server-Sent Events stream idle for this long gets a comment line, so proxies keep the connection (0: none)' }),
-  heapGrowthPercent: setting({ kind: intRange(0, 1000), default: 0, flag: 'heap-growth', env: 'ATTACHE_HEAP_GROWTH', yaml: 'heapGrowth',
-    help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x). Lower peak memory, worse tail latency' }),
+  heapGrowthPercent: setting({ kind: autoOrIntRange(0, 1000), default: 'auto' as 'auto' | number, flag: 'heap-growth', env: 'ATTACHE_HEAP_GROWTH', yaml: 'heapGrowth',
+    help: 'how far the JavaScript heap may grow past the live data between full collections, in percent (V8 heap_growing_percent; 0: V8 decides, up to 4x); auto: 100 with no memory limit (or one of 1 GiB or more), V8\'s own inside a smaller one' }),
   heapTuning: setting({ kind: choice('MODE', ['auto', 'off'] as const), default: 'auto' as 'auto' | 'off', flag: 'heap-tuning', env: 'ATTACHE_HEAP_TUNING', yaml: 'heapTuning',
     help: "auto: inside a memory limit under 1 GiB, restart node once at start-up (same PID) with young-generation semi-spaces sized to the limit, which costs less CPU per request than V8's 1 MiB; off: V8's own sizing" }),
   workers: setting({ kind: intRange(1, 64), default: 1, flag: 'workers', env: 'ATTACHE_WORKERS', yaml: 'workers',

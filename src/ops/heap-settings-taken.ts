@@ -32,6 +32,7 @@ function take(): HeapSettings | undefined {
     nodeOptions: process.env['NODE_OPTIONS'],
     guard: process.env[REEXEC_GUARD_ENV],
     tuning: config.heapTuning,
+    growth: config.heapGrowthPercent,
     workers: config.workers,
     canReExecute: typeof execve === 'function',
   });

@@ -5,7 +5,7 @@ const MIB = 1024 * 1024;
 const HOST = 24 * 1024 * MIB;
 /** A 128 MiB pod on Node 24, no flags: the case the issue is about. */
 const POD: HeapInputs = {
-  limitBytes: 128 * MIB, totalBytes: HOST, execArgv: [], nodeOptions: undefined, guard: undefined, tuning: 'auto', workers: 1, canReExecute: true,
+  limitBytes: 128 * MIB, totalBytes: HOST, execArgv: [], nodeOptions: undefined, guard: undefined, tuning: 'auto', growth: 'auto', workers: 1, canReExecute: true,
 };
 
 describe('semiSpaceMiBFor', () => {
@@ -21,7 +21,7 @@ describe('decideHeapSettings', () => {
     expect(decideHeapSettings(POD)).toEqual({
       action: 're-execute',
       flags: ['--max-semi-space-size=8'],
-      settings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * MIB, reason: '8 MiB semi-spaces, chosen by attache for the 128 MiB limit' },
+      settings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * MIB, reason: '8 MiB semi-spaces, chosen by attache for the 128 MiB limit', growthPercent: 0 },
     });
     expect(decideHeapSettings({ ...POD, limitBytes: 256 * MIB })).toMatchObject({ action: 're-execute', flags: ['--max-semi-space-size=16'] });
   });
@@ -77,7 +77,29 @@ describe('decideHeapSettings', () => {
     const d = decideHeapSettings({ ...POD, execArgv: ['--max-semi-space-size=8', '--enable-source-maps'], guard: '8' });
     expect(d).toEqual({
       action: 'keep',
-      settings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * MIB, reason: '8 MiB semi-spaces, chosen by attache for the 128 MiB limit' },
+      settings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * MIB, reason: '8 MiB semi-spaces, chosen by attache for the 128 MiB limit', growthPercent: 0 },
+    });
+  });
+
+  describe('heap growth', () => {
+    it.each([
+      ['no limit: auto fixes it at 100%', { limitBytes: 0 }, 100],
+      ['a limit of 1 GiB or more: as no limit', { limitBytes: 1024 * MIB }, 100],
+      ["a 128 MiB limit: V8's own factor, which it already scales down there", {}, 0],
+      ["a 512 MiB limit: V8's own", { limitBytes: 512 * MIB }, 0],
+      ["--heap-tuning off, no limit: V8's own", { limitBytes: 0, tuning: 'off' }, 0],
+      ['a number is used anywhere: in a limit', { growth: 50 }, 50],
+      ['a number is used anywhere: no limit, tuning off', { growth: 20, limitBytes: 0, tuning: 'off' }, 20],
+      ["0 is V8's own, with no limit too", { growth: 0, limitBytes: 0 }, 0],
+      ['node given --heap-growing-percent: left as given', { limitBytes: 0, nodeOptions: '--heap-growing-percent=30' }, undefined],
+      ['node given it in execArgv, over a number', { growth: 50, execArgv: ['--heap_growing_percent=30'] }, undefined],
+      ['with a semi-space flag given to node too', { limitBytes: 0, execArgv: ['--max-semi-space-size=4'] }, 100],
+    ] as const)('%s', (_name, change, growth) => {
+      expect(decideHeapSettings({ ...POD, ...change }).settings.growthPercent).toBe(growth);
+    });
+
+    it('comes with a re-execution too', () => {
+      expect(decideHeapSettings({ ...POD, growth: 40 })).toMatchObject({ action: 're-execute', settings: { growthPercent: 40 } });
     });
   });
 

@@ -1,5 +1,6 @@
 /**
- * The young generation's size inside a memory limit, chosen by attache itself at start-up (issue 17).
+ * The young generation's size inside a memory limit, chosen by attache itself at start-up (issue 17), and
+ * the heap growth that goes with the memory seen (src/ops/heap.ts).
  *
  * Node sizes V8's heap from the memory it may use (`process.constrainedMemory()`, the cgroup limit): below
  * 1 GiB it gets 1 MiB semi-spaces (measured on Node 20 and 24: 128, 256 and 512 MiB limits; 1 GiB gives
@@ -14,7 +15,7 @@
  *
  * This module is the pure decision; src/ops/heap-settings-taken.ts reads the process and acts on it.
  */
-import { nodeFlagGiven } from './heap.js';
+import { heapGrowthPercentFor, nodeFlagGiven, PLENTY_OF_MEMORY_BYTES } from './heap.js';
 
 /** V8 flags that size the young generation; when node was given one, it is left as given. */
 export const SEMI_SPACE_FLAGS = ['--max-semi-space-size', '--min-semi-space-size'] as const;
@@ -29,7 +30,10 @@ const GROWTH_FLAGS = ['--semi-space-growth-factor'] as const;
 export const REEXEC_GUARD_ENV = 'ATTACHE_HEAP_REEXECUTED';
 
 /** At and above this limit V8's own choice is already ≥ 16 MiB semi-spaces; attache does not re-execute. */
-const V8_SIZES_WELL_FROM = 1024 * 1024 * 1024;
+const V8_SIZES_WELL_FROM = PLENTY_OF_MEMORY_BYTES;
+
+/** The node flag that fixes V8's heap growing factor; given to node, `--heap-growth` is left unused. */
+const HEAP_GROWTH_FLAGS = ['--heap-growing-percent'] as const;
 
 /**
  * The semi-space size attache holds the young generation at where it does not re-execute (no limit, or one
@@ -66,6 +70,11 @@ export interface HeapSettings {
   readonly limitBytes: number | undefined;
   /** One sentence for the log: what is in force and why. */
   readonly reason: string;
+  /**
+   * The heap growth percent attache sets (src/ops/heap.ts): 0 leaves V8's own growing factor; undefined when
+   * node was given `--heap-growing-percent`, which is left as given.
+   */
+  readonly growthPercent: number | undefined;
 }
 
 /** What {@link decideHeapSettings} decides: keep the process as it is, or re-execute it with `flags`. */
@@ -85,6 +94,8 @@ export interface HeapInputs {
   readonly guard: string | undefined;
   /** The `--heap-tuning` setting. */
   readonly tuning: 'auto' | 'off';
+  /** The `--heap-growth` setting. */
+  readonly growth: 'auto' | number;
   /** `--workers`: the processes sharing the limit (the supervising primary's own share is small). */
   readonly workers: number;
   /** Whether `process.execve` exists here. */
@@ -121,13 +132,15 @@ const mib = (bytes: number): string => `${Math.round(bytes / MIB)} MiB`;
  * `--heap-tuning off`; then no limit, or one of 1 GiB or more, keeps V8's sizing but holds the young
  * generation at {@link HELD_SEMI_SPACE_MIB} MiB semi-spaces at run time; then a process that was
  * re-executed already (the guard) or cannot be keeps it too, saying so; otherwise re-execute with the size
- * {@link semiSpaceMiBFor} the process's share of the limit.
+ * {@link semiSpaceMiBFor} the process's share of the limit. Whatever the young generation gets, the heap
+ * growth in force comes with it (heapGrowthPercentFor; none when node was given `--heap-growing-percent`).
  */
 export function decideHeapSettings(i: HeapInputs): HeapDecision {
   const limited = i.limitBytes > 0 && i.limitBytes < i.totalBytes;
   const limitBytes = limited ? i.limitBytes : undefined;
+  const growthPercent = nodeFlagGiven(HEAP_GROWTH_FLAGS, i.execArgv, i.nodeOptions) ? undefined : heapGrowthPercentFor(i.growth, i.tuning, limitBytes);
   const keep = (source: HeapSource, semiSpaceMiB: number | undefined, reason: string): HeapDecision =>
-    ({ action: 'keep', settings: { source, semiSpaceMiB, limitBytes, reason } });
+    ({ action: 'keep', settings: { source, semiSpaceMiB, limitBytes, reason, growthPercent } });
 
   if (nodeFlagGiven(SEMI_SPACE_FLAGS, i.execArgv, i.nodeOptions)) {
     const ours = i.guard !== undefined ? semiSpaceValue(i.execArgv) : undefined;
@@ -158,6 +171,6 @@ export function decideHeapSettings(i: HeapInputs): HeapDecision {
   return {
     action: 're-execute',
     flags: [`--max-semi-space-size=${semiSpaceMiB}`],
-    settings: { source: 'memory-limit', semiSpaceMiB, limitBytes, reason: `${semiSpaceMiB} MiB semi-spaces, chosen by attache for the ${mib(limitBytes)} limit` },
+    settings: { source: 'memory-limit', semiSpaceMiB, limitBytes, reason: `${semiSpaceMiB} MiB semi-spaces, chosen by attache for the ${mib(limitBytes)} limit`, growthPercent },
   };
 }

@@ -172,11 +172,13 @@ describe('createMetrics exposition', () => {
     const heapLines = async (m: Metrics): Promise<string[]> => (await m.exposition()).text.split('\n').filter((l) => l.includes('attache_heap_settings_info'));
     const limited = createMetrics({
       channels: () => [], processMetrics: false,
-      heapSettings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * 1024 * 1024, reason: '' },
+      heapSettings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * 1024 * 1024, reason: '', growthPercent: 0 },
     });
-    expect((await heapLines(limited)).at(-1)).toBe('attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="128"} 1');
-    const unlimited = createMetrics({ channels: () => [], processMetrics: false, heapSettings: { source: 'node-default', semiSpaceMiB: undefined, limitBytes: undefined, reason: '' } });
-    expect((await heapLines(unlimited)).at(-1)).toBe('attache_heap_settings_info{source="node-default",semi_space_mib="",limit_mib=""} 1');
+    expect((await heapLines(limited)).at(-1)).toBe('attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="128",heap_growth_percent="0"} 1');
+    const unlimited = createMetrics({ channels: () => [], processMetrics: false, heapSettings: { source: 'held', semiSpaceMiB: 8, limitBytes: undefined, reason: '', growthPercent: 100 } });
+    expect((await heapLines(unlimited)).at(-1)).toBe('attache_heap_settings_info{source="held",semi_space_mib="8",limit_mib="",heap_growth_percent="100"} 1');
+    const nodeFlags = createMetrics({ channels: () => [], processMetrics: false, heapSettings: { source: 'node-default', semiSpaceMiB: undefined, limitBytes: undefined, reason: '', growthPercent: undefined } });
+    expect((await heapLines(nodeFlags)).at(-1)).toBe('attache_heap_settings_info{source="node-default",semi_space_mib="",limit_mib="",heap_growth_percent=""} 1');
     expect(await heapLines(createMetrics({ channels: () => [], processMetrics: false }))).toEqual([]);
   });
 

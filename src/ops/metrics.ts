@@ -187,16 +187,17 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers: [registry],
   });
   if (opts.heapSettings !== undefined) {
-    const { source, semiSpaceMiB, limitBytes } = opts.heapSettings;
+    const { source, semiSpaceMiB, limitBytes, growthPercent } = opts.heapSettings;
     new Gauge({
       name: 'attache_heap_settings_info',
-      help: "The young generation's sizing in force (1): source memory-limit (attache chose it from the memory limit), held (no limit: attache holds the young generation at semi_space_mib at run time), node-flag, node-default, opted-out (--heap-tuning off) or not-possible; semi_space_mib empty when V8 chose; limit_mib the memory limit seen, empty when none.",
-      labelNames: ['source', 'semi_space_mib', 'limit_mib'] as const,
+      help: "The heap sizing in force (1): source memory-limit (attache chose the young generation from the memory limit), held (no limit: attache holds the young generation at semi_space_mib at run time), node-flag, node-default, opted-out (--heap-tuning off) or not-possible; semi_space_mib empty when V8 chose; limit_mib the memory limit seen, empty when none; heap_growth_percent the old generation's growth between full collections (--heap-growth; 0: V8's own factor, empty: given to node).",
+      labelNames: ['source', 'semi_space_mib', 'limit_mib', 'heap_growth_percent'] as const,
       registers: [registry],
     }).set({
       source,
       semi_space_mib: semiSpaceMiB === undefined ? '' : String(semiSpaceMiB),
       limit_mib: limitBytes === undefined ? '' : String(Math.round(limitBytes / 1048576)),
+      heap_growth_percent: growthPercent === undefined ? '' : String(growthPercent),
     }, 1);
   }
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });

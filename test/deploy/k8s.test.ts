@@ -182,7 +182,7 @@ async function checkAttachePod(objs: Obj[], pod: any): Promise<void> {
   const env = Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value])) as Record<string, string>;
   const heap = decideHeapSettings({
     limitBytes: bytesOf(container.resources.limits.memory), totalBytes: 64 * 2 ** 30, execArgv: [], nodeOptions: env['NODE_OPTIONS'],
-    guard: undefined, tuning: config.heapTuning, workers: config.workers, canReExecute: true,
+    guard: undefined, tuning: config.heapTuning, growth: config.heapGrowthPercent, workers: config.workers, canReExecute: true,
   });
   expect(heap.action, heap.settings.reason).toBe('re-execute');
   expect(heap.settings.semiSpaceMiB).toBeGreaterThanOrEqual(8);

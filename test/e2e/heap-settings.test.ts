@@ -9,6 +9,7 @@
  * limit-dependent outcome (a flag given to node wins) runs everywhere.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http.js';
@@ -58,7 +59,7 @@ function makeMemoryCgroup(limitMiB: number): MemoryCgroup | string {
 interface HeapLine {
   readonly level: number;
   readonly msg: string;
-  readonly heap: { readonly source: string; readonly semiSpaceMiB?: number; readonly limitMiB?: number };
+  readonly heap: { readonly source: string; readonly semiSpaceMiB?: number; readonly limitMiB?: number; readonly growthPercent?: number };
 }
 
 /** The "heap settings: …" log lines written so far. */
@@ -119,8 +120,33 @@ describe('heap settings: a semi-space size given to node wins (any machine)', ()
     const { s, port, admin } = await startCli(undefined, [], { NODE_OPTIONS: '--max-semi-space-size=4' });
     const [line] = heapLines(s);
     expect(line, s.output()).toMatchObject({ heap: { source: 'node-flag', semiSpaceMiB: 4 } });
-    expect(await heapMetric(admin)).toMatch(/^attache_heap_settings_info\{source="node-flag",semi_space_mib="4",limit_mib="[0-9]*"\} 1$/);
+    expect(await heapMetric(admin)).toMatch(/^attache_heap_settings_info\{source="node-flag",semi_space_mib="4",limit_mib="[0-9]*",heap_growth_percent="(?:0|100)"\} 1$/);
     await serves(port);
+  });
+});
+
+describe('heap growth (any machine)', () => {
+  // What `auto` gives on the machine running the tests: 100% with no memory limit (or one of 1 GiB or
+  // more), V8's own factor inside a smaller one (src/ops/heap.ts).
+  const limit = process.constrainedMemory();
+  const unconstrained = !(limit > 0 && limit < os.totalmem() && limit < 1024 * 1024 * 1024);
+
+  it('the default (auto): logged and shown with the heap settings', async () => {
+    const { s, port, admin } = await startCli(undefined, []);
+    const [line] = heapLines(s);
+    expect(line, s.output()).toMatchObject({ heap: { growthPercent: unconstrained ? 100 : 0 } });
+    expect(line!.msg).toContain(unconstrained ? '; heap growth 100% (the old generation may reach 2x its live size between full collections)' : "; V8's own heap growing factor");
+    expect(await heapMetric(admin)).toContain(`heap_growth_percent="${unconstrained ? 100 : 0}"`);
+    await serves(port);
+  });
+
+  it('--heap-growth 30 and ATTACHE_HEAP_GROWTH=0 are used as given', async () => {
+    const a = await startCli(undefined, ['--heap-growth', '30']);
+    expect(heapLines(a.s)[0], a.s.output()).toMatchObject({ heap: { growthPercent: 30 } });
+    expect(await heapMetric(a.admin)).toContain('heap_growth_percent="30"');
+    const b = await startCli(undefined, [], { ATTACHE_HEAP_GROWTH: '0' });
+    expect(heapLines(b.s)[0]!.msg, b.s.output()).toContain("; V8's own heap growing factor");
+    expect(await heapMetric(b.admin)).toContain('heap_growth_percent="0"');
   });
 });
 
@@ -140,12 +166,12 @@ describe.skipIf(typeof cgroup === 'string')(`heap settings inside a ${LIMIT_MIB}
     const lines = heapLines(s);
     expect(lines, s.output()).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 30, heap: { source: 'memory-limit', semiSpaceMiB: 8, limitMiB: LIMIT_MIB } });
-    expect(lines[0]!.msg).toBe(`heap settings: 8 MiB semi-spaces, chosen by attache for the ${LIMIT_MIB} MiB limit`);
+    expect(lines[0]!.msg).toBe(`heap settings: 8 MiB semi-spaces, chosen by attache for the ${LIMIT_MIB} MiB limit; V8's own heap growing factor`);
     // The PID the test started is now node with the flag (only the re-executed image has it), with no child:
     // the process that serves is the one an orchestrator started and signals.
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
     expect(fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()).toBe('');
-    expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="${LIMIT_MIB}"} 1`);
+    expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="${LIMIT_MIB}",heap_growth_percent="0"} 1`);
     await serves(port);
     s.child.kill('SIGTERM');
     expect(await s.exited, s.output()).toBe(0);
@@ -157,7 +183,7 @@ describe.skipIf(typeof cgroup === 'string')(`heap settings inside a ${LIMIT_MIB}
     const [line] = heapLines(s);
     expect(line, s.output()).toMatchObject({ level: 40, heap: { source: 'not-possible', limitMiB: LIMIT_MIB } });
     expect(line!.msg).toContain('NODE_OPTIONS=--max-semi-space-size=8');
-    expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="not-possible",semi_space_mib="",limit_mib="${LIMIT_MIB}"} 1`);
+    expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="not-possible",semi_space_mib="",limit_mib="${LIMIT_MIB}",heap_growth_percent="0"} 1`);
     await serves(port);
   });
 
@@ -166,7 +192,7 @@ describe.skipIf(typeof cgroup === 'string')(`heap settings inside a ${LIMIT_MIB}
     const pid = s.child.pid!;
     expect(heapLines(s)[0], s.output()).toMatchObject({ heap: { source: 'opted-out', limitMiB: LIMIT_MIB } });
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('semi-space');
-    expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="opted-out",semi_space_mib="",limit_mib="${LIMIT_MIB}"} 1`);
+    expect(await heapMetric(admin)).toBe(`attache_heap_settings_info{source="opted-out",semi_space_mib="",limit_mib="${LIMIT_MIB}",heap_growth_percent="0"} 1`);
     await serves(port);
   });
 
@@ -178,7 +204,7 @@ describe.skipIf(typeof cgroup === 'string')(`heap settings inside a ${LIMIT_MIB}
       await expect.poll(() => heapLines(s).length, { timeout: 15_000 }).toBe(3);
       for (const line of heapLines(s)) expect(line, s.output()).toMatchObject({ heap: { source: 'memory-limit', semiSpaceMiB: 8, limitMiB: 384 } });
       expect(fs.readFileSync(`/proc/${s.child.pid!}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
-      expect(await heapMetric(admin)).toBe('attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="384"} 1');
+      expect(await heapMetric(admin)).toBe('attache_heap_settings_info{source="memory-limit",semi_space_mib="8",limit_mib="384",heap_growth_percent="0"} 1');
       s.child.kill('SIGTERM');
       expect(await s.exited, s.output()).toBe(0);
     } finally {
