@@ -24,17 +24,17 @@ const port = await new Promise((resolve) => backend.stdout.on('data', (d) => /li
 const tokenFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attache-bench-')), 'token');
 fs.writeFileSync(tokenFile, `${'x'.repeat(Number(arg('token-bytes', '800')))}\n`); // about the size of a signed JWT access token
 
-function upstream(extra) {
+async function upstream(extra) {
   const loaded = loadConfig(['--protos', PROTOS_DIR, '--protos', path.join(REPO_DIR, 'protos'), '--mappings', MAPPING_FILE, '--upstream', `127.0.0.1:${port}`, ...extra], {});
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const built = buildSnapshot(loaded.config, {});
   if (!built.ok) throw new Error(JSON.stringify(built.problems));
   const route = built.snapshot.table.routes.find((r) => r.selector === 'bench.v1.PaymentService.GetPayment');
-  const ups = createUpstreams(built.snapshot.upstreams, loaded.config.outbound, {});
+  const ups = await createUpstreams(built.snapshot.upstreams, loaded.config.outbound, {});
   return { ups, up: ups.get(route.policy.upstream.key), route };
 }
-const plain = upstream([]);
-const withToken = upstream(['--upstream-token-file', tokenFile]);
+const plain = await upstream([]);
+const withToken = await upstream(['--upstream-token-file', tokenFile]);
 // GetPaymentRequest { payment_id: GET_ID, include_items: true }
 const req = Buffer.concat([Buffer.from([0x0a, GET_ID.length]), Buffer.from(GET_ID), Buffer.from([0x10, 1])]);
 const md = CallMetadata.of([['x-request-id', 'bench']]);

@@ -31,7 +31,7 @@ const cfg = loadConfig(['--protos', PROTOS_DIR, '--mappings', MAPPING_FILE, '--u
 const built = buildSnapshot(cfg.config);
 const snapshot = built.snapshot;
 // The pipeline's context as main.ts builds it: the snapshot's upstreams, default telemetry, access log at warn.
-const upstreams = createUpstreams(snapshot.upstreams, cfg.config.outbound, {});
+const upstreams = await createUpstreams(snapshot.upstreams, cfg.config.outbound, {});
 const telemetry = createTelemetry(await createTracing(cfg.config.telemetry, '0.0.0'), createMetrics({ channels: () => upstreams.states() }), pino({ level: 'warn' }));
 const ctx = { snapshot: () => snapshot, upstreams, draining: () => false, inflight: new Set(), telemetry };
 

@@ -47,6 +47,25 @@ const builtinsThroughRequire = {
     b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
+// Fastify's lib/server.js requires node:http2 when it loads, for its `http2: true` option, which attache never
+// sets. node:http2 (its nghttp2 binding and JavaScript) is ~20 ms and ~7.6 MiB of a start on Node 24, and
+// attache's own HTTP/2 client does not use it; grpc-js, which does, is loaded only for grpc-js upstreams
+// (src/upstream/channels.ts). So Fastify gets node:http2 through a proxy that loads it on first use.
+const fastifyHttp2OnUse = {
+  name: 'fastify-http2-on-use',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
+      /[\\/]node_modules[\\/]fastify[\\/]/.test(args.importer) ? { path: 'http2', namespace: 'http2-on-use' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'http2-on-use' }, () => ({
+      contents:
+        "let m; const load = () => (m ??= require('node:http2'));\n" +
+        'module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), ' +
+        'getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(load(), k) });',
+      loader: 'js',
+    }));
+  },
+};
 const swaggerUiStatic = path.join(root, 'node_modules/@fastify/swagger-ui/static');
 fs.rmSync(path.join(root, 'dist/docs-ui'), { recursive: true, force: true });
 fs.cpSync(swaggerUiStatic, path.join(root, 'dist/docs-ui'), { recursive: true });
@@ -66,7 +85,7 @@ await build({
   // The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) call require() for Node's built-ins; an ES
   // module bundle has no require of its own.
   banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
-  plugins: [docsUiExternal, builtinsThroughRequire],
+  plugins: [docsUiExternal, fastifyHttp2OnUse, builtinsThroughRequire],
   logLevel: 'warning',
 });
 

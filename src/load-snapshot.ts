@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs';
 import type { Config } from './config/load.js';
-import { reflectInto, ReflectionError } from './registry/reflection.js';
 import { buildSnapshot, type SnapshotResult } from './snapshot.js';
 
 /** How long reflection may take, connecting included. */
@@ -21,6 +20,8 @@ export async function loadSnapshot(config: Config, env?: NodeJS.ProcessEnv): Pro
   if (target === undefined) {
     return { ok: false, problems: [{ code: 'ATTACHE_E_REFLECTION', source: 'reflection', rule: undefined, message: '--reflection needs --upstream (GRPC_TARGET): the server to ask for its descriptors' }] };
   }
+  // Loaded only here: reflection calls the upstream through grpc-js, which other starts never load.
+  const { reflectInto, ReflectionError } = await import('./registry/reflection.js');
   let reflected: { dir: string; files: string[] };
   try {
     const o = config.outbound;

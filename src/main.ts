@@ -117,7 +117,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   const metrics = createMetrics({ channels: () => upstreams.states(), heapSettings: options.heapSettings });
   // Labelled as the other upstream metrics are: the target, `grpcs://` only for TLS.
   const metricsUpstream = (key: string): string => (key.startsWith('grpc://') ? key.slice('grpc://'.length) : key);
-  const makeUpstreams = (plans: ReadonlyMap<string, UpstreamPlan>, settings: Config['outbound'], carryOver?: Upstreams): Upstreams =>
+  const makeUpstreams = (plans: ReadonlyMap<string, UpstreamPlan>, settings: Config['outbound'], carryOver?: Upstreams): Promise<Upstreams> =>
     createUpstreams(attempts?.wrapPlans(plans) ?? plans, settings, {
       events: {
         tlsRotated: (key) => logger.info({ upstream: key }, 'upstream certificates changed; new calls use them'),
@@ -140,7 +140,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
   // The one mutable cell of the data plane: every request reads it once; a reload assigns it once.
   let live: ServingSnapshot;
   try {
-    live = Object.freeze({ ...snapshot, channels: makeUpstreams(snapshot.upstreams, config.outbound) });
+    live = Object.freeze({ ...snapshot, channels: await makeUpstreams(snapshot.upstreams, config.outbound) });
   } catch (err) {
     attempts?.close();
     await tracing.shutdown();
@@ -252,7 +252,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
       // Through loadSnapshot, so --reflection fetches the upstream's descriptors again.
       const built = await loadSnapshot(next, env);
       if (!built.ok) return { ok: false, problems: built.problems.map(formatProblem) };
-      return { ok: true, snapshot: Object.freeze({ ...built.snapshot, channels: makeUpstreams(built.snapshot.upstreams, next.outbound, previous.channels) }) };
+      return { ok: true, snapshot: Object.freeze({ ...built.snapshot, channels: await makeUpstreams(built.snapshot.upstreams, next.outbound, previous.channels) }) };
     },
     swap(next, previous) {
       live = next;

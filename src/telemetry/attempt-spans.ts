@@ -28,7 +28,7 @@
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
 import type { CallMetadata } from '../upstream/call-metadata.js';
-import { registerAttemptObserver } from '../upstream/attempt-lb.js';
+import { addAttemptObserver } from '../upstream/attempt-observers.js';
 import type { AttemptHandle, AttemptObserver } from '../upstream/transport.js';
 import type { UpstreamPlan } from '../upstream/service-config.js';
 import { Code, codeName } from '../status/status.js';
@@ -108,7 +108,7 @@ export function createAttemptSpans(tracing: Tracing): AttemptSpans | undefined {
       };
     },
   };
-  const registration = registerAttemptObserver(observer);
+  const registration = addAttemptObserver(observer);
   return {
     observer,
     wrapPlans(plans) {

@@ -23,21 +23,19 @@
  *   having reached a server; the handle is ended on the spot, with the code grpc-js reports (gRFC A54).
  *
  * The plug-in point is process-wide: grpc-js keeps one registry of policy names, and builds a policy from
- * its JSON config with only a ChannelControlHelper (no way to hand it an object). So the one registry this
- * module keeps is a map from an instance key (a random UUID, written into each channel's service config) to
- * that attache instance's observer. Two instances in one process (the tests) each have their own key and
+ * its JSON config with only a ChannelControlHelper (no way to hand it an object). So the one registry the
+ * policy reads (attempt-observers.ts, which loads no grpc-js) is a map from an instance key (a random UUID,
+ * written into each channel's service config) to that attache instance's observer. Two instances in one process (the tests) each have their own key and
  * observer; closing an instance removes its entry, after which its pickers pass picks through untouched.
  * A config naming an unknown key fails to parse, and grpc-js then falls back to the next entry of
  * `loadBalancingConfig`, the unwrapped policy (load-balancer.js `selectLbConfigFromList`).
  */
-import { randomUUID } from 'node:crypto';
 import { experimental, status, type ChannelOptions } from '@grpc/grpc-js';
+import { addAttemptObserver, ATTEMPT_LB_NAME, attemptObserver, type AttemptRegistration } from './attempt-observers.js';
 import { fromGrpcJsMetadata, replaceGrpcJsMetadata } from './grpcjs-metadata.js';
 import type { AttemptObserver } from './transport.js';
 
-/** The policy name, as it appears in `loadBalancingConfig`. */
-export const ATTEMPT_LB_NAME = 'attache_attempts';
-
+export { ATTEMPT_LB_NAME, type AttemptRegistration } from './attempt-observers.js';
 export type { AttemptHandle, AttemptObserver } from './transport.js';
 
 /**
@@ -49,16 +47,13 @@ const CONTROL_PLANE_FORBIDDEN: ReadonlySet<number> = new Set([
   status.FAILED_PRECONDITION, status.ABORTED, status.OUT_OF_RANGE, status.DATA_LOSS,
 ]);
 
-/** The one module-level cell: instance key → observer (see the module comment for why it cannot be avoided). */
-const observers = new Map<string, AttemptObserver>();
-
 /** Wraps a child picker: asks the observer about each attempt the child picker decides. Exported for tests. */
 export class AttemptPicker implements experimental.Picker {
   constructor(private readonly child: experimental.Picker, private readonly instance: string) {}
 
   pick(args: experimental.PickArgs): experimental.PickResult {
     const r = this.child.pick(args);
-    const observer = observers.get(this.instance);
+    const observer = attemptObserver(this.instance);
     if (observer === undefined) return r;
     switch (r.pickResultType) {
       case experimental.PickResultType.COMPLETE: {
@@ -102,7 +97,7 @@ class AttemptLbConfig implements experimental.TypedLoadBalancingConfig {
   /** @throws Error when the key is unknown or no child policy parses; grpc-js then uses the next entry. */
   static createFromJson(obj: unknown): AttemptLbConfig {
     const o = (typeof obj === 'object' && obj !== null ? obj : {}) as { instance?: unknown; childPolicy?: unknown };
-    if (typeof o.instance !== 'string' || !observers.has(o.instance)) throw new Error(`no attache instance ${String(o.instance)}`);
+    if (typeof o.instance !== 'string' || attemptObserver(o.instance) === undefined) throw new Error(`no attache instance ${String(o.instance)}`);
     if (!Array.isArray(o.childPolicy)) throw new Error('childPolicy must be a list');
     const child = experimental.selectLbConfigFromList(o.childPolicy);
     if (child === null) throw new Error('no usable childPolicy');
@@ -146,31 +141,15 @@ class AttemptLoadBalancer implements experimental.LoadBalancer {
   }
 }
 
-/** One instance's registration. */
-export interface AttemptRegistration {
-  readonly instance: string;
-  /**
-   * A copy of `serviceConfig` whose `loadBalancingConfig` puts `attache_attempts` (wrapping the original
-   * list) first and keeps the original entries as fall-backs.
-   */
-  wrap(serviceConfig: Readonly<Record<string, unknown>>): Record<string, unknown>;
-  /** Removes the observer; pickers of channels still open pass picks through. Idempotent. */
-  close(): void;
-}
-
-/** Registers `observer` (and, once per process, the policy itself). */
-export function registerAttemptObserver(observer: AttemptObserver): AttemptRegistration {
+/** Registers the `attache_attempts` policy with grpc-js, once per process; grpc-js wires call it before building a channel. */
+export function registerAttemptLbPolicy(): void {
   if (!experimental.isLoadBalancerNameRegistered(ATTEMPT_LB_NAME)) {
     experimental.registerLoadBalancerType(ATTEMPT_LB_NAME, AttemptLoadBalancer, AttemptLbConfig);
   }
-  const instance = randomUUID();
-  observers.set(instance, observer);
-  return {
-    instance,
-    wrap(serviceConfig) {
-      const original = Array.isArray(serviceConfig['loadBalancingConfig']) ? (serviceConfig['loadBalancingConfig'] as unknown[]) : [{ pick_first: {} }];
-      return { ...serviceConfig, loadBalancingConfig: [{ [ATTEMPT_LB_NAME]: { instance, childPolicy: original } }, ...original] };
-    },
-    close: () => void observers.delete(instance),
-  };
+}
+
+/** Registers `observer` and the policy itself (attempt-observers.ts `addAttemptObserver`, which loads no grpc-js, plus the policy). */
+export function registerAttemptObserver(observer: AttemptObserver): AttemptRegistration {
+  registerAttemptLbPolicy();
+  return addAttemptObserver(observer);
 }

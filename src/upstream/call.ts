@@ -13,6 +13,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { CallMetadata } from './call-metadata.js';
 import { fromGrpcJsMetadata } from './grpcjs-metadata.js';
+import { toBuffer } from './stream-call.js';
 
 /** A call's final non-OK status: google.rpc.Code number, grpc-message (or attache's words), the trailers. */
 export interface CallStatus {
@@ -55,8 +56,6 @@ type ChannelCall = ReturnType<grpc.Channel['createCall']>;
 
 const OK = 0;
 const NO_CONTEXT = Object.freeze({});
-/** The same bytes as a Buffer, without copying (protobufjs's writer may hand back a plain Uint8Array). */
-export const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** The call's state and its own listener: one object per call, no closures. */
 class UnaryCall implements RunningCall, CallListener {

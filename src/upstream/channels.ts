@@ -6,7 +6,6 @@
  * decided once, here (see {@link wireKindOf}); everything above sees the same `Upstream` either way.
  */
 import type { AttemptObserver } from './attempt-lb.js';
-import { createGrpcJsWire } from './grpcjs-wire.js';
 import type { RunningCall } from './call.js';
 import { callWithCredentials, createCredentialSource, streamWithCredentials, type CredentialSource } from './credentials.js';
 import { createLeanWire, leanTargetOf } from './lean-wire.js';
@@ -108,11 +107,14 @@ function fingerprintOf(plan: UpstreamPlan, s: OutboundSettings, lean: boolean): 
 }
 
 /**
- * Creates every upstream's wire. Wires connect on their first call, or when readiness asks.
+ * Creates every upstream's wire. Wires connect on their first call, or when readiness asks. grpc-js (and
+ * node:http2 with it) is loaded here, on the first upstream that needs a grpc-js wire: a process whose
+ * upstreams all use the lean transport never loads it (~50 ms and ~3 MiB of every start, bench/RESULTS.md §20).
  * @throws Error when a grpcs:// upstream's certificate files, or a token file, cannot be read (they were
  *   checked at load time)
  */
-export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: OutboundSettings, o: UpstreamOptions = {}): Upstreams {
+export async function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: OutboundSettings, o: UpstreamOptions = {}): Promise<Upstreams> {
+  const grpcJs = [...plans.values()].some((plan) => leanTargetOf(plan, s, o.env ?? {}) === undefined) ? await import('./grpcjs-wire.js') : undefined;
   const all: (Upstream & { close(): void })[] = [];
   const byKey = new Map<string, Upstream & { close(): void }>();
   const events = o.events ?? {};
@@ -127,7 +129,7 @@ export function createUpstreams(plans: ReadonlyMap<string, UpstreamPlan>, s: Out
       byKey.set(key, kept);
       continue;
     }
-    const wire = lean !== undefined ? createLeanWire(key, plan, lean, s, events, o.observer, o.userAgent) : createGrpcJsWire(key, plan, s, events);
+    const wire = lean !== undefined ? createLeanWire(key, plan, lean, s, events, o.observer, o.userAgent) : grpcJs!.createGrpcJsWire(key, plan, s, events);
     const credentials = plan.policy.credentials;
     let source: CredentialSource | undefined;
     try {

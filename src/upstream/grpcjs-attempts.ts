@@ -12,7 +12,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { Code } from '../status/status.js';
-import { toBuffer } from './call.js';
+import { toBuffer } from './stream-call.js';
 import type { CallMetadata } from './call-metadata.js';
 import { fromGrpcJsMetadata, toGrpcJsMetadata } from './grpcjs-metadata.js';
 import type { AttemptControl, AttemptListener, Connectivity, Transport } from './transport.js';

@@ -18,18 +18,19 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Code } from '../status/status.js';
+import { registerAttemptLbPolicy } from './attempt-lb.js';
 import { callWithPerTryTimeout } from './attempts.js';
-import { callUnary, toBuffer, type CallStatus, type RunningCall, type UnaryOutcome } from './call.js';
+import { callUnary, type CallStatus, type RunningCall, type UnaryOutcome } from './call.js';
 import { createGrpcJsAttempts } from './grpcjs-attempts.js';
 import { openGrpcJsStream } from './grpcjs-stream.js';
-import { failedStreamCall, type MessageCall } from './stream-call.js';
+import { failedStreamCall, toBuffer, type MessageCall } from './stream-call.js';
 import { CallMetadata } from './call-metadata.js';
 import { toGrpcJsMetadata } from './grpcjs-metadata.js';
 import type { UpstreamEvents, Wire } from './channels.js';
 import type { OutboundSettings } from './policy.js';
 import { callWithPolicy, createRetryThrottle } from './retrying.js';
 import type { UpstreamPlan } from './service-config.js';
-import { watchTls, type TlsSource } from './tls.js';
+import { watchTls, type Material, type TlsSource } from './tls.js';
 import type { Connectivity } from './transport.js';
 
 /** Channel options from the settings and the plan. */
@@ -66,6 +67,11 @@ function failedCall(message: string): RunningCall {
   return { cancel: () => undefined, done: Promise.resolve(outcome) };
 }
 
+/** grpc-js credentials of TLS material that tls.ts checked already (so this does not throw). */
+function credentialsOf(m: Material): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(m.ca ?? null, m.key ?? null, m.cert ?? null);
+}
+
 /**
  * The grpc-js wire of one upstream. The channel connects on its first call, or when readiness asks.
  * @throws Error when a grpcs:// upstream's certificate files cannot be read (they were checked at load time)
@@ -79,20 +85,22 @@ export function createGrpcJsWire(key: string, plan: UpstreamPlan, s: OutboundSet
     g.retired = true;
     if (g.inflight === 0) g.client.close();
   };
+  // The plan's service config may name attache's attempt-observing policy (telemetry/attempt-spans.ts).
+  registerAttemptLbPolicy();
   if (plan.policy.tls !== undefined) {
     tls = watchTls(
       plan.policy.tls,
       s.tlsReloadMs,
-      (creds) => {
+      (material) => {
         const old = current;
-        current = { client: new grpc.Client(target, creds, options), inflight: 0, retired: false };
+        current = { client: new grpc.Client(target, credentialsOf(material), options), inflight: 0, retired: false };
         retire(old);
         events.tlsRotated?.(key);
       },
       (err) => events.tlsError?.(key, err),
     );
   }
-  current = { client: new grpc.Client(target, tls?.credentials ?? grpc.credentials.createInsecure(), options), inflight: 0, retired: false };
+  current = { client: new grpc.Client(target, tls === undefined ? grpc.credentials.createInsecure() : credentialsOf(tls.material), options), inflight: 0, retired: false };
   const connectivity = (connect: boolean): Connectivity => grpc.connectivityState[current.client.getChannel().getConnectivityState(connect)] as Connectivity;
   // Unsafe methods' retries (see the module comment): attempts on the current channel, their own throttle.
   const attempts = createGrpcJsAttempts(() => current.client, connectivity);

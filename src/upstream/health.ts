@@ -9,9 +9,9 @@
  *
  * attache starts whatever the upstreams' state; readiness only reports it.
  */
-import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { LEN, VARINT, tagOf } from '../codec/wire-types.js';
+import { Code, codeName } from '../status/status.js';
 import { CallMetadata } from './call-metadata.js';
 import type { CallTarget, Upstreams } from './channels.js';
 import type { UpstreamPolicy } from './policy.js';
@@ -38,6 +38,11 @@ export interface ReadinessOptions {
 }
 
 const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+
+/** A gRPC status code's name (`UNAVAILABLE`), or the number when it is not one of the 17 codes. */
+function statusName(code: number): string {
+  return Number.isInteger(code) && code >= Code.OK && code <= Code.UNAUTHENTICATED ? codeName(code as Code) : String(code);
+}
 
 /** The health check as a call target of upstream `upstream`: safe, no retries or hedging of attache's own. */
 function healthTarget(upstream: UpstreamPolicy): CallTarget {
@@ -106,7 +111,7 @@ export function createReadiness(upstreams: Upstreams, o: ReadinessOptions): Upst
       void u.call(healthTarget(u.plan.policy), request, CallMetadata.EMPTY, timeoutMs).done.then((outcome) => {
         pending.delete(u.key);
         const err = outcome.error;
-        status.set(u.key, err ? `${grpc.status[err.code as grpc.status] ?? err.code}: ${err.details}` : healthStatusOf(outcome.response ?? Buffer.alloc(0)));
+        status.set(u.key, err ? `${statusName(err.code)}: ${err.details}` : healthStatusOf(outcome.response ?? Buffer.alloc(0)));
       });
     }
   };

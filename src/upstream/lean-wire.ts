@@ -8,13 +8,12 @@
  * PEM material: new connections use it, open sessions finish their calls first.
  */
 import type { AttemptObserver } from './attempt-lb.js';
-import { toBuffer } from './call.js';
 import type { UpstreamEvents, Wire } from './channels.js';
 import { createH2Transport, type H2Transport } from './h2/transport.js';
 import { parseTarget, type ParsedTarget } from './h2/target.js';
 import type { OutboundSettings } from './policy.js';
 import { callWithPolicy, createRetryThrottle } from './retrying.js';
-import { openStreamCall } from './stream-call.js';
+import { openStreamCall, toBuffer } from './stream-call.js';
 import type { UpstreamPlan } from './service-config.js';
 import { watchTls, type TlsSource } from './tls.js';
 
@@ -52,7 +51,7 @@ export function createLeanWire(
     tls = watchTls(
       plan.policy.tls,
       s.tlsReloadMs,
-      (_credentials, material) => {
+      (material) => {
         transport?.setTls(material);
         events.tlsRotated?.(key);
       },

@@ -47,7 +47,8 @@ export interface MessageCall {
   resume(): void;
 }
 
-const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+/** The same bytes as a Buffer, without copying (protobufjs's writer may hand back a plain Uint8Array). */
+export const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** The streaming call driver over attache's own transport (see the module comment for its retry rule). */
 class StreamCall implements MessageCall, StreamAttemptListener {

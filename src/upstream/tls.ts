@@ -2,17 +2,18 @@
  * TLS and mTLS credentials for grpcs:// upstreams, read from PEM files and re-read when they change.
  *
  * Rotation: every `intervalMs` the files are read again (asynchronously, off the request path) and compared
- * byte for byte; on a change, new credentials are built and handed to `onChange`, which swaps the channel for
- * new calls while calls in flight finish on the old one (channels.ts). Polling the contents, rather than
- * fs.watch, also sees a Kubernetes Secret update, which swaps a `..data` symlink and never writes the file
- * itself. A half-written or invalid file keeps the old credentials and is retried at the next interval.
+ * byte for byte; on a change, the new set is checked and handed to `onChange`, which gives new calls new
+ * connections (the lean transport) or a new channel (grpc-js) while calls in flight finish on the old ones.
+ * Polling the contents, rather than fs.watch, also sees a Kubernetes Secret update, which swaps a `..data`
+ * symlink and never writes the file itself. A half-written or invalid file keeps the old material and is
+ * retried at the next interval.
  *
  * grpc-js's experimental FileWatcherCertificateProvider was considered: it requires a CA file (no system
  * roots), its refresh timer is not unref'd, and a connection already open keeps the old certificates until
  * it drops, so a rotation would not take effect for new calls.
  */
 import fs from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
+import tls from 'node:tls';
 import type { TlsPolicy } from './policy.js';
 
 /** The bytes of a policy's files (the lean HTTP/2 transport, h2/, builds its TLS connections from them). */
@@ -35,7 +36,7 @@ export function tlsFileProblems(p: TlsPolicy): string[] {
   }
   if (out.length === 0) {
     try {
-      credentialsFrom(readMaterialSync(p));
+      checkMaterial(readMaterialSync(p));
     } catch (err) {
       out.push(`tls: the certificate files do not form valid credentials: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -56,16 +57,21 @@ async function readMaterial(p: TlsPolicy): Promise<Material> {
 
 const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
 
-/** @throws Error when the PEM data is invalid (grpc-js builds a SecureContext at once). */
-function credentialsFrom(m: Material): grpc.ChannelCredentials {
-  return grpc.credentials.createSsl(m.ca ?? null, m.key ?? null, m.cert ?? null);
+/**
+ * Checks that the PEM data makes a TLS context, as both transports will build one from it: the lean one for
+ * its connections (h2/), grpc-js in `credentials.createSsl`, which asks the same of a key and its
+ * certificate. Done here with node:tls, so that a lean-only process never loads grpc-js.
+ * @throws Error when a key comes without its certificate (or the reverse), or the PEM data is invalid
+ */
+function checkMaterial(m: Material): void {
+  if (m.key !== undefined && m.cert === undefined) throw new Error('Private key must be given with certificate chain');
+  if (m.key === undefined && m.cert !== undefined) throw new Error('Certificate chain must be given with private key');
+  tls.createSecureContext({ ca: m.ca, key: m.key, cert: m.cert });
 }
 
-/** Credentials that follow their files. */
+/** TLS material that follows its files. */
 export interface TlsSource {
-  /** The credentials as of the last successful read. */
-  readonly credentials: grpc.ChannelCredentials;
-  /** The PEM bytes those credentials were built from. */
+  /** The PEM bytes as of the last successful read (checked: they make a TLS context). */
   readonly material: Material;
   /** Stops watching. */
   close(): void;
@@ -73,18 +79,13 @@ export interface TlsSource {
 
 /**
  * Reads the files now (they were checked at load time) and watches them.
- * @param onChange called with new credentials (and their PEM bytes) after a file changed and the new set is valid
- * @param onError  called when a changed set cannot be read or is invalid (the old credentials stay)
+ * @param onChange called with the new PEM bytes after a file changed and the new set is valid
+ * @param onError  called when a changed set cannot be read or is invalid (the old material stays)
  * @throws Error when the files cannot be read now or are invalid
  */
-export function watchTls(
-  p: TlsPolicy,
-  intervalMs: number,
-  onChange: (credentials: grpc.ChannelCredentials, material: Material) => void,
-  onError: (err: unknown) => void,
-): TlsSource {
+export function watchTls(p: TlsPolicy, intervalMs: number, onChange: (material: Material) => void, onError: (err: unknown) => void): TlsSource {
   let material = readMaterialSync(p);
-  let credentials = credentialsFrom(material);
+  checkMaterial(material);
   let reading = false;
   const timer = setInterval(() => {
     if (reading || (p.ca === undefined && p.cert === undefined)) return;
@@ -92,10 +93,9 @@ export function watchTls(
     readMaterial(p)
       .then((next) => {
         if (same(next.ca, material.ca) && same(next.cert, material.cert) && same(next.key, material.key)) return;
-        const fresh = credentialsFrom(next);
+        checkMaterial(next);
         material = next;
-        credentials = fresh;
-        onChange(fresh, next);
+        onChange(next);
       })
       .catch(onError)
       .finally(() => {
@@ -104,9 +104,6 @@ export function watchTls(
   }, intervalMs);
   timer.unref();
   return {
-    get credentials() {
-      return credentials;
-    },
     get material() {
       return material;
     },

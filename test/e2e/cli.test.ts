@@ -273,6 +273,40 @@ describe('a real process', () => {
     const lines = run.stdout().trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; listen?: string });
     expect(lines.find((l) => l.msg === 'attache ready')?.listen).toBe(`127.0.0.1:${port}`);
   });
+  // grpc-js needs node:http2 (its nghttp2 binding: ~20 ms and ~7.6 MiB of a start on Node 24); the lean
+  // transport and Fastify without `http2: true` do not. So a process whose upstreams all use the lean
+  // transport must not load it (src/upstream/channels.ts, scripts/bundle.mjs), and one with a grpc-js
+  // upstream loads it when it builds that upstream. Node lists every built-in module it loaded.
+  it('loads node:http2, which grpc-js needs, only for an upstream on grpc-js; both serve', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-modules-'));
+    const preload = path.join(dir, 'modules-on-usr2.cjs');
+    fs.writeFileSync(preload, "process.on('SIGUSR2', () => require('node:fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+    const modulesOf = async (extra: readonly string[]): Promise<string[]> => {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const out = path.join(dir, `modules-${port}.txt`);
+      const run = spawnCollected(process.execPath, ['-r', preload, CLI, '--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target,
+        '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, ...extra], { env: { ...process.env, MODULES_OUT: out } });
+      try {
+        await untilReady(adminPort);
+        const echo = await request(`http://127.0.0.1:${port}/v1/echo/x`);
+        expect(echo.status, run.output()).toBe(200);
+        run.child.kill('SIGUSR2');
+        await expect.poll(() => fs.existsSync(out), { timeout: 5000, interval: 20 }).toBe(true);
+        return fs.readFileSync(out, 'utf8').split('\n');
+      } finally {
+        run.child.kill('SIGTERM');
+        await run.exited;
+      }
+    };
+    try {
+      const lean = await modulesOf([]);
+      expect(lean).toContain('NativeModule http');
+      expect(lean).not.toContain('NativeModule http2');
+      expect(await modulesOf(['--upstream-transport', 'grpc-js'])).toContain('NativeModule http2');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('stop signals around start-up', () => {
