@@ -47,7 +47,8 @@ for (let round = 0; round < ROUNDS; round++) {
     a.child.stdout.off('data', collect);
     a.child.stderr.off('data', collect);
     await stop(a.child);
-    const pauses = (kind) => [...gcText.matchAll(new RegExp(`${kind}[^,]*, ([0-9.]+) / ([0-9.]+) ms`, 'g'))].map((m) => Number(m[1]));
+    // Node 24's V8 prints the page pool between the sizes and the pause (`…MB, pooled: 4 MB, 4.12 / 0.04 ms`).
+    const pauses = (kind) => [...gcText.matchAll(new RegExp(`${kind}[^,]*,(?: pooled: [0-9.]+ MB,)? ([0-9.]+) / ([0-9.]+) ms`, 'g'))].map((m) => Number(m[1]));
     const sc = pauses('Scavenge');
     const mc = pauses('Mark-Compact');
     sc.sort((x, y) => x - y);

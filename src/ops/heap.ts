@@ -20,9 +20,9 @@
  * node itself wins.
  *
  * Earlier (bench/RESULTS.md §0.5, Node 20) a fixed factor looked like it cost c=1 tail latency: wrk's p99
- * was 13–20 ms with `--heap-growth 20`. wrk's c=1 p99 on this machine is ~16 ms whatever the setting, while
- * attache's own time for the same requests has a p99 of 1–2 ms (`node bench/c1-tail.mjs`): that tail is not
- * made inside attache.
+ * was 13–20 ms with `--heap-growth 20`. In one series of runs on this machine wrk's c=1 p99 was 14–18 ms for
+ * every setting, V8's own factor included (`node bench/c1-ab.mjs`), while attache's own time for the same
+ * kind of requests had a p99 of 1–2 ms (`node bench/c1-tail.mjs`): that tail was not made inside attache.
  */
 import v8 from 'node:v8';
 
