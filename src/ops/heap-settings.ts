@@ -15,7 +15,7 @@
  *
  * This module is the pure decision; src/ops/heap-settings-taken.ts reads the process and acts on it.
  */
-import { heapGrowthPercentFor, nodeFlagGiven, PLENTY_OF_MEMORY_BYTES } from './heap.js';
+import { HEAP_GROWTH_NODE_FLAG, heapGrowthPercentFor, nodeFlagGiven, PLENTY_OF_MEMORY_BYTES } from './heap.js';
 
 /** V8 flags that size the young generation; when node was given one, it is left as given. */
 export const SEMI_SPACE_FLAGS = ['--max-semi-space-size', '--min-semi-space-size'] as const;
@@ -31,9 +31,6 @@ export const REEXEC_GUARD_ENV = 'ATTACHE_HEAP_REEXECUTED';
 
 /** At and above this limit V8's own choice is already ≥ 16 MiB semi-spaces; attache does not re-execute. */
 const V8_SIZES_WELL_FROM = PLENTY_OF_MEMORY_BYTES;
-
-/** The node flag that fixes V8's heap growing factor; given to node, `--heap-growth` is left unused. */
-const HEAP_GROWTH_FLAGS = ['--heap-growing-percent'] as const;
 
 /**
  * The semi-space size attache holds the young generation at where it does not re-execute (no limit, or one
@@ -138,7 +135,7 @@ const mib = (bytes: number): string => `${Math.round(bytes / MIB)} MiB`;
 export function decideHeapSettings(i: HeapInputs): HeapDecision {
   const limited = i.limitBytes > 0 && i.limitBytes < i.totalBytes;
   const limitBytes = limited ? i.limitBytes : undefined;
-  const growthPercent = nodeFlagGiven(HEAP_GROWTH_FLAGS, i.execArgv, i.nodeOptions) ? undefined : heapGrowthPercentFor(i.growth, i.tuning, limitBytes);
+  const growthPercent = nodeFlagGiven([HEAP_GROWTH_NODE_FLAG], i.execArgv, i.nodeOptions) ? undefined : heapGrowthPercentFor(i.growth, i.tuning, limitBytes);
   const keep = (source: HeapSource, semiSpaceMiB: number | undefined, reason: string): HeapDecision =>
     ({ action: 'keep', settings: { source, semiSpaceMiB, limitBytes, reason, growthPercent } });
 

@@ -9,10 +9,11 @@
  * more) V8's growing factor may reach 4, and under load it does: what the scavenger promotes is request
  * state that dies soon after, so the old generation climbs to ~4× what the last full collection left
  * (Node 24, `--trace-gc`, a 1,218-route set at 64 concurrent requests: the next one came at 109 MB after one
- * that left 28.8 MB). That garbage was most of the peak resident memory. `auto` sets 100% there (2× the live heap). Peak RSS at 64 concurrent
- * requests, Node 24: 167–183 → 137–149 MiB on the bench protos, 174 → 138–150 MiB on one Google API package,
- * 248–253 → 195–197 MiB on 25; CPU per request no higher in alternating runs at c=16 and c=64, and the
- * c=1 latency inside attache unchanged (p99 1.2–2.0 against 1.4–2.3 ms) (bench/RESULTS.md §20). Collecting
+ * that left 28.8 MB). That garbage was most of the peak resident memory. `auto` sets 100% there (2× the
+ * live heap). Peak RSS at 64 concurrent requests, Node 24: 167–183 → 137–149 MiB on the bench protos,
+ * 174 → 138–150 MiB on one Google API package, 248–253 → 195–197 MiB on 25; CPU per request no higher in
+ * alternating runs at c=16 and c=64, and the c=1 latency inside attache unchanged (p99 1.2–2.0 against
+ * 1.4–2.3 ms) (bench/RESULTS.md §20). Collecting
  * the old generation twice as often is cheap next to that: its live part is small and V8 marks it
  * concurrently. Inside a memory limit under 1 GiB `auto` leaves V8's own factor, which V8 already keeps
  * lower for a small maximum heap and which a fixed 2 could raise; `--heap-tuning off` leaves it too. A
@@ -53,7 +54,8 @@ export function heapGrowthText(percent: number | undefined): string {
 /** What {@link applyHeapGrowth} did. */
 export type HeapGrowthResult = 'applied' | 'node-flag-wins' | 'off';
 
-const NODE_FLAG = '--heap-growing-percent';
+/** The node flag that fixes V8's heap growing factor; given to node, `--heap-growth` is left unused. */
+export const HEAP_GROWTH_NODE_FLAG = '--heap-growing-percent';
 
 /**
  * Sets V8's heap growing factor to 1 + `percent`/100 unless `percent` is 0 (V8's own heuristics) or node
@@ -67,8 +69,8 @@ export function applyHeapGrowth(
   setFlags: (flags: string) => void = v8.setFlagsFromString,
 ): HeapGrowthResult {
   if (percent === 0) return 'off';
-  if (nodeFlagGiven([NODE_FLAG], execArgv, nodeOptions)) return 'node-flag-wins';
-  setFlags(`${NODE_FLAG}=${percent}`);
+  if (nodeFlagGiven([HEAP_GROWTH_NODE_FLAG], execArgv, nodeOptions)) return 'node-flag-wins';
+  setFlags(`${HEAP_GROWTH_NODE_FLAG}=${percent}`);
   return 'applied';
 }
 

@@ -25,17 +25,17 @@
  * The plug-in point is process-wide: grpc-js keeps one registry of policy names, and builds a policy from
  * its JSON config with only a ChannelControlHelper (no way to hand it an object). So the one registry the
  * policy reads (attempt-observers.ts, which loads no grpc-js) is a map from an instance key (a random UUID,
- * written into each channel's service config) to that attache instance's observer. Two instances in one process (the tests) each have their own key and
- * observer; closing an instance removes its entry, after which its pickers pass picks through untouched.
+ * written into each channel's service config) to that attache instance's observer. Two instances in one
+ * process (the tests) each have their own key and observer; closing an instance removes its entry, after
+ * which its pickers pass picks through untouched.
  * A config naming an unknown key fails to parse, and grpc-js then falls back to the next entry of
  * `loadBalancingConfig`, the unwrapped policy (load-balancer.js `selectLbConfigFromList`).
  */
 import { experimental, status, type ChannelOptions } from '@grpc/grpc-js';
-import { addAttemptObserver, ATTEMPT_LB_NAME, attemptObserver, type AttemptRegistration } from './attempt-observers.js';
+import { ATTEMPT_LB_NAME, attemptObserver } from './attempt-observers.js';
 import { fromGrpcJsMetadata, replaceGrpcJsMetadata } from './grpcjs-metadata.js';
-import type { AttemptObserver } from './transport.js';
 
-export { ATTEMPT_LB_NAME, type AttemptRegistration } from './attempt-observers.js';
+export { ATTEMPT_LB_NAME } from './attempt-observers.js';
 export type { AttemptHandle, AttemptObserver } from './transport.js';
 
 /**
@@ -148,8 +148,3 @@ export function registerAttemptLbPolicy(): void {
   }
 }
 
-/** Registers `observer` and the policy itself (attempt-observers.ts `addAttemptObserver`, which loads no grpc-js, plus the policy). */
-export function registerAttemptObserver(observer: AttemptObserver): AttemptRegistration {
-  registerAttemptLbPolicy();
-  return addAttemptObserver(observer);
-}

@@ -1,8 +1,8 @@
 /**
  * The attempt observers of the `attache_attempts` grpc-js load-balancing policy (attempt-lb.ts), kept apart
  * from the policy so that registering one loads no grpc-js: a process whose upstreams all use the lean
- * transport never loads grpc-js (nor node:http2, which grpc-js requires), ~50 ms and ~3 MiB of every start
- * (bench/RESULTS.md §20). grpc-js wires register the policy itself before they build a channel.
+ * transport never loads grpc-js (nor node:http2, which grpc-js requires): ~30 ms of CPU and ~1.5 MiB of
+ * every start (bench/RESULTS.md §20). grpc-js wires register the policy itself before they build a channel.
  *
  * The registry is process-wide for the policy's reason (attempt-lb.ts, module comment): grpc-js builds a
  * policy from its JSON config alone, so each channel's service config names an instance key (a random UUID)

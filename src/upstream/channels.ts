@@ -109,7 +109,8 @@ function fingerprintOf(plan: UpstreamPlan, s: OutboundSettings, lean: boolean): 
 /**
  * Creates every upstream's wire. Wires connect on their first call, or when readiness asks. grpc-js (and
  * node:http2 with it) is loaded here, on the first upstream that needs a grpc-js wire: a process whose
- * upstreams all use the lean transport never loads it (~50 ms and ~3 MiB of every start, bench/RESULTS.md §20).
+ * upstreams all use the lean transport never loads it (~30 ms of CPU and ~1.5 MiB of every start,
+ * bench/RESULTS.md §20).
  * @throws Error when a grpcs:// upstream's certificate files, or a token file, cannot be read (they were
  *   checked at load time)
  */

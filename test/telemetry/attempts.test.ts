@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experimental, Metadata, status } from '@grpc/grpc-js';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { AttemptPicker, ATTEMPT_LB_NAME, registerAttemptObserver, type AttemptObserver } from '../../src/upstream/attempt-lb.js';
+import { AttemptPicker, ATTEMPT_LB_NAME, registerAttemptLbPolicy, type AttemptObserver } from '../../src/upstream/attempt-lb.js';
+import { addAttemptObserver, type AttemptRegistration } from '../../src/upstream/attempt-observers.js';
 import { startAttache, type TestAttache } from '../support/attache.js';
 import { RES_PROTOS_DIR, startFlakyServer, type FlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
@@ -206,7 +207,7 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
     failure: { pickResultType: experimental.PickResultType.TRANSIENT_FAILURE, subchannel: null, status: { code: status.UNAVAILABLE, details: 'no ready', metadata: new Metadata() }, onCallStarted: null, onCallEnded: null },
     drop: { pickResultType: experimental.PickResultType.DROP, subchannel: null, status: { code: status.OK, details: 'dropped', metadata: new Metadata() }, onCallStarted: null, onCallEnded: null },
   };
-  function harness(): { observer: AttemptObserver; log: string[]; picker(name: string): AttemptPicker; close(): void; instance: string; wrap: ReturnType<typeof registerAttemptObserver>['wrap'] } {
+  function harness(): { observer: AttemptObserver; log: string[]; picker(name: string): AttemptPicker; close(): void; instance: string; wrap: AttemptRegistration['wrap'] } {
     const log: string[] = [];
     const observer: AttemptObserver = {
       attempt: (md, peer) => {
@@ -214,7 +215,9 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
         return { ended: (code, details) => void log.push(`ended ${code} ${details}`) };
       },
     };
-    const reg = registerAttemptObserver(observer);
+    // As a grpc-js wire does before it builds a channel: grpc-js then parses configs that name the policy.
+    registerAttemptLbPolicy();
+    const reg = addAttemptObserver(observer);
     return { observer, log, picker: (name) => new AttemptPicker({ pick: () => picks[name]! }, reg.instance), close: reg.close, instance: reg.instance, wrap: reg.wrap };
   }
   const args = (waitForReady = false): experimental.PickArgs => {
@@ -242,7 +245,7 @@ describe('AttemptPicker (the picks grpc-js can return)', () => {
   });
 
   it('COMPLETE: the metadata the observer hands back is what this attempt sends (grpc-js\'s own clone, rewritten)', () => {
-    const reg = registerAttemptObserver({ attempt: (md) => ({ metadata: md.with('traceparent', 'attempt-tp'), ended: () => undefined }) });
+    const reg = addAttemptObserver({ attempt: (md) => ({ metadata: md.with('traceparent', 'attempt-tp'), ended: () => undefined }) });
     const a = args(true);
     const r = new AttemptPicker({ pick: () => picks['complete']! }, reg.instance).pick(a);
     expect(r.pickResultType).toBe(experimental.PickResultType.COMPLETE);
