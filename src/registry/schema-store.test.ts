@@ -134,3 +134,26 @@ describe('ownString', () => {
     expect(ownString('short')).toBe('short');
   });
 });
+
+describe('resolved features', () => {
+  it('are one object per distinct content across materialized types, with the same values', () => {
+    const root = loadRegistry(['test/fixtures/codec']).root;
+    const store = createSchemaStore(root);
+    const featuresOf = (o: protobuf.ReflectionObject): Record<string, unknown> => (o as unknown as { _features: Record<string, unknown> })._features;
+    const objects = new Set<unknown>();
+    const contents = new Set<string>();
+    let fields = 0;
+    for (const [name, original] of declarations(root)) {
+      if (!(original instanceof protobuf.Type)) continue;
+      const got = store.messageType(name)!;
+      for (const f of got.fieldsArray) {
+        fields++;
+        objects.add(featuresOf(f));
+        contents.add(JSON.stringify(Object.entries(featuresOf(f)).sort()));
+        expect(featuresOf(f)).toEqual(featuresOf(original.fields[f.name]!));
+      }
+    }
+    expect(fields).toBeGreaterThan(50);
+    expect(objects.size).toBe(contents.size);
+  });
+});
