@@ -7,12 +7,12 @@
  * `npm run build`, then the runtime stage's COPYs, ENV, WORKDIR, USER and ENTRYPOINT/CMD, after which the
  * image's program serves the demo from a folder holding only the image's files, as the image's user.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import type { Ignore } from '@balena/dockerignore';
 import { DockerfileParser, type Copy, type Env, type From, type Instruction, type JSONInstruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
@@ -137,8 +137,14 @@ describe('Dockerfile: parsed and checked', () => {
  * Replays a stage's COPY, WORKDIR and ENV into `root` (the stage's filesystem, container paths under it).
  * `run` handles each RUN; `stageRoots` maps earlier stage names to their replayed roots.
  */
-function replay(stage: Stage, root: string, stageRoots: ReadonlyMap<string, string>, run: (words: string[], cwd: string) => void): { workdir: string; env: Record<string, string> } {
+function replay(
+  stage: Stage,
+  root: string,
+  stageRoots: ReadonlyMap<string, string>,
+  run: (words: string[], cwd: string, user: { uid: number; gid: number } | undefined) => void,
+): { workdir: string; env: Record<string, string> } {
   let workdir = '/';
+  let user: { uid: number; gid: number } | undefined;
   const env: Record<string, string> = {};
   const inRoot = (p: string): string => path.join(root, path.posix.resolve(workdir, p));
   for (const step of stage.steps) {
@@ -176,9 +182,13 @@ function replay(stage: Stage, root: string, stageRoots: ReadonlyMap<string, stri
         break;
       }
       case 'RUN':
-        run(argsOf(step), inRoot('.'));
+        run(argsOf(step), inRoot('.'), user);
         break;
-      case 'USER':
+      case 'USER': {
+        const [uid, gid] = argsOf(step)[0]!.split(':').map(Number) as [number, number];
+        user = { uid, gid };
+        break;
+      }
       case 'EXPOSE':
       case 'STOPSIGNAL':
       case 'ENTRYPOINT':
@@ -202,14 +212,25 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
     // mkdtemp makes the folder 0700; the image's user must be able to read into it.
     fs.chmodSync(tmp, 0o755);
     const buildRoot = path.join(tmp, 'build');
-    replay(BUILD, buildRoot, new Map(), (words, cwd) => {
+    replay(BUILD, buildRoot, new Map(), (words, cwd, user) => {
       const cmd = words.join(' ');
+      // Steps after a USER run as that user where this test can switch (as root); elsewhere as whoever runs it.
+      const asUser = user !== undefined && process.getuid?.() === 0 ? user : undefined;
+      const cacheDir = /^mkdir (\S+) && chown (\d+):(\d+) \1$/.exec(cmd);
+      const cacheRun = /^NODE_COMPILE_CACHE=(\S+) NODE_COMPILE_CACHE_PORTABLE=1 node (\S+) --version && chmod -R a\+rX \1$/.exec(cmd);
       if (/^npm ci\b/.test(cmd)) {
         // The one step not replayed as written: `npm ci` installs exactly package-lock.json, which is what the
         // repo's node_modules holds (CI made it with `npm ci`), so it is linked instead of downloaded again.
         fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(cwd, 'node_modules'), 'dir');
       } else if (cmd === 'npm run build') {
         execFileSync('npm', ['run', 'build', '--silent'], { cwd, stdio: 'pipe' });
+      } else if (cacheDir !== null) {
+        fs.mkdirSync(path.join(cwd, cacheDir[1]!));
+        if (process.getuid?.() === 0) fs.chownSync(path.join(cwd, cacheDir[1]!), Number(cacheDir[2]), Number(cacheDir[3]));
+      } else if (cacheRun !== null) {
+        const env = { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cacheRun[1]!, NODE_COMPILE_CACHE_PORTABLE: '1' };
+        execFileSync(process.execPath, [cacheRun[2]!, '--version'], { cwd, env, stdio: 'pipe', ...asUser });
+        execFileSync('chmod', ['-R', 'a+rX', cacheRun[1]!], { cwd, ...asUser });
       } else {
         throw new Error(`the replay does not know RUN ${cmd}`);
       }
@@ -228,6 +249,28 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
       execFileSync('chmod', ['-R', 'u+w', tmp]);
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  /** The image's ENV, its container paths (values naming a file of the image) under the replayed root. */
+  const imageEnv = (): Record<string, string> =>
+    Object.fromEntries(Object.entries(runtime.env).map(([k, v]) => [k, v.startsWith('/') && fs.existsSync(path.join(runtimeRoot, v)) ? path.join(runtimeRoot, v) : v]));
+
+  // Made by the build stage's node for that node's version (the image pins Node 24); a replay on another
+  // Node line makes a cache for it instead, which the same check reads. Node 20 has no compile cache.
+  const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+  it.skipIf(!hasCompileCache)('carries Node\'s compile cache of its bundle, which the image\'s program reads as the image\'s user', () => {
+    const [uid, gid] = argsOf(stepsOf(RUNTIME, 'USER')[0]!)[0]!.split(':').map(Number) as [number, number];
+    const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
+    const out = spawnSync(process.execPath, [path.join(runtimeRoot, 'app/dist/cli.js'), '--version'], {
+      cwd: path.join(runtimeRoot, runtime.workdir),
+      env: { PATH: process.env['PATH'] ?? '', NODE_DEBUG_NATIVE: 'COMPILE_CACHE', ...imageEnv() },
+      encoding: 'utf8',
+      ...asImageUser,
+    });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/V8 code cache for ESM file:\/\/\S+\/app\/dist\/attache\.js was accepted/);
+    // Read-only and complete: nothing to write back.
+    expect(out.stderr).not.toMatch(/writing cache for/);
   });
 
   it('the image holds the bundle, package.json and the proto folders, and no node_modules', () => {
@@ -262,7 +305,7 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
     const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
     proc = spawnCollected(process.execPath, [...argv, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-format', 'json'], {
       cwd: path.join(runtimeRoot, runtime.workdir),
-      env: { PATH: process.env['PATH'] ?? '', HOME: path.join(runtimeRoot, runtime.workdir), ...runtime.env },
+      env: { PATH: process.env['PATH'] ?? '', HOME: path.join(runtimeRoot, runtime.workdir), ...imageEnv() },
       ...asImageUser,
     });
     await untilReady(adminPort);

@@ -127,7 +127,7 @@ async function localArgs(objs: Obj[], pod: any, container: any): Promise<{ args:
   for (const mount of container.volumeMounts) {
     const volume = pod.volumes.find((v: any) => v.name === mount.name);
     expect(volume, `volume ${mount.name}`).toBeDefined();
-    // An emptyDir (the writable /tmp) starts empty: nothing to lay out, and attache's flags do not name it.
+    // An emptyDir starts empty: nothing to lay out, and attache's flags do not name it.
     if (volume.emptyDir !== undefined) continue;
     const map = byKind(objs, 'ConfigMap').find((c) => c.metadata.name === volume.configMap.name);
     expect(map, `ConfigMap ${volume.configMap.name} of volume ${mount.name}`).toBeDefined();
