@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { createMetrics, type Metrics, type RequestObservation, type StreamObservation, type UpstreamObservation } from './metrics.js';
+import { createMetrics, type ChannelState, type Metrics, type RequestObservation, type StreamObservation, type UpstreamObservation } from './metrics.js';
 import { seededRandom } from '../../test/support/prng.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
@@ -155,8 +155,29 @@ describe('createMetrics exposition', () => {
     ref.registry.resetMetrics();
     m.registry.resetMetrics();
     expect(await m.registry.metrics()).toBe(await ref.registry.metrics());
+    expect((await m.exposition()).text).toBe(await ref.registry.metrics());
     drive([ref, m], 40, 6);
     expect(await m.registry.metrics()).toBe(await ref.registry.metrics());
+    expect((await m.exposition()).text).toBe(await ref.registry.metrics());
+  });
+
+  it('writes what prom-client\'s Registry writes for the same metrics, its own gauges and the defaults in between', async () => {
+    // The families write their own text (series.ts expositionText); the Registry formatting them is the oracle.
+    const channels: ChannelState[] = [
+      { upstream: '127.0.0.1:50051', state: 'READY', circuit: 'closed' },
+      { upstream: 'dns:///a\\b"c', state: 'TRANSIENT_FAILURE', circuit: 'open' },
+    ];
+    const m = createMetrics({ channels: () => channels });
+    for (const seed of [8, 9]) {
+      drive([m], 2000, seed);
+      m.configReload(true);
+      m.credentialRefresh('127.0.0.1:50051', false);
+      const text = (await m.exposition()).text;
+      expect(text).toContain('attache_upstream_channel_state{upstream="dns:///a\\\\b\\"c",state="TRANSIENT_FAILURE"} 1');
+      // Process metrics change between two reads (CPU, memory): compare everything else.
+      const steady = (t: string) => t.split('\n').filter((l) => !/^(process_|nodejs_)/.test(l)).join('\n');
+      expect(steady(text)).toBe(steady(await m.registry.metrics()));
+    }
   });
 
   it('declares the same metrics, process and Node.js defaults included', async () => {

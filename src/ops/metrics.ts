@@ -12,7 +12,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { HeapSettings } from './heap-settings.js';
-import { CounterFamily, GaugeFamily, HistogramFamily, register, type CounterSeries, type HistogramSeries } from './series.js';
+import { CounterFamily, expositionText, GaugeFamily, HistogramFamily, register, type CounterSeries, type HistogramSeries } from './series.js';
 
 /** The label for requests that matched no route. */
 export const UNMATCHED_ROUTE = '(unmatched)';
@@ -266,7 +266,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       credentialRefreshes.inc({ upstream, result: ok ? 'success' : 'failure' });
     },
     async exposition() {
-      return { contentType: registry.contentType, text: await registry.metrics() };
+      return { contentType: registry.contentType, text: await expositionText(registry) };
     },
   };
 }
