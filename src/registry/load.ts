@@ -14,6 +14,7 @@ import path from 'node:path';
 import Long from 'long';
 import protobuf from 'protobufjs';
 import { BUNDLED_PROTOS_DIR } from '../package-dir.js';
+import { withoutWideComments } from './proto-text.js';
 
 // protobufjs finds `long` with a run-time require of its own (util.inquire), which only works where a
 // node_modules folder sits beside the running file; handing it over keeps 64-bit fields exact in the
@@ -112,6 +113,12 @@ function listProtos(dir: string): string[] {
   return out.sort();
 }
 
+/** A proto file's text for protobufjs's `readFileSync(name).toString("utf8")`, wide comment characters out. */
+function readProtoText(file: string): { toString(): string } {
+  const text = withoutWideComments(fs.readFileSync(file, 'utf8'));
+  return { toString: () => text };
+}
+
 /** The 1-based line of `needle` in `file`, when it can be found. */
 function lineOf(file: string, needle: string): number | undefined {
   try {
@@ -196,12 +203,17 @@ export function loadRegistry(roots: readonly string[], options: { readonly comme
   // ~1 ms without; the errors attache reports from here carry file and line in their message, never a stack.
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  // protobufjs reads a file with `util.fs.readFileSync(name).toString("utf8")` (src/root.js), its one read;
+  // without comments the text it parses has none beyond Latin-1 (registry/proto-text.ts).
+  const protobufFs = protobuf.util.fs;
+  if (options.comments !== true) protobuf.util.fs = { ...protobufFs, readFileSync: readProtoText };
   try {
     for (const f of ALWAYS_LOADED) load(f);
     // Keep going after a broken file: users fix all of them in one round.
     for (const f of userFiles) load(f);
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
+    protobuf.util.fs = protobufFs;
   }
   if (problems.length > 0) throw new ProtoLoadError(problems);
   try {
