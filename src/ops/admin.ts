@@ -51,8 +51,8 @@ export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstr
   // Prometheus text exposition format (version 0.0.4), every metric declared in metrics.ts.
   if (metrics !== undefined) {
     admin.get('/metrics', async (_req, reply) => {
-      const { contentType, text } = await metrics.exposition();
-      return reply.code(200).header('content-type', contentType).send(text);
+      const { contentType, body } = await metrics.exposition();
+      return reply.code(200).header('content-type', contentType).send(body);
     });
   }
   if (api !== undefined) {

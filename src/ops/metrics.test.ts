@@ -91,6 +91,8 @@ const ROUTES = [
   { route: '/v1/payments', method: 'POST', grpcMethod: 'payments.v1.Payments/CreatePayment' },
   // Label values the exposition must escape: backslash, double quote, newline.
   { route: '/v1/odd/{name=a\\b"c\n}', method: 'PATCH', grpcMethod: 'odd.v1.Odd/Do' },
+  // Beyond ASCII (the exposition is UTF-8), beyond Latin-1 too.
+  { route: '/v1/café/{id}—x', method: 'PUT', grpcMethod: 'odd.v1.Odd/Café' },
   { route: '(unmatched)', method: 'DELETE', grpcMethod: '' },
   { route: '(unmatched)', method: 'GET', grpcMethod: '' },
 ];
@@ -143,7 +145,7 @@ describe('createMetrics exposition', () => {
     const ref = reference(false);
     const m = createMetrics({ channels: () => [], processMetrics: false });
     drive([ref, m], n, seed);
-    const text = (await m.exposition()).text;
+    const text = (await m.exposition()).body.toString('utf8');
     expect(text).toBe(await ref.registry.metrics());
     expect(await m.registry.getMetricsAsJSON()).toEqual(await ref.registry.getMetricsAsJSON());
   });
@@ -155,10 +157,10 @@ describe('createMetrics exposition', () => {
     ref.registry.resetMetrics();
     m.registry.resetMetrics();
     expect(await m.registry.metrics()).toBe(await ref.registry.metrics());
-    expect((await m.exposition()).text).toBe(await ref.registry.metrics());
+    expect((await m.exposition()).body.toString('utf8')).toBe(await ref.registry.metrics());
     drive([ref, m], 40, 6);
     expect(await m.registry.metrics()).toBe(await ref.registry.metrics());
-    expect((await m.exposition()).text).toBe(await ref.registry.metrics());
+    expect((await m.exposition()).body.toString('utf8')).toBe(await ref.registry.metrics());
   });
 
   it('writes what prom-client\'s Registry writes for the same metrics, its own gauges and the defaults in between', async () => {
@@ -172,7 +174,7 @@ describe('createMetrics exposition', () => {
       drive([m], 2000, seed);
       m.configReload(true);
       m.credentialRefresh('127.0.0.1:50051', false);
-      const text = (await m.exposition()).text;
+      const text = (await m.exposition()).body.toString('utf8');
       expect(text).toContain('attache_upstream_channel_state{upstream="dns:///a\\\\b\\"c",state="TRANSIENT_FAILURE"} 1');
       // Process metrics change between two reads (CPU, memory): compare everything else.
       const steady = (t: string) => t.split('\n').filter((l) => !/^(process_|nodejs_)/.test(l)).join('\n');
@@ -185,12 +187,12 @@ describe('createMetrics exposition', () => {
     const m = createMetrics({ channels: () => [] });
     drive([ref, m], 50, 7);
     const heads = (text: string) => text.split('\n').filter((l) => l.startsWith('# '));
-    expect(heads((await m.exposition()).text)).toEqual(heads(await ref.registry.metrics()));
+    expect(heads((await m.exposition()).body.toString('utf8'))).toEqual(heads(await ref.registry.metrics()));
     expect(m.registry.contentType).toBe(ref.registry.contentType);
   });
 
   it('shows the heap settings in force as one info series, when given', async () => {
-    const heapLines = async (m: Metrics): Promise<string[]> => (await m.exposition()).text.split('\n').filter((l) => l.includes('attache_heap_settings_info'));
+    const heapLines = async (m: Metrics): Promise<string[]> => (await m.exposition()).body.toString('utf8').split('\n').filter((l) => l.includes('attache_heap_settings_info'));
     const limited = createMetrics({
       channels: () => [], processMetrics: false,
       heapSettings: { source: 'memory-limit', semiSpaceMiB: 8, limitBytes: 128 * 1024 * 1024, reason: '', growthPercent: 0 },
@@ -206,7 +208,7 @@ describe('createMetrics exposition', () => {
   it('keeps one series per label combination that occurred', async () => {
     const m = createMetrics({ channels: () => [], processMetrics: false });
     for (let i = 0; i < 1000; i++) m.observeRequest({ route: '/v1/a', method: 'GET', grpcMethod: 'a.A/Get', status: 200, grpcCode: 'OK', seconds: 0.001 });
-    const lines = (await m.exposition()).text.split('\n');
+    const lines = (await m.exposition()).body.toString('utf8').split('\n');
     expect(lines.filter((l) => l.startsWith('attache_http_requests_total{'))).toEqual([
       'attache_http_requests_total{route="/v1/a",method="GET",grpc_method="a.A/Get",status="200",grpc_code="OK"} 1000',
     ]);

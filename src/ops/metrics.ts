@@ -12,7 +12,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { HeapSettings } from './heap-settings.js';
-import { CounterFamily, expositionText, GaugeFamily, HistogramFamily, register, type CounterSeries, type HistogramSeries } from './series.js';
+import { CounterFamily, expositionBody, GaugeFamily, HistogramFamily, register, type CounterSeries, type HistogramSeries } from './series.js';
 
 /** The label for requests that matched no route. */
 export const UNMATCHED_ROUTE = '(unmatched)';
@@ -83,7 +83,7 @@ export interface Metrics {
   /** A new upstream credential was taken into use (`ok`), or could not be read or fetched (upstream/credentials.ts). */
   credentialRefresh(upstream: string, ok: boolean): void;
   /** The exposition text and its Content-Type. */
-  exposition(): Promise<{ readonly contentType: string; readonly text: string }>;
+  exposition(): Promise<{ readonly contentType: string; readonly body: Buffer }>;
 }
 
 export interface MetricsOptions {
@@ -266,7 +266,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       credentialRefreshes.inc({ upstream, result: ok ? 'success' : 'failure' });
     },
     async exposition() {
-      return { contentType: registry.contentType, text: await expositionText(registry) };
+      return { contentType: registry.contentType, body: await expositionBody(registry) };
     },
   };
 }

@@ -15,7 +15,7 @@
  * The families implement the part of prom-client's metric interface the Registry uses (`name`, `help`,
  * `type`, `aggregator`, `get()`, `getForPromString()`, `reset()`), see prom-client lib/registry.js.
  *
- * `/metrics` itself does not go through that interface ({@link expositionText}): the families write their
+ * `/metrics` itself does not go through that interface ({@link expositionBody}): the families write their
  * own lines, with each series' label text made once. The Registry builds a sample object, a label object
  * and several strings per line, at every scrape: on the 1,218 routes of bench/realworld, after one request
  * each, that was 39,050 lines (5.7 MB) for 280–470 ms of CPU and 60–100 MiB more resident memory per
@@ -90,23 +90,41 @@ interface WritesOwnLines {
 const writesOwnLines = (m: unknown): m is WritesOwnLines => typeof (m as Partial<WritesOwnLines>).expositionLines === 'function';
 
 /**
- * The registry's Prometheus text (version 0.0.4), the same as `registry.metrics()`: metrics in registration
- * order, blocks separated by a blank line, a final newline. series.ts families write their own blocks;
- * prom-client's own metrics (gauges with collect(), the process and Node.js defaults) are formatted by the
- * Registry as before.
+ * The registry's Prometheus text (version 0.0.4) as UTF-8, the same as `registry.metrics()`: metrics in
+ * registration order, blocks separated by a blank line, a final newline. series.ts families write their own
+ * lines; prom-client's own metrics (gauges with collect(), the process and Node.js defaults) are formatted by
+ * the Registry as before.
+ *
+ * The lines go into one Buffer as they come: joining ~40,000 lines into one string and writing that string
+ * to the socket cost ~30 and ~35 ms for 5.7 MB on Node 24, against ~1 ms for a Buffer.
  */
-export async function expositionText(registry: Registry): Promise<string> {
-  // One array of lines joined once: a string grown line by line is a rope of ~40,000 pieces, which V8
-  // flattens when it is written (~50 ms for 5.7 MB).
+export async function expositionBody(registry: Registry): Promise<Buffer> {
   const lines: string[] = [];
   for (const metric of registry.getMetricsAsArray()) {
     if (lines.length > 0) lines.push(''); // a blank line between blocks
     if (writesOwnLines(metric)) metric.expositionLines(lines);
     else lines.push(await registry.getSingleMetricAsString(metric.name));
   }
-  if (lines.length === 0) return '\n';
-  lines.push('');
-  return lines.join('\n');
+  if (lines.length === 0) return Buffer.from('\n');
+  // Sized for ASCII lines, which labels nearly always are: a line that might not fit (3 bytes per character
+  // at most) is measured first, and the Buffer grows if it does not.
+  let size = 0;
+  for (const line of lines) size += line.length + 1;
+  let body = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const line of lines) {
+    if (at + 3 * line.length + 1 > body.length) {
+      const need = at + Buffer.byteLength(line, 'utf8') + 1;
+      if (need > body.length) {
+        const bigger = Buffer.allocUnsafeSlow(need + (size >> 3));
+        body.copy(bigger, 0, 0, at);
+        body = bigger;
+      }
+    }
+    at += body.write(line, at, 'utf8');
+    body[at++] = 0x0a;
+  }
+  return at === body.length ? body : body.subarray(0, at);
 }
 
 /** One label set of a counter. */
@@ -168,7 +186,7 @@ export class CounterFamily {
     this.listed = [];
   }
 
-  /** Appends its exposition block (see {@link expositionText}). */
+  /** Appends its exposition block (see {@link expositionBody}). */
   expositionLines(out: string[]): void {
     pushHead(out, this.name, this.help, this.type);
     const name = escapeText(this.name);
@@ -210,7 +228,7 @@ export class GaugeFamily {
     return this.get();
   }
 
-  /** Appends its exposition block (see {@link expositionText}). */
+  /** Appends its exposition block (see {@link expositionBody}). */
   expositionLines(out: string[]): void {
     pushHead(out, this.name, this.help, this.type);
     out.push(`${escapeText(this.name)} ${valueText(this.value)}`);
@@ -302,7 +320,7 @@ export class HistogramFamily {
     return Promise.resolve(this.samples());
   }
 
-  /** Appends its exposition block (see {@link expositionText}): per series, cumulative buckets, `+Inf`, sum, count. */
+  /** Appends its exposition block (see {@link expositionBody}): per series, cumulative buckets, `+Inf`, sum, count. */
   expositionLines(out: string[]): void {
     pushHead(out, this.name, this.help, this.type);
     // Sample lines carry the name as given (prom-client's `metricName`), HELP and TYPE its escaped form.
