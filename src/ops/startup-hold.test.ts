@@ -3,9 +3,9 @@ import { holdStartup } from './startup-hold.js';
 import { nodeFlagGiven } from './heap.js';
 import { runModuleScript } from '../../test/support/process.js';
 
-function recorder(): { calls: string[]; controls: { setFlags: (f: string) => void; collectGarbage: () => void } } {
+function recorder(): { calls: string[]; controls: { setFlags: (f: string) => void; collectGarbage: (flushCode: boolean) => void } } {
   const calls: string[] = [];
-  return { calls, controls: { setFlags: (f) => calls.push(f), collectGarbage: () => calls.push('gc') } };
+  return { calls, controls: { setFlags: (f) => calls.push(f), collectGarbage: (flushCode) => calls.push(flushCode ? 'gc+flush' : 'gc') } };
 }
 
 describe('holdStartup', () => {
@@ -17,7 +17,20 @@ describe('holdStartup', () => {
     expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan']);
     hold.release();
     hold.release();
-    expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan', '--semi-space-growth-factor=2', '--turbofan', 'gc']);
+    expect(hold.flushesCode).toBe(true);
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan', '--semi-space-growth-factor=2', '--turbofan', 'gc+flush']);
+  });
+
+  it.each([
+    [['--no-flush-bytecode'], undefined],
+    [[], '--stress-flush-code'],
+    [[], '--no_stress_flush_code --inspect'],
+  ])('leaves code flushing to node when given %j / NODE_OPTIONS %j', (execArgv, nodeOptions) => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup(execArgv, nodeOptions, controls);
+    expect(hold.flushesCode).toBe(false);
+    hold.release();
+    expect(calls.at(-1)).toBe('gc');
   });
 
   it.each([
@@ -31,7 +44,7 @@ describe('holdStartup', () => {
     const hold = holdStartup(execArgv, nodeOptions, controls);
     expect(hold.holdsOptimizer).toBe(false);
     hold.release();
-    expect(calls).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2', 'gc']);
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2', 'gc+flush']);
   });
 
   it.each([
@@ -43,7 +56,7 @@ describe('holdStartup', () => {
     const hold = holdStartup(execArgv, nodeOptions, controls);
     expect(hold.holdsYoungGeneration).toBe(false);
     hold.release();
-    expect(calls).toEqual(['--no-turbofan', '--turbofan', 'gc']);
+    expect(calls).toEqual(['--no-turbofan', '--turbofan', 'gc+flush']);
   });
 
   it('still holds the young generation when node was given semi-space sizes: they bound growth after ready', () => {
@@ -78,6 +91,31 @@ describe('holdStartup', () => {
     const { before, after } = JSON.parse(await runModuleScript(script)) as { before: number; after: number };
     expect(before).toBeGreaterThan(100 * 2 ** 20);
     expect(after).toBeLessThan(before / 2);
+  }, 70_000);
+});
+
+describe('the collection at ready', () => {
+  it("drops the bytecode of code that ran once (start-up's), which is compiled again if it runs again", async () => {
+    // A child node with start-up's shape: much code run once, then the hold released.
+    const script = `
+      import v8 from 'node:v8';
+      import { holdStartup } from ${JSON.stringify(new URL('../../dist/ops/startup-hold.js', import.meta.url).href)};
+      const hold = holdStartup([], undefined);
+      const once = [];
+      for (let i = 0; i < 2000; i++) once.push(new Function('a', 'let s = 0; for (let j = 0; j < a; j++) s += j * ' + i + '; return s + ' + i + ';'));
+      let sum = 0;
+      for (const f of once) sum += f(3);
+      const bytecode = () => v8.getHeapCodeStatistics().bytecode_and_metadata_size;
+      const before = bytecode();
+      hold.release();
+      const after = bytecode();
+      // Run again: compiled again, the same results.
+      let again = 0;
+      for (const f of once) again += f(3);
+      process.stdout.write(JSON.stringify({ before, after, same: again === sum }));`;
+    const { before, after, same } = JSON.parse(await runModuleScript(script)) as { before: number; after: number; same: boolean };
+    expect(after).toBeLessThan(before / 2);
+    expect(same).toBe(true);
   }, 70_000);
 });
 
