@@ -18,8 +18,9 @@
  * `/metrics` itself does not go through that interface ({@link expositionBody}): the families write their
  * own lines, with each series' label text made once. The Registry builds a sample object, a label object
  * and several strings per line, at every scrape: on the 1,218 routes of bench/realworld, after one request
- * each, that was 39,050 lines (5.7 MB) for 280–470 ms of CPU and 60–100 MiB more resident memory per
- * scrape. The text is the same byte for byte (metrics.test.ts keeps prom-client's Registry as the oracle).
+ * each, that was 39,050 lines (5.7 MB) for 210–480 ms of CPU per scrape, and four scrapes took resident
+ * memory from ~136 to 195–260 MiB (bench/RESULTS.md §21). The text is the same byte for byte
+ * (metrics.test.ts keeps prom-client's Registry as the oracle).
  */
 import type { Metric, Registry } from 'prom-client';
 

@@ -28,6 +28,8 @@ import { nodeFlagGiven } from './heap.js';
 // docs/performance.md recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
 const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor'] as const;
 const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
+// V8's code-flushing flags (a negation is its own flag name for nodeFlagGiven).
+const CODE_FLUSH_FLAGS = ['--stress-flush-code', '--no-stress-flush-code', '--flush-bytecode', '--no-flush-bytecode'] as const;
 
 /** The hold {@link holdStartup} takes; `release` once attache is ready. */
 export interface StartupHold {
@@ -77,9 +79,6 @@ function fullCollection(flushCode: boolean): void {
     v8.setFlagsFromString('--no-stress-flush-code');
   }
 }
-
-/** V8's code-flushing flags (a negation is its own flag name for nodeFlagGiven). */
-const CODE_FLUSH_FLAGS = ['--stress-flush-code', '--no-stress-flush-code', '--flush-bytecode', '--no-flush-bytecode'] as const;
 
 /** The collection itself, for this V8 (see {@link fullCollection}). */
 function collectOnce(gc: (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void): void {

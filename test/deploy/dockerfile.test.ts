@@ -56,6 +56,14 @@ function copyArgs(c: Copy): { sources: string[]; dest: string } {
   const args = argsOf(c).filter((a) => !a.startsWith('--'));
   return { sources: args.slice(0, -1), dest: args.at(-1)! };
 }
+/** The user and group ids of a USER step (`USER 1000:1000`). */
+function userOf(step: Instruction): { uid: number; gid: number } {
+  const [uid, gid] = argsOf(step)[0]!.split(':').map(Number) as [number, number];
+  return { uid, gid };
+}
+/** Spawn options that run a process as `user` where this test can switch users (as root); else none. */
+const asUserWherePossible = (user: { uid: number; gid: number } | undefined): { uid?: number; gid?: number } =>
+  user !== undefined && process.getuid?.() === 0 ? user : {};
 /** The exec-form (JSON array) words of ENTRYPOINT or CMD. */
 const jsonWords = (i: Instruction): string[] => (i as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
 
@@ -89,9 +97,9 @@ describe('Dockerfile: parsed and checked', () => {
   });
 
   it('runs as a non-root numeric user, exposes 8080 and 9901, leaves the young generation to attache', () => {
-    const users = stepsOf(RUNTIME, 'USER').map(argsOf);
+    const users = stepsOf(RUNTIME, 'USER');
     expect(users).toHaveLength(1);
-    const [uid, gid] = users[0]![0]!.split(':').map(Number);
+    const { uid, gid } = userOf(users[0]!);
     expect(uid).toBeGreaterThan(0);
     expect(gid).toBeGreaterThan(0);
     expect(stepsOf(RUNTIME, 'EXPOSE').flatMap(argsOf).sort()).toEqual(['8080', '9901']);
@@ -184,11 +192,9 @@ function replay(
       case 'RUN':
         run(argsOf(step), inRoot('.'), user);
         break;
-      case 'USER': {
-        const [uid, gid] = argsOf(step)[0]!.split(':').map(Number) as [number, number];
-        user = { uid, gid };
+      case 'USER':
+        user = userOf(step);
         break;
-      }
       case 'EXPOSE':
       case 'STOPSIGNAL':
       case 'ENTRYPOINT':
@@ -215,7 +221,7 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
     replay(BUILD, buildRoot, new Map(), (words, cwd, user) => {
       const cmd = words.join(' ');
       // Steps after a USER run as that user where this test can switch (as root); elsewhere as whoever runs it.
-      const asUser = user !== undefined && process.getuid?.() === 0 ? user : undefined;
+      const asUser = asUserWherePossible(user);
       const cacheDir = /^mkdir (\S+) && chown (\d+):(\d+) \1$/.exec(cmd);
       const cacheRun = /^NODE_COMPILE_CACHE=(\S+) NODE_COMPILE_CACHE_PORTABLE=1 node (\S+) --version && chmod -R a\+rX \1$/.exec(cmd);
       if (/^npm ci\b/.test(cmd)) {
@@ -259,8 +265,7 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
   // Node line makes a cache for it instead, which the same check reads. Node 20 has no compile cache.
   const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
   it.skipIf(!hasCompileCache)('carries Node\'s compile cache of its bundle, which the image\'s program reads as the image\'s user', () => {
-    const [uid, gid] = argsOf(stepsOf(RUNTIME, 'USER')[0]!)[0]!.split(':').map(Number) as [number, number];
-    const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
+    const asImageUser = asUserWherePossible(userOf(stepsOf(RUNTIME, 'USER')[0]!));
     const out = spawnSync(process.execPath, [path.join(runtimeRoot, 'app/dist/cli.js'), '--version'], {
       cwd: path.join(runtimeRoot, runtime.workdir),
       env: { PATH: process.env['PATH'] ?? '', NODE_DEBUG_NATIVE: 'COMPILE_CACHE', ...imageEnv() },
@@ -301,8 +306,7 @@ describe('Dockerfile: both stages replayed, then the image\'s program started', 
     // Container paths are under the replayed root; the container's node is this machine's.
     const argv = words.slice(1).map((w) => (w.startsWith('/') ? path.join(runtimeRoot, w) : w));
     const [port, adminPort] = [await freePort(), await freePort()];
-    const [uid, gid] = argsOf(stepsOf(RUNTIME, 'USER')[0]!)[0]!.split(':').map(Number) as [number, number];
-    const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
+    const asImageUser = asUserWherePossible(userOf(stepsOf(RUNTIME, 'USER')[0]!));
     proc = spawnCollected(process.execPath, [...argv, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-format', 'json'], {
       cwd: path.join(runtimeRoot, runtime.workdir),
       env: { PATH: process.env['PATH'] ?? '', HOME: path.join(runtimeRoot, runtime.workdir), ...imageEnv() },
