@@ -47,21 +47,38 @@ const builtinsThroughRequire = {
     b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
-// Fastify's lib/server.js requires node:http2 when it loads, for its `http2: true` option, which attache never
-// sets. node:http2 (its nghttp2 binding and JavaScript) is ~20 ms and ~7.6 MiB of a start on Node 24, and
-// attache's own HTTP/2 client does not use it; grpc-js, which does, is loaded only for grpc-js upstreams
-// (src/upstream/channels.ts). So Fastify gets node:http2 through a proxy that loads it on first use.
-const fastifyHttp2OnUse = {
-  name: 'fastify-http2-on-use',
+// Built-ins that libraries require when they load but use only for a feature attache may never reach get a
+// proxy instead, which loads the built-in on first use (when a library touches it):
+// - node:http2, from Fastify's lib/server.js, for its `http2: true` option, which attache never sets.
+//   node:http2 (its nghttp2 binding and JavaScript) is ~20 ms and ~7.6 MiB of a start on Node 24; attache's
+//   own HTTP/2 client does not use it, and grpc-js, which does, is loaded only for grpc-js upstreams
+//   (src/upstream/channels.ts) and requires it itself.
+// - node:tls and node:https, from Fastify's lib/server.js (its `https` option), ws (its client side) and
+//   prom-client's Pushgateway: only TLS upstreams use TLS, and attache's own modules load node:tls when
+//   they first need it (src/upstream/tls-module.ts). OpenSSL's TLS layer and its JavaScript are ~3.5 MiB of
+//   resident memory and ~30 ms of CPU at every start (bench/RESULTS.md §22).
+// A library that only keeps the module in a variable at load time never loads it. The descriptor trap
+// reports properties as configurable, as a proxy over an empty target must.
+const ON_FIRST_USE = [
+  { builtin: 'http2', importers: /[\\/]node_modules[\\/]fastify[\\/]/ },
+  { builtin: 'tls', importers: /[\\/]node_modules[\\/]/ },
+  { builtin: 'https', importers: /[\\/]node_modules[\\/]/ },
+];
+const builtinsOnFirstUse = {
+  name: 'builtins-on-first-use',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
-      /[\\/]node_modules[\\/]fastify[\\/]/.test(args.importer) ? { path: 'http2', namespace: 'http2-on-use' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'http2-on-use' }, () => ({
+    for (const { builtin, importers } of ON_FIRST_USE) {
+      b.onResolve({ filter: new RegExp(`^(node:)?${builtin}$`) }, (args) => {
+        // The proxy's own require: the real built-in.
+        if (args.namespace === 'on-first-use') return { path: `node:${builtin}`, external: true };
+        return importers.test(args.importer) ? { path: builtin, namespace: 'on-first-use' } : undefined;
+      });
+    }
+    b.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => ({
       contents:
-        "let m; const load = () => (m ??= require('node:http2'));\n" +
+        `let m; const load = () => (m ??= require('node:${args.path}'));\n` +
         'module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), ' +
-        'getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(load(), k) });',
+        'getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } });',
       loader: 'js',
     }));
   },
@@ -85,7 +102,7 @@ await build({
   // The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) call require() for Node's built-ins; an ES
   // module bundle has no require of its own.
   banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
-  plugins: [docsUiExternal, fastifyHttp2OnUse, builtinsThroughRequire],
+  plugins: [docsUiExternal, builtinsOnFirstUse, builtinsThroughRequire],
   logLevel: 'warning',
 });
 

@@ -13,7 +13,8 @@
  * it drops, so a rotation would not take effect for new calls.
  */
 import fs from 'node:fs';
-import tls from 'node:tls';
+
+import { nodeTls } from './tls-module.js';
 import type { TlsPolicy } from './policy.js';
 
 /** The bytes of a policy's files (the lean HTTP/2 transport, h2/, builds its TLS connections from them). */
@@ -66,7 +67,7 @@ const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === u
 function checkMaterial(m: Material): void {
   if (m.key !== undefined && m.cert === undefined) throw new Error('Private key must be given with certificate chain');
   if (m.key === undefined && m.cert !== undefined) throw new Error('Certificate chain must be given with private key');
-  tls.createSecureContext({ ca: m.ca, key: m.key, cert: m.cert });
+  nodeTls().createSecureContext({ ca: m.ca, key: m.key, cert: m.cert });
 }
 
 /** TLS material that follows its files. */

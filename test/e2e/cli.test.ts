@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTestServer, type TestServer } from '../support/grpc-server.js';
+import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
+import { RES_PROTOS_DIR, startFlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
 import { CLI, REPO, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
@@ -273,23 +275,31 @@ describe('a real process', () => {
     const lines = run.stdout().trim().split('\n').map((l) => JSON.parse(l) as { msg?: string; listen?: string });
     expect(lines.find((l) => l.msg === 'attache ready')?.listen).toBe(`127.0.0.1:${port}`);
   });
-  // grpc-js needs node:http2 (its nghttp2 binding: ~20 ms and ~7.6 MiB of a start on Node 24); the lean
-  // transport and Fastify without `http2: true` do not. So a process whose upstreams all use the lean
-  // transport must not load it (src/upstream/channels.ts, scripts/bundle.mjs), and one with a grpc-js
-  // upstream loads it when it builds that upstream. Node lists every built-in module it loaded.
-  it('loads node:http2, which grpc-js needs, only for an upstream on grpc-js; both serve', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-modules-'));
-    const preload = path.join(dir, 'modules-on-usr2.cjs');
-    fs.writeFileSync(preload, "process.on('SIGUSR2', () => require('node:fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
-    const modulesOf = async (extra: readonly string[]): Promise<string[]> => {
+  // Built-ins that only some upstreams need are loaded when one does (scripts/bundle.mjs, src/upstream/
+  // tls-module.ts): node:http2 (~20 ms and ~7.6 MiB of a start on Node 24) only for an upstream on grpc-js,
+  // node:tls and node:https (~3.5 MiB) only for a TLS upstream. Fastify, ws and prom-client require them when
+  // they load and get a proxy that loads them on first use. Node lists every built-in module it loaded.
+  describe('built-ins loaded on first use', () => {
+    let dir: string;
+    let preload: string;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attache-modules-'));
+      preload = path.join(dir, 'modules-on-usr2.cjs');
+      fs.writeFileSync(preload, "process.on('SIGUSR2', () => require('node:fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n");
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** Starts the built CLI with `args`, checks that GET `path` answers 200, and returns the built-ins it loaded. */
+    const modulesOf = async (args: readonly string[], urlPath = '/v1/echo/x'): Promise<string[]> => {
       const [port, adminPort] = [await freePort(), await freePort()];
       const out = path.join(dir, `modules-${port}.txt`);
-      const run = spawnCollected(process.execPath, ['-r', preload, CLI, '--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target,
-        '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, ...extra], { env: { ...process.env, MODULES_OUT: out } });
+      const run = spawnCollected(process.execPath, ['-r', preload, CLI, ...args, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`], {
+        env: { ...process.env, MODULES_OUT: out },
+      });
       try {
         await untilReady(adminPort);
-        const echo = await request(`http://127.0.0.1:${port}/v1/echo/x`);
-        expect(echo.status, run.output()).toBe(200);
+        const res = await request(`http://127.0.0.1:${port}${urlPath}`);
+        expect(res.status, `${res.body}\n${run.output()}`).toBe(200);
         run.child.kill('SIGUSR2');
         await expect.poll(() => fs.existsSync(out), { timeout: 5000, interval: 20 }).toBe(true);
         return fs.readFileSync(out, 'utf8').split('\n');
@@ -298,14 +308,34 @@ describe('a real process', () => {
         await run.exited;
       }
     };
-    try {
-      const lean = await modulesOf([]);
+    const e2e = (): string[] => ['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target];
+
+    it('a plaintext upstream on the lean transport loads none of node:http2, node:tls, node:https', async () => {
+      const lean = await modulesOf(e2e());
       expect(lean).toContain('NativeModule http');
-      expect(lean).not.toContain('NativeModule http2');
-      expect(await modulesOf(['--upstream-transport', 'grpc-js'])).toContain('NativeModule http2');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+      for (const m of ['http2', 'tls', 'https']) expect(lean).not.toContain(`NativeModule ${m}`);
+    });
+
+    it('an upstream on grpc-js loads node:http2', async () => {
+      expect(await modulesOf([...e2e(), '--upstream-transport', 'grpc-js'])).toContain('NativeModule http2');
+    });
+
+    it.runIf(haveOpenssl())('a TLS upstream loads node:tls and is served, on either transport', async () => {
+      const ca = makeCa(dir, 'ca');
+      const leaf = makeLeaf(dir, 'server', ca, ['DNS:localhost', 'IP:127.0.0.1']);
+      const tlsServer = await startFlakyServer({ tls: { cert: leaf.cert, key: leaf.key } });
+      try {
+        const mapping = path.join(dir, 'tls.yaml');
+        fs.writeFileSync(mapping, `type: google.api.Service\nconfig_version: 3\nbackend:\n  rules:\n    - selector: "res.v1.*"\n      address: grpcs://${tlsServer.target}\n` +
+          `attache:\n  rules:\n    - selector: "res.v1.*"\n      tls: { ca: ${ca.certFile} }\n`);
+        for (const transport of ['auto', 'grpc-js']) {
+          const loaded = await modulesOf(['--protos', RES_PROTOS_DIR, '--mappings', mapping, '--upstream-transport', transport], `/v1/get/${transport}`);
+          expect(loaded, transport).toContain('NativeModule tls');
+        }
+      } finally {
+        await tlsServer.close();
+      }
+    });
   });
 });
 

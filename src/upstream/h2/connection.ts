@@ -43,7 +43,8 @@
  * only dials the socket (TCP, TLS with ALPN h2, unix) and hands it over.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { nodeTls } from '../tls-module.js';
 import type { Connectivity } from '../transport.js';
 import { Backoff, MIN_CONNECT_TIMEOUT_MS } from './backoff.js';
 import { ErrorCode } from './frames.js';
@@ -252,9 +253,9 @@ export class Connection {
     return sock;
   }
 
-  private tlsSocket(where: { path: string } | { host: string; port: number }, name: string): tls.TLSSocket {
+  private tlsSocket(where: { path: string } | { host: string; port: number }, name: string): TLSSocket {
     const m = this.tlsMaterial;
-    return tls.connect({
+    return nodeTls().connect({
       ...where,
       ALPNProtocols: ['h2'],
       // SNI must be a host name (RFC 6066 §3), never an IP literal.
@@ -263,13 +264,13 @@ export class Connection {
       cert: m?.cert,
       key: m?.key,
       // The certificate must name the target host or the serverName override, not the address dialled.
-      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+      checkServerIdentity: (_host, cert) => nodeTls().checkServerIdentity(name, cert),
     });
   }
 
   /** RFC 9113 §3.2: over TLS, HTTP/2 only when ALPN chose h2. False (and the session destroyed) otherwise. */
   private checkAlpn(s: Session): boolean {
-    if ((s.h2.socket as tls.TLSSocket).alpnProtocol === 'h2') return true;
+    if ((s.h2.socket as TLSSocket).alpnProtocol === 'h2') return true;
     this.lastError = `${this.peer} did not negotiate HTTP/2 (ALPN h2)`;
     s.lostReason = this.lastError;
     s.h2.destroy();
