@@ -55,14 +55,19 @@ const builtinsThroughRequire = {
 //   (src/upstream/channels.ts) and requires it itself.
 // - node:tls and node:https, from Fastify's lib/server.js (its `https` option), ws (its client side) and
 //   prom-client's Pushgateway: only TLS upstreams use TLS, and attache's own modules load node:tls when
-//   they first need it (src/upstream/tls-module.ts). OpenSSL's TLS layer and its JavaScript are ~3.5 MiB of
-//   resident memory and ~30 ms of CPU at every start (bench/RESULTS.md §22).
+//   they first need it (src/upstream/lazy-builtins.ts). OpenSSL's TLS layer and its JavaScript are ~3.5 MiB
+//   of resident memory and ~30 ms of CPU at every start (bench/RESULTS.md §22).
+// - node:zlib, from ws (permessage-deflate) and prom-client's Pushgateway: ~1 MiB; attache's own modules
+//   load it for the first compressed response. prom-client takes `gzipSync` out of node:zlib when it loads,
+//   so the proxy has that one as a function of its own that loads node:zlib when called.
+// (node:dns is not among them: Node's net loads it to listen on a host, even an IP address.)
 // A library that only keeps the module in a variable at load time never loads it. The descriptor trap
-// reports properties as configurable, as a proxy over an empty target must.
+// reports properties as configurable, as a proxy must for properties its target does not have.
 const ON_FIRST_USE = [
   { builtin: 'http2', importers: /[\\/]node_modules[\\/]fastify[\\/]/ },
   { builtin: 'tls', importers: /[\\/]node_modules[\\/]/ },
   { builtin: 'https', importers: /[\\/]node_modules[\\/]/ },
+  { builtin: 'zlib', importers: /[\\/]node_modules[\\/]/, takenOnLoad: ['gzipSync'] },
 ];
 const builtinsOnFirstUse = {
   name: 'builtins-on-first-use',
@@ -74,13 +79,18 @@ const builtinsOnFirstUse = {
         return importers.test(args.importer) ? { path: builtin, namespace: 'on-first-use' } : undefined;
       });
     }
-    b.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => ({
-      contents:
-        `let m; const load = () => (m ??= require('node:${args.path}'));\n` +
-        'module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), ' +
-        'getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } });',
-      loader: 'js',
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => {
+      const { takenOnLoad = [] } = ON_FIRST_USE.find((e) => e.builtin === args.path);
+      return {
+        contents:
+          `let m; const load = () => (m ??= require('node:${args.path}'));\n` +
+          `const own = { ${takenOnLoad.map((f) => `${f}: (...a) => load().${f}(...a)`).join(', ')} };\n` +
+          'module.exports = new Proxy(own, { get: (t, k) => (Object.hasOwn(t, k) ? t[k] : load()[k]), has: (_, k) => k in load(), ' +
+          'ownKeys: () => Reflect.ownKeys(load()), ' +
+          'getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } });',
+        loader: 'js',
+      };
+    });
   },
 };
 const swaggerUiStatic = path.join(root, 'node_modules/@fastify/swagger-ui/static');

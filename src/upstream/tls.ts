@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 
-import { nodeTls } from './tls-module.js';
+import { nodeTls } from './lazy-builtins.js';
 import type { TlsPolicy } from './policy.js';
 
 /** The bytes of a policy's files (the lean HTTP/2 transport, h2/, builds its TLS connections from them). */

@@ -276,9 +276,10 @@ describe('a real process', () => {
     expect(lines.find((l) => l.msg === 'attache ready')?.listen).toBe(`127.0.0.1:${port}`);
   });
   // Built-ins that only some upstreams need are loaded when one does (scripts/bundle.mjs, src/upstream/
-  // tls-module.ts): node:http2 (~20 ms and ~7.6 MiB of a start on Node 24) only for an upstream on grpc-js,
-  // node:tls and node:https (~3.5 MiB) only for a TLS upstream. Fastify, ws and prom-client require them when
-  // they load and get a proxy that loads them on first use. Node lists every built-in module it loaded.
+  // lazy-builtins.ts): node:http2 (~20 ms and ~7.6 MiB of a start on Node 24) only for an upstream on
+  // grpc-js, node:tls and node:https (~3.5 MiB) only for a TLS upstream, node:zlib only for a compressed
+  // response. Fastify, ws and prom-client require them when they load and get a proxy that loads them on
+  // first use. Node lists every built-in module it loaded.
   describe('built-ins loaded on first use', () => {
     let dir: string;
     let preload: string;
@@ -310,10 +311,10 @@ describe('a real process', () => {
     };
     const e2e = (): string[] => ['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target];
 
-    it('a plaintext upstream on the lean transport loads none of node:http2, node:tls, node:https', async () => {
+    it('a plaintext upstream on the lean transport loads none of node:http2, node:tls, node:https, node:zlib', async () => {
       const lean = await modulesOf(e2e());
       expect(lean).toContain('NativeModule http');
-      for (const m of ['http2', 'tls', 'https']) expect(lean).not.toContain(`NativeModule ${m}`);
+      for (const m of ['http2', 'tls', 'https', 'zlib']) expect(lean).not.toContain(`NativeModule ${m}`);
     });
 
     it('an upstream on grpc-js loads node:http2', async () => {

@@ -22,8 +22,8 @@
  * RST_STREAM CANCEL on client cancellation or deadline). A stream reset by the server maps as grpc-js maps
  * it (wire.ts); a lost session is UNAVAILABLE.
  */
-import zlib from 'node:zlib';
 import { CallMetadata } from '../call-metadata.js';
+import { nodeZlib } from '../lazy-builtins.js';
 import type { AttemptControl, AttemptEnd, AttemptHandle, AttemptListener, AttemptObserver } from '../transport.js';
 import type { Balancer, Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
@@ -437,8 +437,8 @@ export class Attempt implements AttemptControl, Waiter, StreamListener {
         this.end(tooBig ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL, tooBig ? `Received message that decompresses to a size larger than ${max}` : `Failed to decompress ${this.encoding}-encoded message`, undefined, md, false);
       } else this.end(Code.OK, details, out, md, false);
     };
-    if (this.encoding === 'gzip') zlib.gunzip(body, { maxOutputLength: max }, done);
-    else zlib.inflate(body, { maxOutputLength: max }, done);
+    if (this.encoding === 'gzip') nodeZlib().gunzip(body, { maxOutputLength: max }, done);
+    else nodeZlib().inflate(body, { maxOutputLength: max }, done);
   }
 
   /** StreamListener: the stream is over (id 0: it never left the session's queue, so was never sent). */

@@ -44,7 +44,7 @@
  */
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { nodeTls } from '../tls-module.js';
+import { nodeTls } from '../lazy-builtins.js';
 import type { Connectivity } from '../transport.js';
 import { Backoff, MIN_CONNECT_TIMEOUT_MS } from './backoff.js';
 import { ErrorCode } from './frames.js';

@@ -18,8 +18,8 @@
  * CANCEL (the server sees CANCELLED). `unprocessed` as attempt.ts reports it (REFUSED_STREAM, beyond a
  * GOAWAY, never sent): the caller decides whether a transparent retry is safe (stream-call.ts).
  */
-import zlib from 'node:zlib';
 import { CallMetadata } from '../call-metadata.js';
+import { nodeZlib } from '../lazy-builtins.js';
 import type { AttemptHandle, StreamAttemptControl, StreamAttemptListener } from '../transport.js';
 import type { Waiter } from './balancer.js';
 import type { Connection, Session } from './connection.js';
@@ -261,7 +261,7 @@ export class StreamAttempt implements StreamAttemptControl, Waiter, StreamListen
       const max = this.ctx.maxReceiveBytes;
       try {
         // Synchronous: a stream's messages must stay in order, and each is bounded by maxReceiveBytes.
-        message = this.encoding === 'gzip' ? zlib.gunzipSync(body, { maxOutputLength: max }) : zlib.inflateSync(body, { maxOutputLength: max });
+        message = this.encoding === 'gzip' ? nodeZlib().gunzipSync(body, { maxOutputLength: max }) : nodeZlib().inflateSync(body, { maxOutputLength: max });
       } catch (err) {
         const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
         this.abort(tooBig ? Code.RESOURCE_EXHAUSTED : Code.INTERNAL, tooBig ? `Received message that decompresses to a size larger than ${max}` : `Failed to decompress ${this.encoding}-encoded message`);
