@@ -2,11 +2,11 @@
 // client, against one grpc-js backend, on the same two routes, in one run.
 //
 // For each method (GET, POST) and concurrency (1, 16, 64), every subject is measured in turn for --duration
-// seconds (the order rotates from level to level, so no subject always runs first or last after a pause),
-// with wrk (HTTP/1.1 keep-alive, -t1 -c N, a closed loop). The figures per subject and level: req/s, p50/p99
-// (wrk's histogram), CPU per request (utime+stime of the subject's process tree from /proc/<pid>/stat over
-// the level, all threads) and peak RSS (VmHWM, summed over the tree). Ratios are taken between subjects
-// measured seconds apart, which is what survives the noise of a shared machine.
+// seconds (the order rotates from level to level and from round to round, so no subject always runs first
+// or last after a pause), with wrk (HTTP/1.1 keep-alive, -t1 -c N, a closed loop). The figures per subject
+// and level: req/s, p50/p99 (wrk's histogram), CPU per request (utime+stime of the subject's process tree
+// from /proc/<pid>/stat over the level, all threads) and peak RSS (VmHWM, summed over the tree). Ratios are
+// taken between subjects measured seconds apart, which is what survives the noise of a shared machine.
 //
 // Bounded: every wrk has -d plus a hard kill after duration + 15 s and a request cap; every process is
 // started by this script and stopped by PID. Only 127.0.0.1 is used, on ports the OS picks.
@@ -158,11 +158,16 @@ async function main() {
   if (WARMUP > 0) for (const s of http) for (const m of METHODS) await wrk(s.url, m, 16, WARMUP);
 
   const all = [];
-  let rot = 0;
-  for (let round = 1; round <= ROUNDS; round++) for (const method of METHODS) {
-    for (const conc of LEVELS) {
+  // The order rotates from level to level and, for each level, from round to round: on this kind of machine
+  // whichever subject runs first in a level after a pause can use less CPU per request (bench/RESULTS.md
+  // §21: POST c=1, 0.59–0.94× with attache first against 1.13–1.15× with it second). A rotation by level alone
+  // gave each level the same order in every round whenever the levels per round were a multiple of the
+  // subjects (two subjects, six levels); with --rounds equal to the number of subjects, every subject
+  // runs first once in every level.
+  for (let round = 1; round <= ROUNDS; round++) for (const [m, method] of METHODS.entries()) {
+    for (const [l, conc] of LEVELS.entries()) {
+      const rot = m * LEVELS.length + l + (round - 1);
       const order = subjects.map((_, i) => subjects[(i + rot) % subjects.length]);
-      rot++;
       for (const s of order) {
         let r;
         if (s.kind === 'http') {
