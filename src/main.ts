@@ -11,6 +11,7 @@ import { errorAnswer, type PipelineContext } from './http/pipeline.js';
 import { guardServer, serverOptions } from './http/limits.js';
 import { installLeanPath } from './http/lean.js';
 import { clientErrorHandler, transcoderPlugin, write, writeRaw } from './http/plugin.js';
+import { NO_SCHEMA_COMPILERS } from './http/schema-compilers.js';
 import { createAdminServer, type ApiDocsSource } from './ops/admin.js';
 import { dataListenerUrl, documentOf, renderDocument, withServer } from './openapi/serve.js';
 import { createLifecycle, type Lifecycle } from './ops/lifecycle.js';
@@ -174,6 +175,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     exposeHeadRoutes: false,
+    schemaController: NO_SCHEMA_COMPILERS,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: false,

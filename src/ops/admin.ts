@@ -8,6 +8,7 @@
  * without Fastify's error codes.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { NO_SCHEMA_COMPILERS } from '../http/schema-compilers.js';
 import { httpStatusOf } from '../status/http.js';
 import { Code, RpcStatus, toStatus } from '../status/status.js';
 import { statusToJson } from '../status/wire.js';
@@ -32,7 +33,12 @@ export interface ApiDocsSource {
 export function createAdminServer(lifecycle: Lifecycle, metrics?: Metrics, upstreams?: UpstreamReadinessProbe, api?: ApiDocsSource): FastifyInstance {
   const answer = (reply: FastifyReply, status: RpcStatus): FastifyReply =>
     reply.code(httpStatusOf(status)).header('content-type', 'application/json').send(statusToJson(status));
-  const admin = Fastify({ logger: false, exposeHeadRoutes: true, frameworkErrors: (err, _req, reply) => answer(reply, toStatus(err)) });
+  const admin = Fastify({
+    logger: false,
+    exposeHeadRoutes: true,
+    schemaController: NO_SCHEMA_COMPILERS,
+    frameworkErrors: (err, _req, reply) => answer(reply, toStatus(err)),
+  });
   admin.removeAllContentTypeParsers();
   admin.setNotFoundHandler((req, reply) =>
     answer(reply, new RpcStatus(Code.NOT_FOUND, `no admin endpoint ${req.method} ${(req.raw.url ?? '/').split('?')[0]}`)),
