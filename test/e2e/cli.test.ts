@@ -14,6 +14,7 @@ import { E2E_MAPPINGS_DIR, E2E_PROTOS_DIR, E2E_STREAMING_MAPPINGS_DIR, startTest
 import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
 import { RES_PROTOS_DIR, startFlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
+import { writeMapping } from '../support/resilience.js';
 import { CLI, REPO, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
 interface Run {
@@ -326,9 +327,8 @@ describe('a real process', () => {
       const leaf = makeLeaf(dir, 'server', ca, ['DNS:localhost', 'IP:127.0.0.1']);
       const tlsServer = await startFlakyServer({ tls: { cert: leaf.cert, key: leaf.key } });
       try {
-        const mapping = path.join(dir, 'tls.yaml');
-        fs.writeFileSync(mapping, `type: google.api.Service\nconfig_version: 3\nbackend:\n  rules:\n    - selector: "res.v1.*"\n      address: grpcs://${tlsServer.target}\n` +
-          `attache:\n  rules:\n    - selector: "res.v1.*"\n      tls: { ca: ${ca.certFile} }\n`);
+        const mapping = writeMapping(dir, `backend:\n  rules:\n    - selector: "res.v1.*"\n      address: grpcs://${tlsServer.target}\n` +
+          `attache:\n  rules:\n    - selector: "res.v1.*"\n      tls: { ca: ${ca.certFile} }\n`, 'tls.yaml');
         for (const transport of ['auto', 'grpc-js']) {
           const loaded = await modulesOf(['--protos', RES_PROTOS_DIR, '--mappings', mapping, '--upstream-transport', transport], `/v1/get/${transport}`);
           expect(loaded, transport).toContain('NativeModule tls');
