@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../lib/processes.mjs';
-import { arg, cpuSeconds, REPO_DIR } from '../lib/proto.mjs';
+import { arg, cpuSeconds, memMiB, REPO_DIR } from '../lib/proto.mjs';
 import { startBackend } from './backend.mjs';
 import { buildSet } from './build-set.mjs';
 import { checkRoutes, everyRouteOnce, requestsFor } from './requests.mjs';
@@ -22,11 +22,7 @@ const NODE_ARGS = arg('node-args', '').split(' ').filter(Boolean);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** RSS, anonymous RSS and peak RSS of `pid`, in MiB. */
-function memory(pid) {
-  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mib = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)[1]) / 1024;
-  return { rss: mib('VmRSS'), anon: mib('RssAnon'), hwm: mib('VmHWM') };
-}
+const memory = (pid) => ({ rss: memMiB(pid, 'VmRSS'), anon: memMiB(pid, 'RssAnon'), hwm: memMiB(pid, 'VmHWM') });
 
 async function within(ms, what, promise) {
   let timer;
