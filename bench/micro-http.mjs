@@ -21,6 +21,7 @@ const { createTracing } = await dist('telemetry/tracing.js');
 const { createMetrics } = await dist('ops/metrics.js');
 const { default: pino } = await import('pino');
 const { requestIdFrom } = await dist('upstream/metadata.js');
+const { SlotSet } = await dist('collections/slot-set.js');
 const SECS = Number(arg('secs', '3'));
 const BLOCKS = Number(arg('blocks', '4'));
 const C = Number(arg('c', '16'));
@@ -33,7 +34,7 @@ const snapshot = built.snapshot;
 // The pipeline's context as main.ts builds it: the snapshot's upstreams, default telemetry, access log at warn.
 const upstreams = await createUpstreams(snapshot.upstreams, cfg.config.outbound, {});
 const telemetry = createTelemetry(await createTracing(cfg.config.telemetry, '0.0.0'), createMetrics({ channels: () => upstreams.states() }), pino({ level: 'warn' }));
-const ctx = { snapshot: () => snapshot, upstreams, draining: () => false, inflight: new Set(), telemetry };
+const ctx = { snapshot: () => snapshot, upstreams, draining: () => false, inflight: new SlotSet(), telemetry };
 
 const app = Fastify({ logger: false, exposeHeadRoutes: false, requestIdHeader: false, genReqId: (raw) => requestIdFrom(raw.headers) });
 await app.register(transcoderPlugin, { ctx, bodyLimitBytes: 4 << 20 });

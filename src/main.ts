@@ -26,6 +26,7 @@ import { createTracing, type TracingOverrides } from './telemetry/tracing.js';
 import { loadSnapshot } from './load-snapshot.js';
 import { formatProblem, type LoadProblem, type ServingSnapshot, type Snapshot } from './snapshot.js';
 import { toStatus } from './status/status.js';
+import { SlotSet } from './collections/slot-set.js';
 import type { RunningCall } from './upstream/call.js';
 import { createUpstreams, type Upstreams } from './upstream/channels.js';
 import type { UpstreamPlan } from './upstream/service-config.js';
@@ -158,7 +159,7 @@ export async function start(initial: Config, logger: Logger = createLogger(initi
     closeExcept: (keep) => live.channels.closeExcept(keep),
   };
   const readiness = createReadiness(upstreams, { policy: config.outbound.readiness, intervalMs: config.outbound.healthIntervalMs, service: config.outbound.healthService });
-  const inflight = new Set<RunningCall>();
+  const inflight = new SlotSet<RunningCall>();
   const ctx: PipelineContext = {
     snapshot: () => live,
     upstreams,
@@ -360,7 +361,7 @@ async function drain(d: {
   app: FastifyInstance;
   admin: FastifyInstance;
   lifecycle: Lifecycle;
-  inflight: Set<RunningCall>;
+  inflight: SlotSet<RunningCall>;
   upstreams: Upstreams;
   drainTimeoutMs: number;
   logger: Logger;
@@ -379,7 +380,7 @@ async function drain(d: {
   clearTimeout(timer);
   if (timedOut) {
     d.logger.warn({ cancelled: d.inflight.size }, 'drain timeout: cancelling the calls still in flight');
-    for (const c of d.inflight) c.cancel();
+    for (const c of d.inflight.values()) c.cancel();
     // Calls still waiting for a bulkhead slot have not started; they are refused like the cancelled ones.
     for (const u of d.upstreams.list()) u.guard.bulkhead.rejectQueued();
     // Cancelled calls end at once and their requests answer 503 with `Connection: close` (pipeline.ts), which

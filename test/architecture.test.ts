@@ -32,6 +32,7 @@ const IO_LIBS = /^(fastify|@grpc\/grpc-js|pino|@opentelemetry\/)/;
  * listed here (http, telemetry, ops, demo) is an edge and may import the core.
  */
 const FOLDER_EDGES: Readonly<Record<string, readonly string[]>> = {
+  collections: [],
   codec: [],
   status: ['codec'],
   config: ['status'],

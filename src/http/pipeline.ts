@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { SlotSet } from '../collections/slot-set.js';
 import type { ServedRoute, ServingSnapshot, Snapshot } from '../snapshot.js';
 import type { Binding } from '../routing/matcher.js';
 import { httpStreamIo } from './http-stream.js';
@@ -51,7 +52,7 @@ export interface PipelineContext {
   /** True once shutdown started: new requests are refused with 503. */
   draining(): boolean;
   /** In-flight upstream calls, so the drain can cancel what outlives the grace period. */
-  readonly inflight: Set<RunningCall>;
+  readonly inflight: SlotSet<RunningCall>;
   /** Tracer, metrics and access logger (src/telemetry/exchange.ts). */
   readonly telemetry: Telemetry;
 }
@@ -251,7 +252,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   // The call span starts once the call does: a call the guard refuses never reaches the upstream.
   const upstream = startUpstream(ctx.telemetry, ex, metadata);
   const running = up.call(route, bytes, upstream.metadata, queuedAt === 0 ? timeoutMs : Math.max(1, timeoutMs - (Date.now() - queuedAt)));
-  ctx.inflight.add(running);
+  const inflightSlot = ctx.inflight.add(running);
   // A client that disconnects cancels its upstream call (the server sees CANCELLED).
   let clientGone = false;
   const onClose = (): void => {
@@ -265,7 +266,7 @@ async function answerRequest(ctx: PipelineContext, req: InboundRequest, ex: Exch
   // A call never sent (no upstream credential could be had) says nothing about the upstream's health.
   up.guard.settle(admission, outcome.unsent === true ? Code.CANCELLED : (outcome.error?.code ?? Code.OK), timeoutMs < (route.deadlineMs ?? snap.config.defaultDeadlineMs));
   req.res.removeListener('close', onClose);
-  ctx.inflight.delete(running);
+  ctx.inflight.delete(inflightSlot);
   endUpstream(ctx.telemetry, ex, upstream, { code: outcome.error?.code ?? Code.OK, details: outcome.error?.details, headers: outcome.headers, trailers: outcome.trailers ?? outcome.error?.metadata });
 
   const headers: Record<string, string | string[]> = {};

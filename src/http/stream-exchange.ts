@@ -384,10 +384,10 @@ export async function serveStream(
   x.call = up.stream(route, upstream.metadata, left, x);
   // The drain cancels calls still running past its timeout; a stream is one of them.
   const running = { cancel: () => x.call.cancel(), done: x.settled.then(() => ({ response: undefined, error: undefined, headers: undefined, trailers: undefined })) };
-  ctx.inflight.add(running);
+  const inflightSlot = ctx.inflight.add(running);
   io.onClientGone(() => x.call.cancel());
   x.begin(first);
   const outcome = await x.outcome();
-  ctx.inflight.delete(running);
+  ctx.inflight.delete(inflightSlot);
   return outcome;
 }

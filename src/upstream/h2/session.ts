@@ -30,6 +30,7 @@ import {
   PREFACE, rstStreamFrame, Setting, settingsFrame, windowUpdateFrame, writeHeader, type FrameSink,
 } from './frames.js';
 import { headerListSize, HpackDecoder, HpackError } from './hpack.js';
+import { StreamTable } from './stream-table.js';
 
 /** What a stream reports, in order: `onHeaders` (response headers, then trailers), `onData`, exactly one `onClose`. */
 export interface StreamListener {
@@ -151,7 +152,7 @@ export class ClientSession implements FrameSink {
   framesIn = 0;
   private readonly parser = new FrameParser(this);
   private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, ClientStream>();
+  private readonly streams = new StreamTable<ClientStream>();
   private readonly queued: ClientStream[] = [];
   /** Open streams whose body waits for window. */
   private readonly blocked = new Set<ClientStream>();
@@ -297,7 +298,7 @@ export class ClientSession implements FrameSink {
     this.lastId = id;
     s.state = StreamState.Open;
     s.sendWindow = this.peerInitialWindow;
-    this.streams.set(id, s);
+    this.streams.add(s);
     this.active++;
     this.writeHeaders(s);
     this.sendBody(s);
@@ -631,7 +632,7 @@ export class ClientSession implements FrameSink {
     this.listener.onGoaway(code, lastStreamId, debug);
     if (this.destroyed) return;
     for (const s of this.queued.splice(0)) this.closeStream(s, ErrorCode.REFUSED_STREAM);
-    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) this.closeStream(s, ErrorCode.REFUSED_STREAM);
+    for (const s of this.streams.values()) if (s.id > lastStreamId) this.closeStream(s, ErrorCode.REFUSED_STREAM);
     if (code !== ErrorCode.NO_ERROR) this.destroy();
     else this.close();
   }
@@ -639,7 +640,7 @@ export class ClientSession implements FrameSink {
   private closeStream(s: ClientStream, code: number): void {
     if (s.state === StreamState.Closed) return;
     if (s.state === StreamState.Open) {
-      this.streams.delete(s.id);
+      this.streams.delete(s);
       this.blocked.delete(s);
       this.active--;
     }
