@@ -27,6 +27,10 @@ FROM node:24.22.3-trixie-slim AS runtime
 # same PID). A fixed --max-semi-space-size here would override that for every limit and reach every node
 # process in the container (docs/performance.md, "Heap settings in a pod").
 ENV NODE_ENV=production
+# glibc's malloc maps allocations of 32 KiB and more on their own and returns them when they are freed: the
+# memory V8 compiles in, which glibc's heaps would otherwise keep (~13–20 MiB of the peak under load,
+# src/ops/malloc-settings.ts). Set here, the launcher need not restart node at every start to set it.
+ENV MALLOC_MMAP_THRESHOLD_=32768
 # Every start of a container is a first start: the launcher's compile cache (dist/cli.js) comes with the
 # image, read-only, so that no start compiles the 1.8 MB bundle: ~80–95 ms less CPU until ready
 # (bench/RESULTS.md §21). It matches this image's Node and user 1000; run as another user, or with node flags

@@ -1,6 +1,6 @@
 // Bundles src/cli.ts and everything it imports into one file, dist/attache.js, which `node dist/cli.js` and
-// the `attache` bin run through a launcher of a few lines, dist/cli.js (below: it turns on Node's compile
-// cache first). Run by `npm run build` after tsc, whose per-module dist/ output stays for the
+// the `attache` bin run through a small launcher, dist/cli.js (src/launch.ts, bundled on its own below: it may
+// start node again with glibc's malloc setting, then turns on Node's compile cache). Run by `npm run build` after tsc, whose per-module dist/ output stays for the
 // benchmark scripts that import single modules (bench/*.mjs); tsc's own entry is kept as
 // dist/cli-modules.js, the same program unbundled, for comparisons (bench/rss-ready.sh CLI=…).
 //
@@ -116,22 +116,21 @@ await build({
   logLevel: 'warning',
 });
 
-// The launcher. Node's compile cache (module.enableCompileCache, Node 22.1 and later) keeps V8's code cache
-// of a module on disk, keyed by its content, so that later starts skip compiling it: ~100 ms of the 1.2 s a
-// 25-package set takes to be ready on Node 24 (bench/RESULTS.md §18). It only applies to modules loaded after
-// it is turned on, hence a launcher rather than a call inside the bundle. The cache goes where Node puts it
-// (NODE_COMPILE_CACHE, else the system's temporary folder); NODE_DISABLE_COMPILE_CACHE=1 turns it off, and
-// where it cannot be written (a read-only filesystem) Node carries on without it.
-fs.writeFileSync(
-  path.join(root, 'dist/cli.js'),
-  `#!/usr/bin/env node
-// attache's entry (scripts/bundle.mjs writes it): Node's compile cache on, then the bundle.
-import module from 'node:module';
-module.enableCompileCache?.();
-await import('./attache.js');
-`,
-  { mode: 0o755 },
-);
+// The launcher, dist/cli.js: src/launch.ts bundled on its own (a few KiB), which may start node again with
+// glibc's malloc setting before the bundle loads, turns on Node's compile cache, then imports ./attache.js.
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/launch.ts'],
+  outfile: 'dist/cli.js',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  plugins: [builtinsThroughRequire],
+  banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+fs.chmodSync(path.join(root, 'dist/cli.js'), 0o755);
 
 await build({
   absWorkingDir: root,

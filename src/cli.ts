@@ -12,6 +12,7 @@ import { helpText, loadConfig, type Config, type LoadResult } from './config/loa
 import { createLogger, start, StartupError, type Running } from './main.js';
 import { applyHeapGrowth, heapGrowthText } from './ops/heap.js';
 import { holdYoungGeneration } from './ops/young-generation.js';
+import { MMAP_THRESHOLD_ENV } from './ops/malloc-settings.js';
 import { isWorkerProcess, superviseWorkers } from './ops/workers.js';
 import { PACKAGE_DIR, PACKAGE_VERSION } from './package-dir.js';
 import { loadSnapshot } from './load-snapshot.js';
@@ -89,8 +90,10 @@ async function main(): Promise<number> {
   if (heapSettings !== undefined) {
     const { source, semiSpaceMiB, limitBytes, growthPercent } = heapSettings;
     if (growthPercent !== undefined) applyHeapGrowth(growthPercent, process.execArgv, process.env['NODE_OPTIONS']);
-    const heap = { source, semiSpaceMiB, limitMiB: limitBytes === undefined ? undefined : Math.round(limitBytes / 1048576), growthPercent };
-    const msg = `heap settings: ${heapSettings.reason}; ${heapGrowthText(growthPercent)}`;
+    // Set by src/launch.ts (src/ops/malloc-settings.ts) or by whoever started attache; undefined: glibc's own.
+    const mmapThreshold = process.env[MMAP_THRESHOLD_ENV];
+    const heap = { source, semiSpaceMiB, limitMiB: limitBytes === undefined ? undefined : Math.round(limitBytes / 1048576), growthPercent, mallocMmapThreshold: mmapThreshold };
+    const msg = `heap settings: ${heapSettings.reason}; ${heapGrowthText(growthPercent)}${mmapThreshold === undefined ? '' : `; malloc maps ${mmapThreshold} bytes and more on their own`}`;
     if (source === 'not-possible') logger.warn({ heap }, msg);
     else logger.info({ heap }, msg);
   }

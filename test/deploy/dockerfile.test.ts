@@ -108,6 +108,9 @@ describe('Dockerfile: parsed and checked', () => {
     // (src/ops/heap-settings.ts), which a fixed NODE_OPTIONS flag would override for every limit.
     expect(env['NODE_OPTIONS'] ?? '').not.toMatch(/semi[-_]space/);
     expect(env['ATTACHE_HEAP_TUNING']).toBeUndefined();
+    // glibc's malloc setting (src/ops/malloc-settings.ts) comes with the image, so that the launcher need not
+    // restart node to set it.
+    expect(env['MALLOC_MMAP_THRESHOLD_']).toBe('32768');
     // What the image relies on is documented (README.md or a docs/ page).
     const docs = ['README.md', ...fs.readdirSync(path.join(REPO, 'docs')).map((f) => `docs/${f}`)].map((f) => fs.readFileSync(path.join(REPO, f), 'utf8'));
     expect(docs.some((d) => d.includes('--heap-tuning'))).toBe(true);

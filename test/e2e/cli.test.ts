@@ -15,6 +15,7 @@ import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
 import { RES_PROTOS_DIR, startFlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
 import { writeMapping } from '../support/resilience.js';
+import { mapsShowGlibc } from '../../src/ops/malloc-settings.js';
 import { CLI, REPO, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
 interface Run {
@@ -410,6 +411,29 @@ describe('the bundled dist/cli.js', () => {
   afterAll(() => {
     if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // glibc's malloc setting (src/ops/malloc-settings.ts): the launcher starts node again with it, in place.
+  const onGlibc = process.platform === 'linux' && mapsShowGlibc(fs.readFileSync('/proc/self/maps', 'utf8'));
+  const canReExecute = typeof (process as { execve?: unknown }).execve === 'function';
+  it.runIf(onGlibc && canReExecute)('restarts node in place with MALLOC_MMAP_THRESHOLD_=32768, unless the environment sets it', async () => {
+    for (const [given, inForce] of [[undefined, '32768'], ['131072', '131072']] as const) {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const env = { PATH: process.env['PATH'] ?? '', ...(given === undefined ? {} : { MALLOC_MMAP_THRESHOLD_: given }) };
+      const run = spawnCli(['--demo', '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-format', 'json'], { env });
+      try {
+        await untilReady(adminPort);
+        expect((await request(`http://127.0.0.1:${port}/api/payments/pay_001`)).status).toBe(200);
+        // The PID that was spawned is the one serving, and its environment has the setting: an execve(2).
+        const environ = fs.readFileSync(`/proc/${run.child.pid}/environ`, 'utf8').split('\0');
+        expect(environ.filter((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_='))).toEqual([`MALLOC_MMAP_THRESHOLD_=${inForce}`]);
+        const heapLine = run.stdout().split('\n').find((l) => l.includes('"heap settings'));
+        expect(heapLine === undefined ? undefined : (JSON.parse(heapLine) as { heap: unknown }).heap, run.output()).toMatchObject({ mallocMmapThreshold: inForce });
+      } finally {
+        run.child.kill('SIGTERM');
+        expect(await run.exited, run.output()).toBe(0);
+      }
+    }
   });
 
   it("takes Node's built-ins through require, not ES imports (an ES facade of node:http loads undici)", () => {

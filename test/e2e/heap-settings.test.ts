@@ -14,9 +14,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http.js';
 import { CLI, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
+import { mapsShowGlibc } from '../../src/ops/malloc-settings.js';
 
 const LIMIT_MIB = 128;
 const CAN_REEXECUTE = typeof (process as { execve?: unknown }).execve === 'function';
+/** glibc's malloc setting in force in the children (src/ops/malloc-settings.ts): given, or set by the launcher. */
+const MALLOC_IN_FORCE = process.env['MALLOC_MMAP_THRESHOLD_'] ??
+  (CAN_REEXECUTE && process.platform === 'linux' && mapsShowGlibc(fs.readFileSync('/proc/self/maps', 'utf8')) ? '32768' : undefined);
 
 /** A memory cgroup with a hard limit that processes can be started in, or why there is none. */
 interface MemoryCgroup {
@@ -166,7 +170,8 @@ describe.skipIf(typeof cgroup === 'string')(`heap settings inside a ${LIMIT_MIB}
     const lines = heapLines(s);
     expect(lines, s.output()).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 30, heap: { source: 'memory-limit', semiSpaceMiB: 8, limitMiB: LIMIT_MIB } });
-    expect(lines[0]!.msg).toBe(`heap settings: 8 MiB semi-spaces, chosen by attache for the ${LIMIT_MIB} MiB limit; V8's own heap growing factor`);
+    const malloc = MALLOC_IN_FORCE === undefined ? '' : `; malloc maps ${MALLOC_IN_FORCE} bytes and more on their own`;
+    expect(lines[0]!.msg).toBe(`heap settings: 8 MiB semi-spaces, chosen by attache for the ${LIMIT_MIB} MiB limit; V8's own heap growing factor${malloc}`);
     // The PID the test started is now node with the flag (only the re-executed image has it), with no child:
     // the process that serves is the one an orchestrator started and signals.
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=8');
