@@ -49,6 +49,7 @@ import type { Connectivity } from '../transport.js';
 import { Backoff, MIN_CONNECT_TIMEOUT_MS } from './backoff.js';
 import { ErrorCode } from './frames.js';
 import { ClientSession } from './session.js';
+import { SocketReads } from './socket-reads.js';
 import { addressString, type TargetAddress } from './target.js';
 
 /** PEM material for TLS (null fields: system roots / no client certificate). */
@@ -201,7 +202,8 @@ export class Connection {
   private startConnect(): void {
     this.retryTimer = undefined;
     const timeout = this.backoff.attemptStarted(Date.now(), this.o.internals.minConnectTimeoutMs ?? MIN_CONNECT_TIMEOUT_MS);
-    const sock = this.socket();
+    const reads = new SocketReads();
+    const sock = this.socket(reads);
     // Assigned below, before any of these can run (the socket's events come on later turns).
     let s: Session | undefined;
     const h2 = new ClientSession(
@@ -216,6 +218,7 @@ export class Connection {
       },
       SESSION_OPTIONS,
     );
+    reads.deliverTo((chunk) => h2.receive(chunk));
     s = new Session(h2, this);
     // A TLS server that did not pick h2 speaks something else: say so now rather than wait for SETTINGS.
     if (this.o.tlsHost !== undefined) sock.once('secureConnect', () => this.checkAlpn(s));
@@ -236,9 +239,9 @@ export class Connection {
    * The socket to the address. TLS material that cannot be used (a bad PEM) makes `tls.connect` throw: that
    * becomes a socket failing on the next turn, so it is a failed connection attempt like any other.
    */
-  private socket(): net.Socket {
+  private socket(reads: SocketReads): net.Socket {
     const a = this.address;
-    const where = a.kind === 'unix' ? { path: a.path } : { host: a.host, port: a.port };
+    const where = a.kind === 'unix' ? { path: a.path, onread: reads.onread } : { host: a.host, port: a.port, onread: reads.onread };
     let sock: net.Socket;
     try {
       sock = this.o.tlsHost === undefined ? net.connect(where) : this.tlsSocket(where, this.o.tlsHost);
@@ -253,7 +256,7 @@ export class Connection {
     return sock;
   }
 
-  private tlsSocket(where: { path: string } | { host: string; port: number }, name: string): TLSSocket {
+  private tlsSocket(where: ({ path: string } | { host: string; port: number }) & { onread: net.OnReadOpts }, name: string): TLSSocket {
     const m = this.tlsMaterial;
     return nodeTls().connect({
       ...where,

@@ -184,7 +184,8 @@ export class ClientSession implements FrameSink {
   private readonly flushNow = (): void => this.flush();
 
   constructor(readonly socket: Socket, private readonly listener: SessionListener, private readonly o: SessionOptions) {
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    // A socket read through SocketReads (socket-reads.ts) emits no 'data': its reads come to `receive`.
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err: Error) => this.destroy(err));
     socket.on('end', () => this.destroy());
     socket.on('close', () => this.destroy());
@@ -428,7 +429,8 @@ export class ClientSession implements FrameSink {
 
   // ---- receiving
 
-  private onSocketData(chunk: Buffer): void {
+  /** Octets read from the socket. */
+  receive(chunk: Buffer): void {
     if (this.destroyed) return;
     try {
       this.parser.push(chunk);
