@@ -15,6 +15,7 @@
  * bundle is not yet compiled nor the configuration read.
  */
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import module from 'node:module';
 import { mallocEnvToSet, mapsShowGlibc } from './ops/malloc-settings.js';
 
@@ -37,6 +38,7 @@ const add = mallocEnvToSet({
   env: process.env,
   args: process.argv.slice(2),
   canReExecute: typeof execve === 'function',
+  inspecting: inspector.url() !== undefined,
 });
 if (add !== undefined) {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mallocEnvToSet, mapsShowGlibc, MMAP_THRESHOLD_ENV, type MallocInputs } from './malloc-settings.js';
 
-const linux: MallocInputs = { platform: 'linux', glibc: true, env: {}, args: ['--demo'], canReExecute: true };
+const linux: MallocInputs = { platform: 'linux', glibc: true, env: {}, args: ['--demo'], canReExecute: true, inspecting: false };
 
 describe('mallocEnvToSet', () => {
   it('sets the mmap threshold to 32 KiB on Linux with glibc, where node can re-execute itself', () => {
@@ -12,6 +12,7 @@ describe('mallocEnvToSet', () => {
     ['another platform', { platform: 'darwin' }],
     ['another C library (musl)', { glibc: false }],
     ['a node without process.execve', { canReExecute: false }],
+    ["node's inspector open (--inspect)", { inspecting: true }],
     ['the variable already set (after the re-execution, or by the user)', { env: { [MMAP_THRESHOLD_ENV]: '131072' } }],
     ['the variable set empty', { env: { [MMAP_THRESHOLD_ENV]: '' } }],
     ['the threshold set through GLIBC_TUNABLES', { env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=65536' } }],

@@ -35,16 +35,19 @@ export interface MallocInputs {
   readonly args: readonly string[];
   /** Whether this node can replace itself (`process.execve`: Node ≥ 22.15, not Windows). */
   readonly canReExecute: boolean;
+  /** Whether node's inspector is open (`--inspect…`): a debugger attached to this image would be lost. */
+  readonly inspecting: boolean;
 }
 
 /**
  * The variables to start node again with, or undefined to carry on as is: off Linux/glibc, where node cannot
  * re-execute itself, for a command that only prints, and whenever the environment already has a say — the
  * variable set (to anything: the way to keep glibc's own behaviour is to set glibc's default, 131072) or
- * `GLIBC_TUNABLES` setting `glibc.malloc.mmap_threshold`. The first case also ends the re-execution.
+ * `GLIBC_TUNABLES` setting `glibc.malloc.mmap_threshold`; nor with node's inspector open, whose debugger (and
+ * the URL it printed) belong to this image. The variable set also ends the re-execution.
  */
 export function mallocEnvToSet(i: MallocInputs): Record<string, string> | undefined {
-  if (i.platform !== 'linux' || !i.glibc || !i.canReExecute) return undefined;
+  if (i.platform !== 'linux' || !i.glibc || !i.canReExecute || i.inspecting) return undefined;
   if (i.env[MMAP_THRESHOLD_ENV] !== undefined) return undefined;
   if (/(^|:)glibc\.malloc\.mmap_threshold=/.test(i.env['GLIBC_TUNABLES'] ?? '')) return undefined;
   if (i.args.some((a) => QUICK_COMMANDS.has(a) || a.startsWith('--check='))) return undefined;
