@@ -4,12 +4,12 @@
  * malloc's heaps.
  *
  * Why: V8 parses and compiles into zones, memory it takes from malloc in segments of about 32 KiB (strace:
- * `Zone::Expand` → `AccountingAllocator::AllocateSegment`), on its worker threads (TurboFan, Maglev) as well
- * as the main one. glibc serves them from its per-thread heaps, which keep the space resident once a burst
- * of compilation has freed it (only a heap's free top is ever returned). Every route's first requests, and the first
- * minutes under load, compile a lot: on the 25-package set that is ~12 MiB after one request on every route
- * and ~13 MiB of the peak under load, and on the bench protos ~20 MiB of the peak at c=64, for no change in
- * CPU per request (bench/RESULTS.md §23). glibc reads the setting once, when the process starts, from its
+ * `Zone::Expand` → `AccountingAllocator::AllocateSegment`), on its worker threads (TurboFan, Turboshaft) as
+ * well as the main one. glibc serves them from its heaps, which keep the space resident once a burst of
+ * compilation has freed it (only a heap's free top is ever returned). Every route's first requests, and the
+ * first minutes under load, compile a lot: on the 25-package set that is ~12 MiB after one request on every
+ * route and ~13 MiB of the peak under load, and on the bench protos ~20 MiB of the peak at c=64, for no
+ * change in CPU per request (bench/RESULTS.md §23). glibc reads the setting once, when the process starts, from its
  * environment, so the only way to have it is to start node with it: src/launch.ts re-executes node once
  * (`process.execve`: same PID, stdio and arguments) with the variable added; the image sets it itself.
  *
@@ -42,7 +42,7 @@ export interface MallocInputs {
 /**
  * The variables to start node again with, or undefined to carry on as is: off Linux/glibc, where node cannot
  * re-execute itself, for a command that only prints, and whenever the environment already has a say — the
- * variable set (to anything: the way to keep glibc's own behaviour is to set glibc's default, 131072) or
+ * variable set (to anything; 131072, glibc's initial threshold, is the nearest to glibc's own behaviour) or
  * `GLIBC_TUNABLES` setting `glibc.malloc.mmap_threshold`; nor with node's inspector open, whose debugger (and
  * the URL it printed) belong to this image. The variable set also ends the re-execution.
  */
