@@ -1,8 +1,9 @@
 // Bundles src/cli.ts and everything it imports into one file, dist/attache.js, which `node dist/cli.js` and
-// the `attache` bin run through a small launcher, dist/cli.js (src/launch.ts, bundled on its own below: it may
-// start node again with glibc's malloc setting, then turns on Node's compile cache). Run by `npm run build` after tsc, whose per-module dist/ output stays for the
-// benchmark scripts that import single modules (bench/*.mjs); tsc's own entry is kept as
-// dist/cli-modules.js, the same program unbundled, for comparisons (bench/rss-ready.sh CLI=…).
+// the `attache` bin run through a small launcher, dist/cli.js (src/launch.ts, bundled on its own below: it
+// may start node again with glibc's malloc setting, then turns on Node's compile cache). Run by `npm run
+// build` after tsc, whose per-module dist/ output stays for the benchmark scripts that import single
+// modules (bench/*.mjs); tsc's own entry is kept as dist/cli-modules.js, the same program unbundled, for
+// comparisons (bench/rss-ready.sh CLI=…).
 //
 // Why a bundle (bench/RESULTS.md §0.9): run as tsc's modules, Node loads 931 files (as many module records),
 // and V8 keeps every one's source text, comments and all, for lazy compilation (~3.3 MiB of sources above
@@ -93,6 +94,9 @@ const builtinsOnFirstUse = {
     });
   },
 };
+// The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) and builtinsThroughRequire call require() for
+// Node's built-ins; an ES module bundle has no require of its own. Every bundle below starts with this.
+const REQUIRE_BANNER = { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" };
 const swaggerUiStatic = path.join(root, 'node_modules/@fastify/swagger-ui/static');
 fs.rmSync(path.join(root, 'dist/docs-ui'), { recursive: true, force: true });
 fs.cpSync(swaggerUiStatic, path.join(root, 'dist/docs-ui'), { recursive: true });
@@ -109,9 +113,7 @@ await build({
   sourcemap: 'external',
   // License texts go to dist/attache.js.LEGAL.txt rather than into the source V8 keeps in memory.
   legalComments: 'external',
-  // The CommonJS libraries (Fastify, pino, grpc-js, protobufjs…) call require() for Node's built-ins; an ES
-  // module bundle has no require of its own.
-  banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
+  banner: REQUIRE_BANNER,
   plugins: [docsUiExternal, builtinsOnFirstUse, builtinsThroughRequire],
   logLevel: 'warning',
 });
@@ -127,7 +129,7 @@ await build({
   format: 'esm',
   target: 'node20',
   plugins: [builtinsThroughRequire],
-  banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
+  banner: REQUIRE_BANNER,
   logLevel: 'warning',
 });
 fs.chmodSync(path.join(root, 'dist/cli.js'), 0o755);
@@ -142,7 +144,7 @@ await build({
   target: 'node20',
   minify: true,
   legalComments: 'external',
-  banner: { js: "import { createRequire as __attacheRequire } from 'node:module'; const require = __attacheRequire(import.meta.url);" },
+  banner: REQUIRE_BANNER,
   plugins: [builtinsThroughRequire],
   logLevel: 'warning',
 });

@@ -14,30 +14,18 @@
  * The restart happens here, not in the bundle, because here it costs only node's own boot (~35 ms): the
  * bundle is not yet compiled nor the configuration read.
  */
-import fs from 'node:fs';
 import inspector from 'node:inspector';
 import module from 'node:module';
-import { mallocEnvToSet, mapsShowGlibc } from './ops/malloc-settings.js';
+import { mallocEnvToSet } from './ops/malloc-settings.js';
+import { processExecve, runsOnGlibc } from './ops/process-image.js';
 
-// Typed here: @types/node does not declare it yet, and it is absent before Node 22.15 and on Windows.
-type Execve = (file: string, args: readonly string[], env: Record<string, string | undefined>) => never;
-const execve = (process as { execve?: Execve }).execve;
-
-function onGlibc(): boolean {
-  try {
-    return mapsShowGlibc(fs.readFileSync('/proc/self/maps', 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
+const execve = processExecve();
 const add = mallocEnvToSet({
   platform: process.platform,
-  // Read only where it can matter (the one file read costs ~0.2 ms).
-  glibc: process.platform === 'linux' && onGlibc(),
+  glibc: runsOnGlibc(),
   env: process.env,
   args: process.argv.slice(2),
-  canReExecute: typeof execve === 'function',
+  canReExecute: execve !== undefined,
   inspecting: inspector.url() !== undefined,
 });
 if (add !== undefined) {

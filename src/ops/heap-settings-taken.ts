@@ -13,8 +13,7 @@
 import os from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { decideHeapSettings, REEXEC_GUARD_ENV, type HeapSettings } from './heap-settings.js';
-
-type Execve = (file: string, args: readonly string[], env: Record<string, string | undefined>) => never;
+import { processExecve } from './process-image.js';
 
 function take(): HeapSettings | undefined {
   const argv = process.argv.slice(2);
@@ -23,8 +22,7 @@ function take(): HeapSettings | undefined {
   if (!loaded.ok) return undefined;
   const { config } = loaded;
   if (config.check || config.help || config.version) return undefined;
-  // Typed here: @types/node does not declare it yet, and it is absent before Node 22.15 and on Windows.
-  const execve = (process as { execve?: Execve }).execve;
+  const execve = processExecve();
   const decision = decideHeapSettings({
     limitBytes: process.constrainedMemory(),
     totalBytes: os.totalmem(),
@@ -34,7 +32,7 @@ function take(): HeapSettings | undefined {
     tuning: config.heapTuning,
     growth: config.heapGrowthPercent,
     workers: config.workers,
-    canReExecute: typeof execve === 'function',
+    canReExecute: execve !== undefined,
   });
   if (decision.action === 'keep') return decision.settings;
   const args = [process.execPath, ...decision.flags, ...process.execArgv, ...process.argv.slice(1)];

@@ -9,9 +9,9 @@
  * compilation has freed it (only a heap's free top is ever returned). Every route's first requests, and the
  * first minutes under load, compile a lot: on the 25-package set that is ~12 MiB after one request on every
  * route and ~13 MiB of the peak under load, and on the bench protos ~20 MiB of the peak at c=64, for no
- * change in CPU per request (bench/RESULTS.md §23). glibc reads the setting once, when the process starts, from its
- * environment, so the only way to have it is to start node with it: src/launch.ts re-executes node once
- * (`process.execve`: same PID, stdio and arguments) with the variable added; the image sets it itself.
+ * change in CPU per request (bench/RESULTS.md §23). glibc reads the setting once, when the process starts,
+ * from its environment, so the only way to have it is to start node with it: src/launch.ts re-executes node
+ * once (`process.execve`: same PID, stdio and arguments) with the variable added; the image sets it itself.
  *
  * This module is the pure decision; src/launch.ts reads the process and acts on it.
  */

@@ -15,7 +15,7 @@ import { haveOpenssl, makeCa, makeLeaf } from '../support/certs.js';
 import { RES_PROTOS_DIR, startFlakyServer } from '../support/flaky-server.js';
 import { request } from '../support/http.js';
 import { writeMapping } from '../support/resilience.js';
-import { mapsShowGlibc } from '../../src/ops/malloc-settings.js';
+import { processExecve, runsOnGlibc } from '../../src/ops/process-image.js';
 import { CLI, REPO, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
 
 interface Run {
@@ -414,9 +414,7 @@ describe('the bundled dist/cli.js', () => {
   });
 
   // glibc's malloc setting (src/ops/malloc-settings.ts): the launcher starts node again with it, in place.
-  const onGlibc = process.platform === 'linux' && mapsShowGlibc(fs.readFileSync('/proc/self/maps', 'utf8'));
-  const canReExecute = typeof (process as { execve?: unknown }).execve === 'function';
-  it.runIf(onGlibc && canReExecute)('restarts node in place with MALLOC_MMAP_THRESHOLD_=32768, unless the environment sets it', async () => {
+  it.runIf(runsOnGlibc() && processExecve() !== undefined)('restarts node in place with MALLOC_MMAP_THRESHOLD_=32768, unless the environment sets it', async () => {
     for (const [given, inForce] of [[undefined, '32768'], ['131072', '131072']] as const) {
       const [port, adminPort] = [await freePort(), await freePort()];
       const env = { PATH: process.env['PATH'] ?? '', ...(given === undefined ? {} : { MALLOC_MMAP_THRESHOLD_: given }) };

@@ -14,13 +14,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http.js';
 import { CLI, ensureBuilt, freePort, spawnCollected, untilReady, type Spawned } from '../support/process.js';
-import { mapsShowGlibc } from '../../src/ops/malloc-settings.js';
+import { processExecve, runsOnGlibc } from '../../src/ops/process-image.js';
 
 const LIMIT_MIB = 128;
-const CAN_REEXECUTE = typeof (process as { execve?: unknown }).execve === 'function';
+const CAN_REEXECUTE = processExecve() !== undefined;
 /** glibc's malloc setting in force in the children (src/ops/malloc-settings.ts): given, or set by the launcher. */
 const MALLOC_IN_FORCE = process.env['MALLOC_MMAP_THRESHOLD_'] ??
-  (CAN_REEXECUTE && process.platform === 'linux' && mapsShowGlibc(fs.readFileSync('/proc/self/maps', 'utf8')) ? '32768' : undefined);
+  (CAN_REEXECUTE && runsOnGlibc() ? '32768' : undefined);
 
 /** A memory cgroup with a hard limit that processes can be started in, or why there is none. */
 interface MemoryCgroup {

@@ -19,24 +19,17 @@ const HAND_OVER_FROM = 16 * 1024;
 
 export class SocketReads {
   private buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-  private handedOver = false;
   private sink: ((chunk: Buffer) => void) | undefined;
 
   /** The `onread` option for `net.connect` / `tls.connect`. */
   readonly onread: OnReadOpts = {
     // Called before the first read and after each one: the next read goes where this says.
-    buffer: () => {
-      if (this.handedOver) {
-        this.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-        this.handedOver = false;
-      }
-      return this.buffer;
-    },
+    buffer: () => this.buffer,
     callback: (bytes) => {
       let chunk: Buffer;
       if (bytes >= HAND_OVER_FROM) {
         chunk = this.buffer.subarray(0, bytes);
-        this.handedOver = true;
+        this.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
       } else {
         chunk = Buffer.allocUnsafe(bytes);
         this.buffer.copy(chunk, 0, 0, bytes);

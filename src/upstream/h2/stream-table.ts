@@ -16,8 +16,8 @@ export interface Identified {
 const INITIAL_SLOTS = 64;
 
 export class StreamTable<T extends Identified> {
+  /** A power of two long, so that an id's slot is a mask away. */
   private slots: (T | undefined)[] = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
-  private mask = INITIAL_SLOTS - 1;
   private readonly overflow = new Map<number, T>();
   private count = 0;
 
@@ -28,7 +28,7 @@ export class StreamTable<T extends Identified> {
 
   /** The stream with `id`, if held. */
   get(id: number): T | undefined {
-    const s = this.slots[(id >>> 1) & this.mask];
+    const s = this.slots[this.slotOf(id)];
     if (s !== undefined && s.id === id) return s;
     return this.overflow.size === 0 ? undefined : this.overflow.get(id);
   }
@@ -42,7 +42,7 @@ export class StreamTable<T extends Identified> {
 
   /** Removes `s` if it is held. */
   delete(s: T): void {
-    const i = (s.id >>> 1) & this.mask;
+    const i = this.slotOf(s.id);
     if (this.slots[i] === s) this.slots[i] = undefined;
     else if (!this.overflow.delete(s.id)) return;
     this.count--;
@@ -62,8 +62,13 @@ export class StreamTable<T extends Identified> {
     this.count = 0;
   }
 
+  /** Ids are odd and consecutive ones differ by 2: halved, they take consecutive slots. */
+  private slotOf(id: number): number {
+    return (id >>> 1) & (this.slots.length - 1);
+  }
+
   private place(s: T): void {
-    const i = (s.id >>> 1) & this.mask;
+    const i = this.slotOf(s.id);
     const held = this.slots[i];
     // The stream in the slot has outlived a lap of the array: it moves aside rather than the new one, since
     // it is the one likely to stay open.
@@ -74,7 +79,6 @@ export class StreamTable<T extends Identified> {
   private grow(): void {
     const all = this.values();
     this.slots = new Array<T | undefined>(this.slots.length * 2).fill(undefined);
-    this.mask = this.slots.length - 1;
     this.overflow.clear();
     for (const s of all) this.place(s);
   }
