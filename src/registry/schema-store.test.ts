@@ -126,6 +126,45 @@ describe('materialization', () => {
   });
 });
 
+describe('message constructors', () => {
+  const root = loadRegistry(['test/fixtures/codec']).root;
+  type Internal = { _ctor: unknown };
+
+  it('are built only for types decoded, with the prototype protobufjs gives (field defaults, oneof properties)', () => {
+    const store = createSchemaStore(root);
+    const t = store.messageType('codectest.v1.Everything')!;
+    expect((t as unknown as Internal)._ctor).toBeNull();
+    const nested = t.fieldsArray.map((f) => f.resolvedType).filter((r): r is protobuf.Type => r instanceof protobuf.Type);
+    expect(nested.length).toBeGreaterThan(3);
+    for (const n of nested) expect((n as unknown as Internal)._ctor).toBeNull();
+    t.encode({}); // encoding needs none
+    expect((t as unknown as Internal)._ctor).toBeNull();
+
+    const decoded = t.decode(t.encode({ f_nested: {}, o_string: 'x', m_nested: { k: {} } } as Record<string, unknown>).finish());
+    expect(decoded).toBeInstanceOf(t.ctor);
+    expect((decoded as unknown as Record<string, unknown>)['choice']).toBe('o_string');
+    expect(Object.keys((decoded as unknown as Record<string, Record<string, unknown>>)['m_nested']!)).toEqual(['k']);
+    let types = 0;
+    for (const [name, original] of declarations(root)) {
+      if (!(original instanceof protobuf.Type)) continue;
+      const got = store.messageType(name)!;
+      try {
+        got.decode(new Uint8Array(0));
+      } catch {
+        // proto2 types with required fields (descriptor.proto's) reject an empty message, after setting up
+      }
+      types++;
+      const proto = got.ctor.prototype as Record<string, unknown>;
+      const want = original.ctor.prototype as Record<string, unknown>;
+      // Extension fields' sister copies are not materialized (see above).
+      for (const f of original.fieldsArray) if (f.declaringField === null) expect([name, f.name, proto[f.name]]).toEqual([name, f.name, want[f.name]]);
+      for (const o of original.oneofsArray) expect(Object.getOwnPropertyDescriptor(proto, o.name)?.get).toBeTypeOf('function');
+      expect(proto).toBeInstanceOf(protobuf.Message);
+    }
+    expect(types).toBeGreaterThan(20);
+  });
+});
+
 describe('ownString', () => {
   it('is the same text', () => {
     const source = `message ${'x'.repeat(100)} {}`;

@@ -33,6 +33,9 @@ interface Entry {
   readonly deps: readonly string[];
 }
 
+/** What `entries` keeps of a declaration once it is materialized: its name only (the key). */
+const MATERIALIZED: Entry = Object.freeze({ pkg: '', name: '', json: '', deps: [] });
+
 /** A store of a resolved Root's types (see the file comment). Immutable except for its materialization cache. */
 export interface SchemaStore extends TypeSource {
   /** Enum or message `fullName` (no leading dot), materialized on first use. */
@@ -112,13 +115,15 @@ export function createSchemaStore(root: protobuf.Root): SchemaStore {
       ns.addJSON({ [e.name]: json as protobuf.INamespace });
       restoreValuesOptions(ns.get(e.name), json);
       pending.push(...e.deps);
+      // Its text is not read again: a materialized name is found in `materialized` first.
+      entries.set(name, MATERIALIZED);
     }
     // Resolve the new declarations only (their references are all present now); resolveAll on the Root
     // would walk every type materialized so far.
     for (const name of added) {
       const obj = lazy.lookup(name);
       if (obj instanceof protobuf.Type) {
-        obj.resolveAll(); // the type and its nested types, as Root#resolveAll would for them
+        resolveWithoutConstructors(obj);
         withLeanCodec(obj);
       }
       if (obj !== null) shareFeatures(obj, features);
@@ -198,6 +203,45 @@ function restoreValuesOptions(obj: protobuf.ReflectionObject | null, json: Recor
   for (const [name, child] of Object.entries(nested)) restoreValuesOptions(obj.get(name), child);
 }
 
+/** protobufjs's private cache behind `Type#ctor`. */
+interface WithConstructor {
+  _ctor: unknown;
+}
+
+/**
+ * Where Field#resolve writes a field's default while the types resolve (see withoutConstructors): a
+ * "constructor" whose prototype keeps nothing, shared by every type being resolved.
+ */
+const DISCARDING_CONSTRUCTOR = Object.freeze({ prototype: new Proxy({}, { set: () => true }) });
+
+/**
+ * protobufjs generates a message constructor for every type as it resolves: Field#resolve writes the field's
+ * default onto `type.ctor.prototype`, and the first read of `Type#ctor` generates the constructor with
+ * `new Function`, with a prototype that holds a property per field. attache's codec never builds messages
+ * with it; only protobufjs's generated decoder does (`new this.ctor`), for the few types decoded into objects
+ * rather than straight into JSON (src/codec/binary.ts, wire-json.ts). So `type` and its nested types resolve
+ * (`resolve`) with the discarding constructor, and `decodeSetup` builds the constructor of a type when it
+ * is first decoded, with the defaults Field#resolve would have written: the same constructor and prototype
+ * as protobufjs's own, for the decoded types only. (After one request on each of the 1,218 routes of
+ * bench/realworld's 25-package set, the constructors and their prototypes were ~1.5 MiB of the live heap.)
+ */
+function resolveWithoutConstructors(type: protobuf.Type): void {
+  const setAll = (t: protobuf.Type, ctor: unknown): void => {
+    (t as unknown as WithConstructor)._ctor = ctor;
+    for (const nested of t.nestedArray) if (nested instanceof protobuf.Type) setAll(nested, ctor);
+  };
+  setAll(type, DISCARDING_CONSTRUCTOR);
+  type.resolveAll(); // the type and its nested types, as Root#resolveAll would for them
+  setAll(type, null);
+}
+
+/** Builds `type`'s constructor as Field#resolve would have left it (see resolveWithoutConstructors). */
+function constructorWithDefaults(type: protobuf.Type): void {
+  if ((type as unknown as WithConstructor)._ctor !== null) return;
+  const prototype = type.ctor.prototype as Record<string, unknown>; // Type#ctor generates it and sets it up
+  for (const f of type.fieldsArray) prototype[f.name] = f.defaultValue;
+}
+
 /**
  * protobufjs generates five functions per type on its first encode or decode (`Type#setup`: encode, decode,
  * verify, fromObject, toObject), and V8 keeps each one's source text. attache's codec calls only encode and
@@ -225,6 +269,7 @@ function encodeSetup(this: protobuf.Type, ...args: unknown[]): unknown {
 }
 
 function decodeSetup(this: protobuf.Type, ...args: unknown[]): unknown {
+  constructorWithDefaults(this); // the decoder builds messages with it (`new this.ctor`)
   this.decode = protobuf.decoder(this)({ Reader: protobuf.Reader, types: fieldTypes(this), util: protobuf.util }) as typeof this.decode;
   return (this.decode as (...a: unknown[]) => unknown).apply(this, args);
 }
