@@ -84,7 +84,8 @@ function dict(): Record<string, unknown> {
 export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec): Reader {
   const messageReaders = new Map<Type, ValueReader>();
   const fieldsReaders = new Map<Type, FieldsReader>();
-  const fieldReaders = new Map<Field, ValueReader>();
+  /** Map fields' readers, by field (the others are shared by element: fieldReader). */
+  const mapReaders = new Map<Field, ValueReader>();
   const enumNames = new Map<Enum, ReadonlyMap<string, number>>();
   const enumNamesFolded = new Map<Enum, ReadonlyMap<string, number>>();
   const structFamilies = new Map<Type, { struct: ValueReader; value: ValueReader; list: ValueReader }>();
@@ -149,12 +150,30 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
 
   // ---- one value of a field ----
 
+  /** What a field's values are read as: its message or enum type, or its scalar type's name. */
+  const elementOf = (field: Field): Type | Enum | string => {
+    const t = field.resolvedType;
+    return t instanceof protobuf.Type || t instanceof protobuf.Enum ? t : field.type;
+  };
+
+  /**
+   * Readers that depend only on the element, shared by every field of that element (by kind: singular or
+   * repeated). Made per field, every field of every compiled type kept its own closures and cache entry for
+   * the process's life; a large API set has thousands.
+   */
+  const elementReaders = new Map<Type | Enum | string, ValueReader>();
+  const singularReaders = new Map<Type | Enum | string, ValueReader>();
+  const repeatedReaders = new Map<Type | Enum | string, ValueReader>();
+
   /** Reads one element of `field` (ignoring repeated/map): a scalar, an enum value or a message. */
   const elementReader = (field: Field): ValueReader => {
-    const t = field.resolvedType;
-    if (t instanceof protobuf.Type) return lazyMessage(t);
-    if (t instanceof protobuf.Enum) return enumReader(t);
-    return scalarReader(field.type);
+    const key = elementOf(field);
+    let r = elementReaders.get(key);
+    if (r === undefined) {
+      r = key instanceof protobuf.Type ? lazyMessage(key) : key instanceof protobuf.Enum ? enumReader(key) : scalarReader(key);
+      elementReaders.set(key, r);
+    }
+    return r;
   };
 
   const scalarReader = (protoType: string): ValueReader => {
@@ -182,64 +201,80 @@ export function createReader(typeFromUrl: TypeUrlResolver, binary: BinaryCodec):
 
   // ---- whole fields ----
 
-  const compileField = (field: Field): ValueReader => {
+  /** The reader of a whole field, compiled once per element and kind (per field for map fields). */
+  const fieldReader = (field: Field): ValueReader => {
+    if (field.map) {
+      let m = mapReaders.get(field);
+      if (m === undefined) mapReaders.set(field, (m = compileMapField(field)));
+      return m;
+    }
+    const key = elementOf(field);
+    const cache = field.repeated ? repeatedReaders : singularReaders;
+    let r = cache.get(key);
+    if (r === undefined) {
+      r = field.repeated ? compileRepeated(field) : compileSingular(field);
+      cache.set(key, r);
+    }
+    return r;
+  };
+
+  const compileMapField = (field: Field): ValueReader => {
     const element = elementReader(field);
     const nullable = nullIsValue(field);
-    if (field.map) {
-      const keyType = mapKeyTypeOf(field);
-      return (json, opts, depth) => {
-        if (json === null) return undefined;
-        if (!isObject(json)) return fail(`${show(json)} is not a JSON object (map field)`);
-        checkDepth(depth, opts);
-        const out = dict();
-        let key = '';
-        try {
-          for (key of Object.keys(json)) {
-            const k = mapKeyFromString(keyType, key);
-            if (k in out) fail(`duplicate map key (${show(k)} was already given)`);
-            const v = json[key];
-            if (v === null && !nullable) fail('null is not a valid map value');
-            out[k] = element(v, opts, depth + 1);
-          }
-        } catch (err) {
-          throw withSegment(err, entrySegment(key));
+    const keyType = mapKeyTypeOf(field);
+    return (json, opts, depth) => {
+      if (json === null) return undefined;
+      if (!isObject(json)) return fail(`${show(json)} is not a JSON object (map field)`);
+      checkDepth(depth, opts);
+      const out = dict();
+      let key = '';
+      try {
+        for (key of Object.keys(json)) {
+          const k = mapKeyFromString(keyType, key);
+          if (k in out) fail(`duplicate map key (${show(k)} was already given)`);
+          const v = json[key];
+          if (v === null && !nullable) fail('null is not a valid map value');
+          out[k] = element(v, opts, depth + 1);
         }
-        return out;
-      };
-    }
-    if (field.repeated) {
-      return (json, opts, depth) => {
-        if (json === null) return undefined;
-        if (!Array.isArray(json)) return fail(`${show(json)} is not a JSON array (repeated field)`);
-        checkDepth(depth, opts);
-        const n = json.length;
-        const out: unknown[] = [];
-        let i = 0;
-        try {
-          for (; i < n; i++) {
-            const v: unknown = json[i];
-            if (v === null && !nullable) fail('null is not a valid element of a repeated field');
-            out.push(element(v, opts, depth + 1));
-          }
-        } catch (err) {
-          throw withSegment(err, `[${i}]`);
+      } catch (err) {
+        throw withSegment(err, entrySegment(key));
+      }
+      return out;
+    };
+  };
+
+  /** A repeated field's reader; it depends only on the element (see singularReaders). */
+  const compileRepeated = (field: Field): ValueReader => {
+    const element = elementReader(field);
+    const nullable = nullIsValue(field);
+    return (json, opts, depth) => {
+      if (json === null) return undefined;
+      if (!Array.isArray(json)) return fail(`${show(json)} is not a JSON array (repeated field)`);
+      checkDepth(depth, opts);
+      const n = json.length;
+      const out: unknown[] = [];
+      let i = 0;
+      try {
+        for (; i < n; i++) {
+          const v: unknown = json[i];
+          if (v === null && !nullable) fail('null is not a valid element of a repeated field');
+          out.push(element(v, opts, depth + 1));
         }
-        return out;
-      };
-    }
+      } catch (err) {
+        throw withSegment(err, `[${i}]`);
+      }
+      return out;
+    };
+  };
+
+  /** A singular field's reader; it depends only on the element (see singularReaders). */
+  const compileSingular = (field: Field): ValueReader => {
+    const element = elementReader(field);
+    const nullable = nullIsValue(field);
     // The mapping: "null is accepted for all field types and treated as the default value", except that
     // for google.protobuf.Value null is the NullValue kind (and for NullValue itself, its only value).
     if (nullable) return element;
     return (json, opts, depth) => (json === null ? undefined : element(json, opts, depth));
-  };
-
-  const fieldReader = (field: Field): ValueReader => {
-    let r = fieldReaders.get(field);
-    if (r === undefined) {
-      r = compileField(field);
-      fieldReaders.set(field, r);
-    }
-    return r;
   };
 
   // ---- messages ----

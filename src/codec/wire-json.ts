@@ -711,6 +711,27 @@ function needsDecoder(type: Type): boolean {
 export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
   /** Per type: whether it is left to decode + write whole, and its renderers by option-set key. */
   const compiled = new Map<Type, { decoderOnly: boolean; byOpts: Array<Render | undefined> }>();
+  /**
+   * Kinds are shared by every field they format (by proto type and the int64 option; by enum and the enum
+   * option): a kind made per field is an object and two closures that every compiled type keeps for the
+   * process's life, and a large API set compiles thousands of fields. Sharing also gives each field
+   * reader's call to `kind.text` fewer targets.
+   */
+  const scalarKinds = new Map<string, ScalarKind>();
+  const enumKinds = new Map<Enum, ScalarKind>();
+  const enumNumberKinds = new Map<Enum, ScalarKind>();
+  const kindOf = (t: Enum | null, protoType: string, opts: WriteOptions): ScalarKind => {
+    if (t !== null) {
+      const cache = opts.enumsAsNumbers ? enumNumberKinds : enumKinds;
+      let kind = cache.get(t);
+      if (kind === undefined) cache.set(t, (kind = enumKind(t, opts)));
+      return kind;
+    }
+    const key = opts.int64AsNumbers ? `${protoType}#` : protoType;
+    let kind = scalarKinds.get(key);
+    if (kind === undefined) scalarKinds.set(key, (kind = scalarKind(protoType, opts)));
+    return kind;
+  };
 
   const entryOf = (type: Type): { decoderOnly: boolean; byOpts: Array<Render | undefined> } => {
     let entry = compiled.get(type);
@@ -783,25 +804,26 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
   const compileFields = (type: Type, opts: WriteOptions, key: number): Render => {
     const fields = type.fieldsArray;
     const count = fields.length;
-    const handlers: Handler[] = [];
-    const slotKinds: Slot[] = [];
-    const keys: string[] = [];
-    const keysAfter: string[] = [];
+    // Every table is made at its final length (map, or an array sized once): grown by push, each would keep
+    // spare capacity for the process's life, in every compiled type.
+    const outNames = fields.map((field) => JSON.stringify(opts.useProtoNames ? field.name : jsonNameOf(field)));
+    const keys = outNames.map((n) => `${n}:`);
+    const keysAfter = outNames.map((n) => `,${n}:`);
+    const plans = fields.map((field, i) => compileField(field, i, opts, key));
+    const slotKinds = plans.map((p) => p.slot);
     /** JSON written for an unset field under emitUnpopulated; undefined: not written (oneof members). */
-    const unpopulated: Array<string | undefined> = [];
+    const unpopulated = plans.map((p) => (!opts.emitUnpopulated ? undefined : p.unpopulated));
+    // By field number: sized once unless the numbers are sparse, which V8 keeps as a dictionary either way.
+    const maxId = fields.reduce((max, f) => Math.max(max, f.id), 0);
+    const handlers: Array<Handler | undefined> = maxId < 4 * count + 16 ? new Array<Handler | undefined>(maxId + 1) : [];
     fields.forEach((field, i) => {
-      const outName = JSON.stringify(opts.useProtoNames ? field.name : jsonNameOf(field));
-      keys.push(`${outName}:`);
-      keysAfter.push(`,${outName}:`);
-      const plan = compileField(field, i, opts, key);
+      const plan = plans[i]!;
       const others = field.partOf === null ? [] : field.partOf.fieldsArray.filter((f) => f !== field).map((f) => fields.indexOf(f));
       // Setting a oneof member clears the others: the last member on the wire wins.
       handlers[field.id] = others.length === 0 ? plan.read : (cur, wireType, slots, depth) => {
         for (let j = 0; j < others.length; j++) slots[others[j]!] = undefined;
         plan.read(cur, wireType, slots, depth);
       };
-      slotKinds.push(plan.slot);
-      unpopulated.push(!opts.emitUnpopulated ? undefined : plan.unpopulated);
     });
     return (cur, end, depth) => {
       if (depth > cur.maxDepth) bail();
@@ -867,7 +889,7 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
         unpopulated: field.partOf !== null ? undefined : 'null',
       };
     }
-    const kind = t instanceof protobuf.Enum ? enumKind(t, opts) : scalarKind(field.type, opts);
+    const kind = kindOf(t instanceof protobuf.Enum ? t : null, field.type, opts);
     if (field.repeated) {
       const append = (cur: Cursor, slots: Slots): void => {
         const text = kind.text(cur);
@@ -931,7 +953,7 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
       // protobufjs leaves the value null; write.ts writes null as the empty message, i.e. an empty range.
       missingValue = (cur, depth) => sub(cur, cur.pos, depth + 1);
     } else {
-      const kind = t instanceof protobuf.Enum ? enumKind(t, opts) : scalarKind(field.type, opts);
+      const kind = kindOf(t instanceof protobuf.Enum ? t : null, field.type, opts);
       const zero = zeroText(kind);
       readValue = (cur) => kind.text(cur);
       valueWire = kind.wire;
@@ -981,7 +1003,7 @@ export function createWireJson(writer: Writer, binary: BinaryCodec): WireJson {
   const compileWrapper = (type: Type, opts: WriteOptions): Render => {
     const inner = type.fieldsById[1];
     if (inner === undefined || inner.repeated || !(inner.resolvedType === null)) return viaDecode(type, opts);
-    const kind = scalarKind(inner.type, opts);
+    const kind = kindOf(null, inner.type, opts);
     const dflt = unpopulatedScalar(inner, opts);
     return (cur, end, depth) => {
       if (depth > cur.maxDepth) bail();
