@@ -170,6 +170,16 @@ export function createBinaryCodec(): BinaryCodec {
       if (field.resolvedType instanceof protobuf.Type) subs.push({ name, sub: field.resolvedType, map: field.map });
     }
     if (strings.length + zeros.length + bools.length + others.length + subs.length === 0) return null;
+    return prunerOf(strings.slice(), zeros.slice(), bools.slice(), others.slice(), subs.slice());
+  };
+  /** The pruner over the field groups, copied to their length: a pushed array keeps spare capacity, per type. */
+  const prunerOf = (
+    strings: readonly string[],
+    zeros: readonly string[],
+    bools: readonly string[],
+    others: readonly { name: string; isDefault: (v: unknown) => boolean }[],
+    subs: readonly { name: string; sub: Type; map: boolean }[],
+  ): Fixer => {
     return (msg) => {
       for (let i = 0; i < strings.length; i++) {
         const v = msg[strings[i]!];
