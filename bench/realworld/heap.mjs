@@ -3,13 +3,15 @@
 // live objects only), summarised: total, the largest groups by type and constructor when ready, the groups
 // that grew, and how many of the set's .proto source texts are still alive (a sliced string keeps its whole
 // parent string, so one kept substring of a file keeps the file).
-// Usage: node bench/realworld/heap.mjs [--size 25] [--dist DIR] [--top 15]
+// Usage: node bench/realworld/heap.mjs [--size 25] [--dist DIR] [--top 15] [--owners]
+// With --owners, also what holds the objects the pass over the routes added (bench/lib/heap-snapshot.mjs
+// newObjectOwners; build with `ATTACHE_BUNDLE_NAMES=1 npm run build` first for readable class names).
 // The snapshots stay in .bench-out/realworld/heap-{ready,after}.heapsnapshot (Chrome DevTools opens them).
 // Bounded: readiness 60 s, the pass over the routes 180 s, each snapshot 120 s; processes stopped by PID.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { snapshotGroups } from '../lib/heap-snapshot.mjs';
+import { newObjectOwners, snapshotGroups } from '../lib/heap-snapshot.mjs';
 import { freePort } from '../lib/processes.mjs';
 import { arg, REPO_DIR } from '../lib/proto.mjs';
 import { startBackend } from './backend.mjs';
@@ -20,6 +22,7 @@ import { loadSet } from './set.mjs';
 const SIZE = Number(arg('size', '25'));
 const DIST = path.resolve(arg('dist', path.join(REPO_DIR, 'dist')));
 const TOP = Number(arg('top', '15'));
+const OWNERS = process.argv.includes('--owners');
 const OUT = path.join(REPO_DIR, '.bench-out', 'realworld');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mib = (b) => (b / 2 ** 20).toFixed(2);
@@ -96,14 +99,16 @@ async function main() {
       }
     });
     await sleep(300);
-    const a = groups(await snapshot(child, cwd, 'ready'));
+    const readyFile = await snapshot(child, cwd, 'ready');
+    const a = groups(readyFile);
     const end = Date.now() + 180_000;
     for (const q of requests) {
       if (Date.now() > end) throw new Error('the pass over every route took over 180 s');
       const r = await fetch(`http://127.0.0.1:${port}${q.path}`, { method: q.method, body: q.body, headers: q.contentType ? { 'content-type': q.contentType } : {} });
       await r.arrayBuffer();
     }
-    const b = groups(await snapshot(child, cwd, 'after'));
+    const afterFile = await snapshot(child, cwd, 'after');
+    const b = groups(afterFile);
     const keys = [...new Set([...a.by.keys(), ...b.by.keys()])].map((k) => ({ k, a: a.by.get(k) ?? { count: 0, size: 0 }, b: b.by.get(k) ?? { count: 0, size: 0 } }));
     const lines = [
       `# attache heap on the ${SIZE}-package set (${requests.length} routes), build ${DIST}`,
@@ -119,6 +124,15 @@ async function main() {
       '|---|---:|---:|',
       ...keys.sort((x, y) => y.b.size - y.a.size - (x.b.size - x.a.size)).slice(0, TOP).map((g) => `| ${g.k} | +${g.b.count - g.a.count} | +${mib(g.b.size - g.a.size)} |`),
     ];
+    if (OWNERS) {
+      const { total, owners } = newObjectOwners(readyFile, afterFile);
+      lines.push(
+        '',
+        `| what holds the objects added by the pass (${mib(total)} MiB): nearest owner | objects | MiB |`,
+        '|---|---:|---:|',
+        ...owners.slice(0, TOP).map((o) => `| ${o.owner} | ${o.count} | ${mib(o.size)} |`),
+      );
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     child.kill('SIGTERM');
