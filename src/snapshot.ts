@@ -12,7 +12,7 @@ import { createSchemaStore, type SchemaStore } from './registry/schema-store.js'
 import { buildRoutes, type Route, type RouteTable } from './routing/routes.js';
 import { parseTemplate, TemplateError } from './routing/template.js';
 import type { DetailJson } from './status/status.js';
-import { resolveMethodPolicy, type MethodPolicy } from './upstream/policy.js';
+import { createPolicyResolver, type MethodPolicy } from './upstream/policy.js';
 import type { Upstreams } from './upstream/channels.js';
 import { buildUpstreamPlans, type UpstreamPlan } from './upstream/service-config.js';
 import { credentialsFileProblems } from './upstream/credentials.js';
@@ -107,7 +107,7 @@ export function buildSnapshot(config: Config, env?: NodeJS.ProcessEnv): Snapshot
     json: config.json,
     defaultUpstream: config.upstream,
     upstreamTls: config.outbound.upstreamTls,
-    resolvePolicy: (facts) => resolveMethodPolicy(facts, mappings.attache, config.outbound),
+    resolvePolicy: createPolicyResolver(mappings.attache, config.outbound),
     rpcLine: rpcLineIndex(),
     autoMapping: config.autoMapping,
     types,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import type { AttacheRuleSpec } from '../config/mapping.js';
-import { isSafeMethod, resolveMethodPolicy, type MethodFacts } from './policy.js';
+import { createPolicyResolver, isSafeMethod, resolveMethodPolicy, type MethodFacts } from './policy.js';
 import { buildServiceConfig, buildUpstreamPlans, retryPolicyProblems, type PolicyRoute } from './service-config.js';
 
 const loaded = loadConfig([], {});
@@ -120,6 +120,31 @@ describe('service config', () => {
       ['ATTACHE_E_POLICY', 'a.S.Get', 'breaker.consecutiveFailures must be an integer at least 1, got 0'],
       ['ATTACHE_E_UPSTREAM_CONFLICT', 'a.S.List', expect.stringContaining('grpc://up:50051 is shared with a.S.Get')],
     ]);
+  });
+});
+
+describe('createPolicyResolver', () => {
+  it('gives methods with equal policies one shared object, equal to what resolveMethodPolicy gives, and keeps problems per method', () => {
+    const rules = [rule('a.S.Create', { retry: { retryableStatusCodes: ['DEADLINE_EXCEEDED'] } }), rule('b.*', { breaker: { consecutiveFailures: 3 } })];
+    const resolve = createPolicyResolver(rules, S);
+    const getA = resolve(facts('a.S.Get', ['GET']));
+    const listA = resolve(facts('a.S.List', ['GET']));
+    const getOther = resolve({ ...facts('c.S.Get', ['GET']), target: 'other:50051' });
+    const getB = resolve(facts('b.S.Get', ['GET']));
+    const create = resolve(facts('a.S.Create', ['POST']));
+    const update = resolve(facts('a.S.Update', ['POST']));
+    const remove = resolve(facts('a.S.Delete', ['POST']));
+    for (const [got, f] of [[getA, facts('a.S.Get', ['GET'])], [getB, facts('b.S.Get', ['GET'])], [create, facts('a.S.Create', ['POST'])]] as const) {
+      expect(got).toEqual(resolveMethodPolicy(f, rules, S));
+    }
+    expect(listA.policy).toBe(getA.policy);
+    expect(getOther.policy).not.toBe(getA.policy);
+    expect(getB.policy).not.toBe(getA.policy);
+    expect(getB.policy.upstream.breaker.consecutiveFailures).toBe(3);
+    expect(remove.policy).toBe(update.policy);
+    expect(create.policy).not.toBe(update.policy); // the rule leaves Create no retryable code
+    expect(create.problems.map((p) => p.code)).toEqual(['ATTACHE_E_UNSAFE_RETRY']);
+    expect(update.problems).toEqual([]);
   });
 });
 

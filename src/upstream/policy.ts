@@ -202,6 +202,28 @@ export function resolveMethodPolicy(
   return { policy: Object.freeze({ safe, retry, hedging, upstream: resolveUpstreamPolicy(facts, rules, s) }), problems };
 }
 
+/**
+ * resolveMethodPolicy for every method of one snapshot, with equal policies shared: an API set's methods
+ * mostly resolve to the same few (the global settings, a rule per service), and every route keeps its
+ * method's policy for the snapshot's life (~0.5 MiB of ~760 equal copies on bench/realworld's 25-package
+ * set). Policies are frozen values; nothing compares them by identity.
+ */
+export function createPolicyResolver(
+  rules: readonly AttacheRuleSpec[],
+  s: OutboundSettings,
+): (facts: MethodFacts) => { readonly policy: MethodPolicy; readonly problems: readonly PolicyProblem[] } {
+  const shared = new Map<string, MethodPolicy>();
+  return (facts) => {
+    const { policy, problems } = resolveMethodPolicy(facts, rules, s);
+    // Non-finite numbers (an unbounded limit) would all print as null.
+    const key = JSON.stringify(policy, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+    const same = shared.get(key);
+    if (same !== undefined) return { policy: same, problems };
+    shared.set(key, policy);
+    return { policy, problems };
+  };
+}
+
 function resolveUpstreamPolicy(facts: MethodFacts, rules: readonly AttacheRuleSpec[], s: OutboundSettings): UpstreamPolicy {
   const b = ruleFor(rules, facts.selector, 'breaker')?.breaker ?? {};
   const k = ruleFor(rules, facts.selector, 'bulkhead')?.bulkhead ?? {};
