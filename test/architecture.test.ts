@@ -37,7 +37,7 @@ const FOLDER_EDGES: Readonly<Record<string, readonly string[]>> = {
   status: ['codec'],
   config: ['status'],
   registry: ['package-dir'],
-  routing: ['codec', 'config', 'registry'],
+  routing: ['codec', 'collections', 'config', 'registry'],
   transcode: ['codec', 'routing', 'status'],
   upstream: ['codec', 'config', 'status'],
 };

@@ -269,7 +269,7 @@ function requestBodyOf(route: Route, clientStream: boolean, schemas: SchemaSet):
   const description =
     route.body.kind === 'field'
       ? `The request's \`${route.body.field.name}\` field; the other fields come from the path and the query.`
-      : route.boundPaths.size > 0
+      : route.boundPaths.length > 0
         ? 'The request message; fields bound by the path take their values from the path.'
         : 'The request message.';
   return { description, content: { [JSON_TYPE]: { schema } } };

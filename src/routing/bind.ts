@@ -8,6 +8,7 @@
  * another source (the OpenAPI document binds routes to a Root loaded with comments).
  */
 import type protobuf from 'protobufjs';
+import { SmallMap } from '../collections/small-map.js';
 import type { TypeSource } from '../registry/schema-store.js';
 import type { BodyMapping, Route } from './routes.js';
 
@@ -88,18 +89,17 @@ class BoundRoute {
   get pathFields(): ReadonlyMap<string, readonly protobuf.Field[]> {
     let out = this.resolved.pathFields;
     if (out === undefined) {
-      const m = new Map<string, readonly protobuf.Field[]>();
+      const entries: [string, readonly protobuf.Field[]][] = [];
       for (const [dotted, names] of this.names.pathFields) {
-        const fields: protobuf.Field[] = [];
         let type: protobuf.Type = this.requestType;
-        for (const n of names) {
+        const fields = names.map((n) => {
           const f = fieldNamed(type, n);
-          fields.push(f);
           if (f.resolvedType !== null && 'fieldsArray' in f.resolvedType) type = f.resolvedType as protobuf.Type;
-        }
-        m.set(dotted, fields);
+          return f;
+        });
+        entries.push([dotted, fields]);
       }
-      out = this.resolved.pathFields = m;
+      out = this.resolved.pathFields = new SmallMap(entries);
     }
     return out;
   }

@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import type protobuf from 'protobufjs';
+import { SmallMap } from '../collections/small-map.js';
 import type { JsonSettings } from '../config/load.js';
 import type { AttacheRuleSpec, BackendRuleSpec, HttpRuleSpec, MappingSet } from '../config/mapping.js';
 import { mostSpecificRule, selectorMatches } from '../config/mapping.js';
@@ -70,7 +71,7 @@ export interface Route<P = unknown> {
   /** Template variable (dotted proto path as written) → the fields it walks through. */
   readonly pathFields: ReadonlyMap<string, readonly protobuf.Field[]>;
   /** Dotted proto paths that query parameters may not set: bound by the path or by the body field. */
-  readonly boundPaths: ReadonlySet<string>;
+  readonly boundPaths: readonly string[];
   readonly upstream: UpstreamRef;
   /** The rule's deadline from backend.rules, or undefined to use the request's or the default. */
   readonly deadlineMs: number | undefined;
@@ -335,7 +336,7 @@ function buildRoute<P>(
     throw err;
   }
 
-  const pathFields = new Map<string, readonly string[]>();
+  const pathFields: [string, readonly string[]][] = [];
   const boundPaths = new Set<string>();
   for (const v of template.variables) {
     const resolved = resolveFieldPath(requestType, v.fieldPath);
@@ -345,7 +346,7 @@ function buildRoute<P>(
     if (leaf.repeated || leaf.map) return fail('ATTACHE_E_BAD_FIELD', `path variable {${dotted}} in "${rule.path}" names a repeated field`);
     if (!isTextField(leaf)) return fail('ATTACHE_E_BAD_FIELD', `path variable {${dotted}} in "${rule.path}" names a message field; it must be a scalar, an enum or a well-known type with a string form`);
     const names = resolved.fields.map((f) => ownString(f.name));
-    pathFields.set(ownString(dotted), names);
+    pathFields.push([ownString(dotted), names]);
     boundPaths.add(names.join('.'));
   }
 
@@ -401,7 +402,7 @@ function buildRoute<P>(
     responseType: ownString(fullNameOf(responseType)),
     bodyField,
     responseBody: rule.responseBody !== undefined ? ownString(rule.responseBody) : undefined,
-    pathFields,
+    pathFields: new SmallMap(pathFields),
   });
   return bindRoute(
     {
@@ -411,7 +412,7 @@ function buildRoute<P>(
       grpcPath: ownString(`/${fullNameOf(info.service)}/${m.name}`),
       kind,
       bodyKind,
-      boundPaths,
+      boundPaths: Object.freeze([...boundPaths]),
       upstream: Object.freeze(upstream),
       deadlineMs: backend?.deadlineMs,
       readOptions,

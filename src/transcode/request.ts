@@ -178,7 +178,7 @@ function applyQueryParam(codec: JsonCodec, route: Route, msg: Msg, name: string,
   let dotted = '';
   for (let i = 0; i < fields.length; i++) {
     dotted = i === 0 ? fields[0]!.name : `${dotted}.${fields[i]!.name}`;
-    if (route.boundPaths.has(dotted)) return undefined;
+    if (route.boundPaths.includes(dotted)) return undefined;
   }
   const leaf = fields[fields.length - 1]!;
   if (!leaf.map && !isTextField(leaf)) {
