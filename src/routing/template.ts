@@ -164,7 +164,8 @@ class Parser {
     if (deep !== -1 && deep !== this.segments.length - 1) {
       this.failAtColumn(this.columns[deep] as number, "'**' must be the last segment");
     }
-    return new ParsedTemplate(text, Object.freeze(this.segments), Object.freeze(this.variables), this.verb);
+    // Copied to their length: a parsed template lives as long as its route, and a pushed array keeps spare capacity.
+    return new ParsedTemplate(text, Object.freeze(this.segments.slice()), Object.freeze(this.variables.slice()), this.verb);
   }
 
   /** Segments = Segment { "/" Segment } ; stops before anything else (':', '}', the end, …). */
@@ -264,7 +265,7 @@ class Parser {
     }
     if (text[this.pos] !== '}') this.fail(this.pos, `unclosed '{' (opened at column ${open + 1})`);
     this.pos++;
-    this.variables.push(Object.freeze({ fieldPath: Object.freeze(fieldPath), start, end: this.segments.length }));
+    this.variables.push(Object.freeze({ fieldPath: Object.freeze(fieldPath.slice()), start, end: this.segments.length }));
   }
 
   /** Verb = ":" LITERAL ; `pos` is at the ':' (after a wildcard, a variable, or a literal's last ':'). */
