@@ -204,9 +204,11 @@ export function loadRegistry(roots: readonly string[], options: { readonly comme
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   // protobufjs reads a file with `util.fs.readFileSync(name).toString("utf8")` (src/root.js), its one read;
-  // without comments the text it parses has none beyond Latin-1 (registry/proto-text.ts).
+  // without comments the text it parses has none beyond Latin-1 (registry/proto-text.ts). node:fs is the
+  // prototype, not spread: spreading it reads its lazy getters, and `fs.promises` loads Node's promise API
+  // with node:readline behind it, which nothing here uses.
   const protobufFs = protobuf.util.fs;
-  if (options.comments !== true) protobuf.util.fs = { ...protobufFs, readFileSync: readProtoText };
+  if (options.comments !== true) protobuf.util.fs = Object.create(protobufFs as object, { readFileSync: { value: readProtoText } }) as typeof protobufFs;
   try {
     for (const f of ALWAYS_LOADED) load(f);
     // Keep going after a broken file: users fix all of them in one round.
