@@ -313,7 +313,7 @@ describe('a real process', () => {
     };
     const e2e = (): string[] => ['--protos', E2E_PROTOS_DIR, '--mappings', E2E_MAPPINGS_DIR, '--upstream', server.target];
 
-    it('a plaintext upstream on the lean transport loads none of node:http2, node:tls, node:https, node:zlib', async () => {
+    it('a plaintext upstream on the lean transport loads none of node:http2, node:tls, node:https, node:zlib, nor the promise fs API', async () => {
       const lean = await modulesOf(e2e());
       expect(lean).toContain('NativeModule http');
       for (const m of ['http2', 'tls', 'https', 'zlib']) expect(lean).not.toContain(`NativeModule ${m}`);
