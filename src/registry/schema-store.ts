@@ -209,7 +209,7 @@ interface WithConstructor {
 }
 
 /**
- * Where Field#resolve writes a field's default while the types resolve (see withoutConstructors): a
+ * Where Field#resolve writes a field's default while the types resolve (see resolveWithoutConstructors): a
  * "constructor" whose prototype keeps nothing, shared by every type being resolved.
  */
 const DISCARDING_CONSTRUCTOR = Object.freeze({ prototype: new Proxy({}, { set: () => true }) });
@@ -220,8 +220,8 @@ const DISCARDING_CONSTRUCTOR = Object.freeze({ prototype: new Proxy({}, { set: (
  * `new Function`, with a prototype that holds a property per field. attache's codec never builds messages
  * with it; only protobufjs's generated decoder does (`new this.ctor`), for the few types decoded into objects
  * rather than straight into JSON (src/codec/binary.ts, wire-json.ts). So `type` and its nested types resolve
- * (`resolve`) with the discarding constructor, and `decodeSetup` builds the constructor of a type when it
- * is first decoded, with the defaults Field#resolve would have written: the same constructor and prototype
+ * with the discarding constructor, and `decodeSetup` builds the constructor of a type when it is first
+ * decoded, with the defaults Field#resolve would have written: the same constructor and prototype
  * as protobufjs's own, for the decoded types only. (After one request on each of the 1,218 routes of
  * bench/realworld's 25-package set, the constructors and their prototypes were ~1.5 MiB of the live heap.)
  */
