@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdStartup } from './startup-hold.js';
+import { holdStartup, MAGLEV_ON_BY_DEFAULT } from './startup-hold.js';
 import { nodeFlagGiven } from './heap.js';
 import { runModuleScript } from '../../test/support/process.js';
 
@@ -11,14 +11,44 @@ function recorder(): { calls: string[]; controls: { setFlags: (f: string) => voi
 describe('holdStartup', () => {
   it('holds the young generation and TurboFan until release, then restores V8’s defaults and collects once', () => {
     const { calls, controls } = recorder();
-    const hold = holdStartup(['--enable-source-maps'], '--heap-growing-percent=20', controls);
+    const hold = holdStartup(['--enable-source-maps'], '--heap-growing-percent=20', controls, false);
     expect(hold.holdsYoungGeneration).toBe(true);
     expect(hold.holdsOptimizer).toBe(true);
+    expect(hold.holdsMaglev).toBe(false);
     expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan']);
     hold.release();
     hold.release();
     expect(hold.flushesCode).toBe(true);
     expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan', '--semi-space-growth-factor=2', '--turbofan', 'gc+flush']);
+  });
+
+  it('also holds Maglev where this node runs it by default, and turns it back on at release', () => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup([], undefined, controls, true);
+    expect(hold.holdsMaglev).toBe(true);
+    expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan', '--no-maglev']);
+    hold.release();
+    expect(calls.slice(3)).toEqual(['--semi-space-growth-factor=2', '--turbofan', '--maglev', 'gc+flush']);
+  });
+
+  it.each([
+    [['--no-maglev'], undefined],
+    [[], '--maglev'],
+    [[], '--no_maglev --inspect'],
+    [['--no-opt'], undefined],
+    [[], '--jitless'],
+  ])('leaves Maglev to node when given %j / NODE_OPTIONS %j', (execArgv, nodeOptions) => {
+    const { calls, controls } = recorder();
+    const hold = holdStartup(execArgv, nodeOptions, controls, true);
+    expect(hold.holdsMaglev).toBe(false);
+    hold.release();
+    expect(calls.filter((c) => c.includes('maglev'))).toEqual([]);
+  });
+
+  it('knows whether this node runs Maglev by default: built with it from Node 22 on', () => {
+    const [major] = process.versions.node.split('.').map(Number);
+    if (major !== undefined && major >= 22 && (process.arch === 'x64' || process.arch === 'arm64')) expect(MAGLEV_ON_BY_DEFAULT).toBe(true);
+    if (major === 20) expect(MAGLEV_ON_BY_DEFAULT).toBe(false);
   });
 
   it.each([
@@ -27,7 +57,7 @@ describe('holdStartup', () => {
     [[], '--no_stress_flush_code --inspect'],
   ])('leaves code flushing to node when given %j / NODE_OPTIONS %j', (execArgv, nodeOptions) => {
     const { calls, controls } = recorder();
-    const hold = holdStartup(execArgv, nodeOptions, controls);
+    const hold = holdStartup(execArgv, nodeOptions, controls, false);
     expect(hold.flushesCode).toBe(false);
     hold.release();
     expect(calls.at(-1)).toBe('gc');
@@ -41,7 +71,7 @@ describe('holdStartup', () => {
     [[], '--no_turbofan'],
   ])('leaves TurboFan to node when given %j / NODE_OPTIONS %j', (execArgv, nodeOptions) => {
     const { calls, controls } = recorder();
-    const hold = holdStartup(execArgv, nodeOptions, controls);
+    const hold = holdStartup(execArgv, nodeOptions, controls, false);
     expect(hold.holdsOptimizer).toBe(false);
     hold.release();
     expect(calls).toEqual(['--semi-space-growth-factor=1', '--semi-space-growth-factor=2', 'gc+flush']);
@@ -53,7 +83,7 @@ describe('holdStartup', () => {
     [[], '--semi_space_growth_factor=3 --inspect'],
   ])('leaves the young generation to node when given %j / NODE_OPTIONS %j, and still collects at ready', (execArgv, nodeOptions) => {
     const { calls, controls } = recorder();
-    const hold = holdStartup(execArgv, nodeOptions, controls);
+    const hold = holdStartup(execArgv, nodeOptions, controls, false);
     expect(hold.holdsYoungGeneration).toBe(false);
     hold.release();
     expect(calls).toEqual(['--no-turbofan', '--turbofan', 'gc+flush']);
@@ -61,7 +91,7 @@ describe('holdStartup', () => {
 
   it('still holds the young generation when node was given semi-space sizes: they bound growth after ready', () => {
     const { calls, controls } = recorder();
-    const hold = holdStartup(['--max-semi-space-size=8'], '--min-semi-space-size=1', controls);
+    const hold = holdStartup(['--max-semi-space-size=8'], '--min-semi-space-size=1', controls, false);
     expect(hold.holdsYoungGeneration).toBe(true);
     expect(calls).toEqual(['--semi-space-growth-factor=1', '--no-turbofan']);
   });
@@ -91,6 +121,43 @@ describe('holdStartup', () => {
     const { before, after } = JSON.parse(await runModuleScript(script)) as { before: number; after: number };
     expect(before).toBeGreaterThan(100 * 2 ** 20);
     expect(after).toBeLessThan(before / 2);
+  }, 70_000);
+});
+
+describe('the optimizing compilers during the hold', () => {
+  it('optimize nothing while held, and the hot code again once released (Maglev first, where this node has it)', async () => {
+    // A child node: one hot function called while the hold is on, then again after release. V8's
+    // %GetOptimizationStatus says whether it was optimized (bit 4) and, on a V8 with Maglev, by Maglev (bit 5).
+    const script = `
+      import v8 from 'node:v8';
+      import { holdStartup, MAGLEV_ON_BY_DEFAULT } from ${JSON.stringify(new URL('../../dist/ops/startup-hold.js', import.meta.url).href)};
+      const hold = holdStartup([], undefined);
+      v8.setFlagsFromString('--allow-natives-syntax');
+      const status = new Function('f', 'return %GetOptimizationStatus(f)');
+      v8.setFlagsFromString('--no-allow-natives-syntax');
+      const source = 'let s = 0; for (let j = 0; j < a.length; j++) s += a[j] * j; return s;';
+      const input = Array.from({ length: 50 }, (_, i) => i);
+      // Calls a fresh function until it is optimized (or 400,000 calls), polling its status every 200 calls
+      // so that Maglev's code is seen before TurboFan's replaces it; returns every status bit seen.
+      const heat = async () => {
+        const hot = new Function('a', source);
+        let seen = 0;
+        for (let round = 0; round < 2000 && !(seen & 16); round++) {
+          for (let i = 0; i < 200; i++) hot(input);
+          if (round % 10 === 9) await new Promise((r) => setTimeout(r, 2));
+          seen |= status(hot);
+        }
+        return seen;
+      };
+      const held = await heat();
+      hold.release();
+      const released = await heat();
+      process.stdout.write(JSON.stringify({ held, released, maglev: MAGLEV_ON_BY_DEFAULT }));`;
+    const { held, released, maglev } = JSON.parse(await runModuleScript(script)) as { held: number; released: number; maglev: boolean };
+    expect(held & 16).toBe(0);
+    expect(released & 16).toBe(16);
+    // Maglev tiers up first: where it is on, a fresh function is Maglev's before it is TurboFan's.
+    if (maglev) expect(released & 32).toBe(32);
   }, 70_000);
 });
 

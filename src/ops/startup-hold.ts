@@ -9,16 +9,21 @@
  *   its working memory (2.3 MiB) then count in the resident set;
  * - sees a high survival rate in the young generation and doubles the semi-spaces, 1 → 16 MiB each;
  * - keeps start-up's garbage in the old generation until V8's memory reducer runs, ~8 s after start.
- * So until attache is ready, TurboFan is off (`--no-turbofan`) and the young generation may not grow
- * (`--semi-space-growth-factor=1`); both are flags V8 reads each time it decides, unlike the semi-space sizes,
- * fixed when the isolate is created. Once ready, both go back to V8's defaults — the request path is
- * optimized under load as before — and one compacting full collection (~10–30 ms) drops start-up's garbage
- * and returns its pages.
+ * Node 22 and later also have Maglev, V8's mid-tier optimizing compiler, on by default: it compiles the same
+ * hot start-up code sooner, and its code, its zones and the pages of the node binary it runs from stay
+ * resident (RSS when ready 69.6 → 66.1 MiB on the 25-package set without it, at the same ready time;
+ * bench/RESULTS.md §25).
+ * So until attache is ready, TurboFan is off (`--no-turbofan`), so is Maglev (`--no-maglev`) where this node
+ * has it on by default, and the young generation may not grow (`--semi-space-growth-factor=1`); all are
+ * flags V8 reads each time it decides, unlike the semi-space sizes, fixed when the isolate is created. Once
+ * ready, each goes back to V8's default — the request path is optimized under load as before — and one
+ * compacting full collection (~10–30 ms) drops start-up's garbage and returns its pages.
  *
- * A flag of the same family given to node itself (`NODE_OPTIONS`: `--semi-space-growth-factor`, or an
- * optimizer flag such as `--no-opt`) wins: that part is left as the user set it. Only defaults V8 has had for years
- * are restored (`--turbofan`, growth factor 2): V8 cannot tell a flag's current value, so a hold on a flag
- * whose default differs between Node versions (Maglev's) could not be undone correctly.
+ * A flag of the same family given to node itself (`NODE_OPTIONS`: `--semi-space-growth-factor`, `--maglev`,
+ * or an optimizer flag such as `--no-opt`) wins: that part is left as the user set it. Only defaults are
+ * restored, since V8 cannot tell a flag's current value: `--turbofan` and growth factor 2, which V8 has had
+ * for years, and `--maglev` only where node was built with Maglev (`process.config`), which is what turns
+ * it on by default (Node 22 and later; Node 20's V8 is built without it).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -28,6 +33,13 @@ import { nodeFlagGiven } from './heap.js';
 // docs/performance.md recommends for a 128 MiB pod) bound the young generation's growth after ready, not the hold.
 const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor'] as const;
 const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
+const MAGLEV_FLAGS = ['--maglev', '--no-maglev'] as const;
+
+/**
+ * Whether this node's V8 runs Maglev by default: built with it (Node 22 and later on x64 and arm64), V8
+ * turns it on. Node 20's V8 is built without it.
+ */
+export const MAGLEV_ON_BY_DEFAULT = (process.config.variables as Record<string, unknown>)['v8_enable_maglev'] === 1;
 // V8's code-flushing flags (a negation is its own flag name for nodeFlagGiven).
 const CODE_FLUSH_FLAGS = ['--stress-flush-code', '--no-stress-flush-code', '--flush-bytecode', '--no-flush-bytecode'] as const;
 
@@ -37,6 +49,11 @@ export interface StartupHold {
   readonly holdsYoungGeneration: boolean;
   /** Whether TurboFan is held (false when node was given an optimizer flag). */
   readonly holdsOptimizer: boolean;
+  /**
+   * Whether Maglev is held (false where it is not on by default, or when node was given `--maglev`,
+   * `--no-maglev` or an optimizer flag).
+   */
+  readonly holdsMaglev: boolean;
   /**
    * Whether the collection at release also flushes the bytecode of every function not running (false when
    * node was given a code-flushing flag).
@@ -109,26 +126,35 @@ const V8_POOLS_FREED_PAGES = Number(process.versions.v8.split('.')[0]) >= 12;
 const NODE_CONTROLS: HeapControls = { setFlags: v8.setFlagsFromString, collectGarbage: fullCollection };
 
 /**
- * Holds TurboFan and the young generation's growth until `release`, each unless node was started with a flag
- * of its family (in `execArgv` or `NODE_OPTIONS`). Must run before the libraries load: see
- * src/ops/startup-hold-taken.ts.
+ * Holds TurboFan, Maglev (where it is on by default: `maglevOnByDefault`) and the young generation's growth
+ * until `release`, each unless node was started with a flag of its family (in `execArgv` or `NODE_OPTIONS`).
+ * Must run before the libraries load: see src/ops/startup-hold-taken.ts.
  */
-export function holdStartup(execArgv: readonly string[], nodeOptions: string | undefined, controls: HeapControls = NODE_CONTROLS): StartupHold {
+export function holdStartup(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+  controls: HeapControls = NODE_CONTROLS,
+  maglevOnByDefault: boolean = MAGLEV_ON_BY_DEFAULT,
+): StartupHold {
   const holdsYoungGeneration = !nodeFlagGiven(YOUNG_GENERATION_FLAGS, execArgv, nodeOptions);
   const holdsOptimizer = !nodeFlagGiven(OPTIMIZER_FLAGS, execArgv, nodeOptions);
+  const holdsMaglev = maglevOnByDefault && holdsOptimizer && !nodeFlagGiven(MAGLEV_FLAGS, execArgv, nodeOptions);
   const flushesCode = !nodeFlagGiven(CODE_FLUSH_FLAGS, execArgv, nodeOptions);
   if (holdsYoungGeneration) controls.setFlags('--semi-space-growth-factor=1');
   if (holdsOptimizer) controls.setFlags('--no-turbofan');
+  if (holdsMaglev) controls.setFlags('--no-maglev');
   let released = false;
   return {
     holdsYoungGeneration,
     holdsOptimizer,
+    holdsMaglev,
     flushesCode,
     release(): void {
       if (released) return;
       released = true;
       if (holdsYoungGeneration) controls.setFlags('--semi-space-growth-factor=2');
       if (holdsOptimizer) controls.setFlags('--turbofan');
+      if (holdsMaglev) controls.setFlags('--maglev');
       controls.collectGarbage(flushesCode);
     },
   };
