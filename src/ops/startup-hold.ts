@@ -10,8 +10,8 @@
  * - sees a high survival rate in the young generation and doubles the semi-spaces, 1 → 16 MiB each;
  * - keeps start-up's garbage in the old generation until V8's memory reducer runs, ~8 s after start.
  * Node 22 and later also have Maglev, V8's mid-tier optimizing compiler, on by default: it compiles the same
- * hot start-up code sooner, and its code, its zones and the pages of the node binary it runs from stay
- * resident (RSS when ready 69.6 → 66.1 MiB on the 25-package set without it, at the same ready time;
+ * hot start-up code sooner, on the second core, and its code stays resident (held until ready: RSS when
+ * ready 69.4 → 67.8 MiB and CPU until ready −6% on the 25-package set, at the same ready time;
  * bench/RESULTS.md §25).
  * So until attache is ready, TurboFan is off (`--no-turbofan`), so is Maglev (`--no-maglev`) where this node
  * has it on by default, and the young generation may not grow (`--semi-space-growth-factor=1`); all are
