@@ -35,13 +35,14 @@ const YOUNG_GENERATION_FLAGS = ['--semi-space-growth-factor'] as const;
 const OPTIMIZER_FLAGS = ['--turbofan', '--no-turbofan', '--opt', '--no-opt', '--jitless', '--max-opt'] as const;
 const MAGLEV_FLAGS = ['--maglev', '--no-maglev'] as const;
 
+// V8's code-flushing flags (a negation is its own flag name for nodeFlagGiven).
+const CODE_FLUSH_FLAGS = ['--stress-flush-code', '--no-stress-flush-code', '--flush-bytecode', '--no-flush-bytecode'] as const;
+
 /**
  * Whether this node's V8 runs Maglev by default: built with it (Node 22 and later on x64 and arm64), V8
  * turns it on. Node 20's V8 is built without it.
  */
 export const MAGLEV_ON_BY_DEFAULT = (process.config.variables as Record<string, unknown>)['v8_enable_maglev'] === 1;
-// V8's code-flushing flags (a negation is its own flag name for nodeFlagGiven).
-const CODE_FLUSH_FLAGS = ['--stress-flush-code', '--no-stress-flush-code', '--flush-bytecode', '--no-flush-bytecode'] as const;
 
 /** The hold {@link holdStartup} takes; `release` once attache is ready. */
 export interface StartupHold {
